@@ -1,0 +1,290 @@
+"""The ``sftk`` command: parse, call the library, print. No business rules live here.
+
+Results go to stdout (``--json`` for machines, with sorted keys), messages and warnings to
+stderr. Exit codes come from ``toolkit.errors.ExitCode`` only.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from toolkit import __version__
+from toolkit.errors import ExitCode, SftkError, UsageError, exit_code_for
+from toolkit.fsio import atomic_write_bytes
+from toolkit.metadata import manifest, rules
+from toolkit.metadata.files import MetadataFile
+from toolkit.metadata.schema import bundled_wsdl_path, wsdl_api_version
+from toolkit.plugins import load_plugins
+from toolkit.project import Project, open_project, render_project
+from toolkit.scaffold import init_project
+from toolkit.validation import ValidationReport, validate_folder, validate_project
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@dataclass
+class Options:
+    project_dir: Path | None
+    no_plugins: bool
+
+    def project(self) -> Project:
+        project = open_project(self.project_dir, no_plugins=self.no_plugins)
+        for problem in project.plugins.problems:
+            err.print(f"[yellow]warning:[/] {escape(problem)}")
+        return project
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sftk")
+@click.option(
+    "--project",
+    "project_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Project folder (default: the nearest folder holding sftk.toml).",
+)
+@click.option("--no-plugins", is_flag=True, help="Load no plugins (deterministic CI runs).")
+@click.pass_context
+def cli(ctx: click.Context, project_dir: Path | None, no_plugins: bool) -> None:
+    """sftk: Salesforce metadata from templates, validated offline."""
+    ctx.obj = Options(project_dir, no_plugins)
+
+
+@cli.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite the starter files if they exist.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def init(opts: Options, directory: Path, force: bool, as_json: bool) -> int:
+    """Create a project: sftk.toml and an example object spec."""
+    installed = [] if opts.no_plugins else [p.name for p in load_plugins(()).found]
+    written = init_project(
+        directory,
+        api_version=wsdl_api_version(bundled_wsdl_path()),
+        installed_plugins=installed,
+        force=force,
+    )
+    if as_json:
+        emit_json({"created": [str(p) for p in written], "plugins_enabled": installed})
+    else:
+        for path in written:
+            out.print(f"created {escape(str(path))}")
+        out.print(f"next: cd {escape(str(directory))} && sftk render && sftk validate")
+    return ExitCode.OK
+
+
+@cli.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default: [project] output_dir).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["mdapi", "source"]),
+    help="Metadata API format or Salesforce DX source format.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def render(opts: Options, out_dir: Path | None, output_format: str | None, as_json: bool) -> int:
+    """Render specs, plugin metadata and carried folders into a package."""
+    project = opts.project()
+    fmt = output_format or project.config.output_format
+    dest, files = render_project(project, out_dir, fmt)
+    counts = Counter(_kind(f) for f in files)
+    if as_json:
+        emit_json({"output": str(dest), "format": fmt, "files": [f.path for f in files]})
+    else:
+        summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+        out.print(f"rendered {len(files)} files ({fmt}) to {escape(str(dest))}: {summary}")
+    return ExitCode.OK
+
+
+def _kind(file: MetadataFile) -> str:
+    parts = file.path.split("/")
+    return parts[-2] if len(parts) > 1 else "manifests"
+
+
+@cli.command()
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--wsdl",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Validate against this Metadata WSDL (downloaded from your org).",
+)
+@click.option("--api-version", help="API version for a folder without package.xml.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def validate(
+    opts: Options, path: Path | None, wsdl: Path | None, api_version: str | None, as_json: bool
+) -> int:
+    """Check a project's package (or a metadata folder) against the schema and the rules.
+
+    Exit 0 when clean, 1 when problems were found, 2 on usage or configuration errors.
+    """
+    if path is None:
+        report = validate_project(opts.project(), wsdl)
+        target = "project"
+    else:
+        if not path.is_dir():
+            raise UsageError(f"{path} is not a folder", hint="pass a metadata folder")
+        report = validate_folder(path, api_version, wsdl)
+        target = str(path)
+    if as_json:
+        emit_json(_report_json(report, target))
+    else:
+        _print_report(report, target)
+    return ExitCode.OK if report.ok else ExitCode.PROBLEMS_FOUND
+
+
+def _report_json(report: ValidationReport, target: str) -> dict[str, Any]:
+    return {
+        "target": target,
+        "ok": report.ok,
+        "api_version": report.api_version,
+        "schema_api_version": report.schema_version,
+        "files_checked": report.files_checked,
+        "problems": [
+            {
+                "rule": p.rule,
+                "severity": p.severity,
+                "file": p.file,
+                "line": p.line,
+                "component": p.component,
+                "message": p.message,
+                "hint": p.hint,
+                "origin": report.origin_of(p.file),
+            }
+            for p in report.problems
+        ],
+    }
+
+
+def _print_report(report: ValidationReport, target: str) -> None:
+    for p in report.problems:
+        colour = "red" if p.severity == "error" else "yellow"
+        origin = report.origin_of(p.file)
+        from_note = f" (from {escape(origin)})" if origin else ""
+        out.print(
+            f"{escape(p.file)}:{p.line}: [{colour}]{p.severity}[/] [bold]{escape(p.rule)}[/] "
+            f"{escape(p.component)}: {escape(p.message)}{from_note}"
+        )
+        out.print(f"    hint: {escape(p.hint)}")
+    errors = sum(1 for p in report.problems if p.severity == "error")
+    warnings = len(report.problems) - errors
+    verdict = "[green]clean[/]" if report.ok else f"[red]{errors} error(s)[/]"
+    out.print(
+        f"{escape(target)}: {report.files_checked} files checked against the API "
+        f"{report.schema_version} schema and {len(rules.RULES)} rules: {verdict}"
+        + (f", {warnings} warning(s)" if warnings else "")
+    )
+
+
+@cli.command(name="rules")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def list_rules(as_json: bool) -> int:
+    """List the offline validation rules and their ids."""
+    if as_json:
+        emit_json(dict(rules.RULES))
+    else:
+        for rule_id, description in rules.RULES.items():
+            out.print(f"[bold]{rule_id}[/]  {escape(description)}")
+    return ExitCode.OK
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def plugins(opts: Options, as_json: bool) -> int:
+    """List installed plugins and whether this project enables them."""
+    try:
+        found = opts.project().plugins.found
+    except SftkError:
+        found = load_plugins((), disabled=opts.no_plugins).found
+    if as_json:
+        emit_json(
+            [
+                {
+                    "name": p.name,
+                    "distribution": p.distribution,
+                    "version": p.version,
+                    "status": p.status,
+                    "error": p.error,
+                }
+                for p in found
+            ]
+        )
+    else:
+        for p in found:
+            note = f" ({escape(p.error)})" if p.error else ""
+            out.print(f"{p.name} {p.distribution} {p.version}: {p.status}{note}")
+        if not found:
+            out.print("no plugins installed")
+    return ExitCode.OK
+
+
+@cli.command(name="destructive")
+@click.argument("components", nargs=-1, required=True)
+@click.option(
+    "--when",
+    type=click.Choice(sorted(manifest.DESTRUCTIVE_FILE)),
+    default="default",
+    help="Delete before (pre) or after (post) the deploy's additions.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the manifest into this folder instead of printing it.",
+)
+def destructive(components: Sequence[str], when: str, out_dir: Path | None) -> int:
+    """Write a destructive changes manifest for TYPE:NAME components."""
+    refs = [manifest.ComponentRef.parse(text) for text in components]
+    data = manifest.destructive_xml(refs)
+    if out_dir is None:
+        click.echo(data.decode("utf-8"), nl=False)
+    else:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        target = out_dir / manifest.DESTRUCTIVE_FILE[when]
+        atomic_write_bytes(target, data)
+        err.print(f"wrote {escape(str(target))}")
+    return ExitCode.OK
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        code = cli.main(args=args, prog_name="sftk", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        code = ExitCode.USAGE
+    except click.exceptions.Abort:
+        err.print("aborted")
+        code = ExitCode.USAGE
+    except SftkError as exc:
+        code = exit_code_for(exc)
+        if "--json" in args:
+            emit_json({"error": {"message": exc.message, "hint": exc.hint, "exit_code": int(code)}})
+        else:
+            err.print(f"[red]error:[/] {escape(exc.message)}")
+            if exc.hint:
+                err.print(f"  hint: {escape(exc.hint)}")
+    sys.exit(int(code or 0))

@@ -1,0 +1,251 @@
+"""THE field-type table: every fact sftk knows about a custom field type lives in one row here.
+
+The spec loader reads which options a type takes, the renderer reads the XML values and
+defaults, the offline rules read the limits, and later the local org and the sync mapper read
+the describe type and the value coercion. Limits are Salesforce's documented ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+TEXT_MAX = 255
+LONG_TEXT_MIN = 256
+LONG_TEXT_MAX = 131_072
+LONG_TEXT_DEFAULT = 32_768
+NUMERIC_MAX_PRECISION = 18
+EMAIL_MAX = 80
+MAX_MASTER_DETAIL_PER_OBJECT = 2
+PICKLIST_VALUE_MAX = 255
+
+
+def _text(value: Any) -> str:
+    return str(value)
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"true", "1", "yes"}:
+        return True
+    if text in {"false", "0", "no", ""}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _decimal(value: Any) -> decimal.Decimal:
+    try:
+        return decimal.Decimal(str(value))
+    except decimal.InvalidOperation:
+        raise ValueError(f"not a number: {value!r}") from None
+
+
+def _date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _datetime(value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _time(value: Any) -> dt.time:
+    return value if isinstance(value, dt.time) else dt.time.fromisoformat(str(value).rstrip("Z"))
+
+
+def _multi(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ";".join(str(v) for v in value)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class FieldType:
+    """One custom field type.
+
+    ``options`` are the spec keys this type accepts beyond the common ones; ``required_options``
+    must be given. ``xml_defaults`` are elements the renderer emits when the spec leaves them out
+    (Salesforce insists on them, e.g. a Checkbox's defaultValue).
+    """
+
+    name: str
+    describe_type: str
+    coerce: Callable[[Any], Any]
+    options: frozenset[str] = frozenset()
+    required_options: frozenset[str] = frozenset()
+    length_range: tuple[int, int] | None = None
+    default_length: int | None = None
+    default_visible_lines: int | None = None
+    numeric: bool = False
+    external_id_allowed: bool = False
+    unique_allowed: bool = False
+    case_sensitive_allowed: bool = False
+    can_be_required: bool = True
+    is_relationship: bool = False
+    is_picklist: bool = False
+    default_value_allowed: bool = True
+    xml_defaults: tuple[tuple[str, str], ...] = ()
+
+
+_NUMERIC_OPTIONS = frozenset({"precision", "scale"})
+
+FIELD_TYPES: dict[str, FieldType] = {
+    t.name: t
+    for t in (
+        FieldType(
+            "Text",
+            "string",
+            _text,
+            options=frozenset({"length"}),
+            length_range=(1, TEXT_MAX),
+            default_length=TEXT_MAX,
+            external_id_allowed=True,
+            unique_allowed=True,
+            case_sensitive_allowed=True,
+        ),
+        FieldType(
+            "TextArea",
+            "textarea",
+            _text,
+            default_value_allowed=True,
+        ),
+        FieldType(
+            "LongTextArea",
+            "textarea",
+            _text,
+            options=frozenset({"length", "visible_lines"}),
+            length_range=(LONG_TEXT_MIN, LONG_TEXT_MAX),
+            default_length=LONG_TEXT_DEFAULT,
+            default_visible_lines=3,
+            can_be_required=False,
+            default_value_allowed=False,
+        ),
+        FieldType(
+            "Html",
+            "textarea",
+            _text,
+            options=frozenset({"length", "visible_lines"}),
+            length_range=(LONG_TEXT_MIN, LONG_TEXT_MAX),
+            default_length=LONG_TEXT_DEFAULT,
+            default_visible_lines=25,
+            can_be_required=False,
+            default_value_allowed=False,
+        ),
+        FieldType(
+            "Email",
+            "email",
+            _text,
+            external_id_allowed=True,
+            unique_allowed=True,
+        ),
+        FieldType("Phone", "phone", _text),
+        FieldType("Url", "url", _text),
+        FieldType(
+            "Number",
+            "double",
+            _decimal,
+            options=_NUMERIC_OPTIONS,
+            numeric=True,
+            external_id_allowed=True,
+            unique_allowed=True,
+            xml_defaults=(("precision", "18"), ("scale", "0")),
+        ),
+        FieldType(
+            "Currency",
+            "currency",
+            _decimal,
+            options=_NUMERIC_OPTIONS,
+            numeric=True,
+            xml_defaults=(("precision", "18"), ("scale", "2")),
+        ),
+        FieldType(
+            "Percent",
+            "percent",
+            _decimal,
+            options=_NUMERIC_OPTIONS,
+            numeric=True,
+            xml_defaults=(("precision", "5"), ("scale", "2")),
+        ),
+        FieldType(
+            "Checkbox",
+            "boolean",
+            _boolean,
+            can_be_required=False,
+            xml_defaults=(("defaultValue", "false"),),
+        ),
+        FieldType("Date", "date", _date),
+        FieldType("DateTime", "datetime", _datetime),
+        FieldType("Time", "time", _time),
+        FieldType(
+            "Picklist",
+            "picklist",
+            _text,
+            options=frozenset({"values", "restricted", "sorted"}),
+            required_options=frozenset({"values"}),
+            is_picklist=True,
+            default_value_allowed=False,
+        ),
+        FieldType(
+            "MultiselectPicklist",
+            "multipicklist",
+            _multi,
+            options=frozenset({"values", "restricted", "sorted", "visible_lines"}),
+            required_options=frozenset({"values"}),
+            default_visible_lines=4,
+            is_picklist=True,
+            default_value_allowed=False,
+        ),
+        FieldType(
+            "Lookup",
+            "reference",
+            _text,
+            options=frozenset(
+                {"reference_to", "relationship_name", "relationship_label", "delete_constraint"}
+            ),
+            required_options=frozenset({"reference_to", "relationship_name"}),
+            is_relationship=True,
+            default_value_allowed=False,
+        ),
+        FieldType(
+            "MasterDetail",
+            "reference",
+            _text,
+            options=frozenset(
+                {
+                    "reference_to",
+                    "relationship_name",
+                    "relationship_label",
+                    "reparentable",
+                    "write_requires_master_read",
+                }
+            ),
+            required_options=frozenset({"reference_to", "relationship_name"}),
+            is_relationship=True,
+            can_be_required=False,
+            default_value_allowed=False,
+        ),
+        FieldType(
+            "AutoNumber",
+            "string",
+            _text,
+            options=frozenset({"display_format", "starting_number"}),
+            required_options=frozenset({"display_format"}),
+            external_id_allowed=True,
+            can_be_required=False,
+            default_value_allowed=False,
+        ),
+    )
+}
+
+FIELD_TYPE_NAMES: tuple[str, ...] = tuple(FIELD_TYPES)
+DELETE_CONSTRAINTS = ("SetNull", "Restrict", "Cascade")
+
+
+def field_type(name: str) -> FieldType | None:
+    return FIELD_TYPES.get(name)

@@ -1,0 +1,133 @@
+"""package.xml and destructive manifests: which components a package holds or deletes.
+
+A manifest is derived from the files, never written by hand, so that what is listed and what
+is shipped cannot drift apart. Components are named ``Type:FullName`` on the command line
+(``CustomField:Contact.Old__c``), the way the Salesforce CLI names them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from lxml import etree
+
+from toolkit.errors import ConfigError
+from toolkit.metadata import formats
+from toolkit.metadata.files import METADATA_NS, MetadataFile
+from toolkit.metadata.types import BY_NAME, MANIFEST_NAMES, OBJECT_CHILDREN
+
+DESTRUCTIVE_FILE: Mapping[str, str] = MappingProxyType(
+    {
+        "default": "destructiveChanges.xml",
+        "pre": "destructiveChangesPre.xml",
+        "post": "destructiveChangesPost.xml",
+    }
+)
+
+CHILD_TYPES = frozenset(c.type for c in OBJECT_CHILDREN)
+KNOWN_TYPES = tuple(sorted(set(BY_NAME) | CHILD_TYPES))
+
+
+@dataclass(frozen=True, order=True)
+class ComponentRef:
+    """One component, as package.xml names it: a type and a full name.
+
+    Children of objects are named ``Object.Child`` (``Contact.Old__c``); the check lives in
+    the constructor so that no invalid reference can reach a manifest.
+    """
+
+    type: str
+    full_name: str
+
+    def __post_init__(self) -> None:
+        if self.type not in KNOWN_TYPES:
+            raise ConfigError(
+                f"unknown metadata type {self.type!r} in {self}",
+                hint=f"known types: {', '.join(KNOWN_TYPES)}",
+            )
+        if not self.full_name or self.full_name != self.full_name.strip():
+            raise ConfigError(
+                f"{self}: the component name is empty or has surrounding spaces",
+                hint="write the name as Salesforce shows it, e.g. CustomObject:Course__c",
+            )
+        if self.type in CHILD_TYPES:
+            parent, _, child = self.full_name.partition(".")
+            if not parent or not child:
+                raise ConfigError(
+                    f"{self}: a {self.type} is named Object.Name",
+                    hint=f"e.g. {self.type}:Contact.Name_Of_It__c",
+                )
+
+    def __str__(self) -> str:
+        return f"{self.type}:{self.full_name}"
+
+    @classmethod
+    def parse(cls, text: str) -> ComponentRef:
+        """Read ``Type:FullName`` as typed by a user (surrounding spaces are ignored)."""
+        type_name, sep, full_name = text.partition(":")
+        if not sep:
+            raise ConfigError(
+                f"{text!r} is not a component reference",
+                hint="write Type:FullName, e.g. CustomField:Contact.Old__c",
+            )
+        return cls(type_name.strip(), full_name.strip())
+
+
+def components_of(files: Sequence[MetadataFile]) -> list[ComponentRef]:
+    """The components an mdapi file list holds: one per file, plus each child of an object."""
+    found: set[ComponentRef] = set()
+    for file in files:
+        if file.path in MANIFEST_NAMES:
+            continue
+        entry = formats.parse_mdapi_path(file)
+        if entry.is_meta:
+            continue
+        found.add(ComponentRef(entry.type.name, entry.name))
+        if entry.type.children:
+            for child, name in formats.object_child_names(file.content, formats.describe(file)):
+                found.add(ComponentRef(child.type, f"{entry.name}.{name}"))
+    return sorted(found)
+
+
+def _text_element(parent: etree._Element, tag: str, text: str) -> None:
+    etree.SubElement(parent, etree.QName(METADATA_NS, tag)).text = text
+
+
+def _package(components: Iterable[ComponentRef], api_version: str | None) -> bytes:
+    by_type: dict[str, set[str]] = {}
+    for ref in components:
+        by_type.setdefault(ref.type, set()).add(ref.full_name)
+    root = etree.Element(etree.QName(METADATA_NS, "Package"))
+    for type_name in sorted(by_type):
+        types = etree.SubElement(root, etree.QName(METADATA_NS, "types"))
+        for member in sorted(by_type[type_name]):
+            _text_element(types, "members", member)
+        _text_element(types, "name", type_name)
+    if api_version is not None:
+        _text_element(root, "version", api_version)
+    return formats.serialize(root, "package.xml")
+
+
+def package_xml(components: Iterable[ComponentRef], api_version: str) -> bytes:
+    """The package.xml listing ``components``; its version is the API version of the deploy."""
+    formats.check_api_version(api_version)
+    return _package(components, api_version)
+
+
+def empty_package_xml(api_version: str) -> bytes:
+    """The package.xml that must accompany a delete-only deploy: no types, only a version."""
+    return package_xml((), api_version)
+
+
+def destructive_xml(components: Iterable[ComponentRef]) -> bytes:
+    """A delete manifest in its documented form, which has no ``<version>``."""
+    components = list(components)
+    wildcard = next((ref for ref in components if "*" in ref.full_name), None)
+    if wildcard is not None:
+        raise ConfigError(
+            f"{wildcard}: delete manifests do not accept wildcards",
+            hint="list each component to delete by its full name",
+        )
+    return _package(components, None)

@@ -1,0 +1,361 @@
+"""Offline XML-schema validation of metadata files against the Metadata API WSDL.
+
+The schema is never written by hand: it is cut out of the Metadata WSDL (the one simple-salesforce
+ships, or one the user downloaded from their own org), turned into a stand-alone XSD that can
+validate a file whose root is a metadata type, and cached on disk so later runs skip the build.
+
+The WSDL was written for SOAP messages, not for files, so the XSD differs from it in three ways:
+the namespace prefixes the WSDL declares on ``<definitions>`` are re-declared on the schema, every
+type derived from ``Metadata`` gets a global element so it can be a document root, and a second,
+lazily compiled variant lets destructive manifests omit ``<version>`` as Salesforce documents.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import importlib.resources
+import logging
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+from lxml import etree
+
+from toolkit.errors import ConfigError
+from toolkit.metadata import xmlsafe
+from toolkit.metadata.files import METADATA_NS, MetadataFile
+from toolkit.metadata.types import MANIFEST_NAMES, METADATA_TYPES
+
+# Part of the cache key: bump it whenever build_xsd changes what it writes, so stale caches die.
+BUILDER_VERSION = "1"
+
+_log = logging.getLogger(__name__)
+
+_WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
+_XSD_NS = "http://www.w3.org/2001/XMLSchema"
+_XS = f"{{{_XSD_NS}}}"
+_NS_NOISE = f"{{{METADATA_NS}}}"
+
+_BASE_TYPE = "Metadata"
+_MANIFEST_TYPE = "Package"
+_DESTRUCTIVE_MANIFESTS = MANIFEST_NAMES - {"package.xml"}
+
+_VERSION_RE = re.compile(r"API version\s+(\d+\.\d+)", re.IGNORECASE)
+_COMMENT_RE = re.compile(rb"<!--(.*?)-->", re.DOTALL)
+_FIRST_ELEMENT_RE = re.compile(rb"<[A-Za-z_]")
+_ELEMENT_RE = re.compile(r"^Element '(?:\{[^}]*\})?([^']+)'")
+
+# (mdapi folder, suffix) of the types whose one file is the XML itself; content types such as
+# classes/X.cls keep their XML in a separate -meta.xml file.
+_XML_FILE_KINDS = frozenset((t.folder, t.suffix) for t in METADATA_TYPES if not t.has_content)
+
+
+@dataclass(frozen=True)
+class SchemaProblem:
+    """One schema violation, located well enough for a person to open the file and fix it."""
+
+    path: str
+    line: int
+    element: str
+    message: str
+
+
+def bundled_wsdl_path() -> Path:
+    """The Metadata WSDL shipped by simple-salesforce: the default schema, no download needed."""
+    return Path(str(importlib.resources.files("simple_salesforce").joinpath("metadata.wsdl")))
+
+
+def wsdl_api_version(wsdl: Path) -> str:
+    """The API version a WSDL was generated for, as Salesforce writes it in the header comment."""
+    return _api_version(_read_wsdl(wsdl), wsdl)
+
+
+def default_cache_dir() -> Path:
+    """Where built schemas live between runs, following the XDG convention unless overridden."""
+    override = os.environ.get("SFTK_CACHE_DIR")
+    if override:
+        return Path(override)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "sftk"
+
+
+def is_xml_metadata(path: str) -> bool:
+    """Whether a package file is metadata XML the schema can judge (content files are not)."""
+    parts = path.split("/")
+    name = parts[-1]
+    if name in MANIFEST_NAMES or name.endswith("-meta.xml"):
+        return True
+    stem, dot, suffix = name.rpartition(".")
+    return len(parts) >= 2 and bool(dot and stem) and (parts[-2], suffix) in _XML_FILE_KINDS
+
+
+def build_xsd(wsdl: bytes, where: str) -> bytes:
+    """Turn the Metadata WSDL into a stand-alone XSD whose metadata types can be document roots.
+
+    ``where`` names the WSDL in error messages. The result is deterministic for a given WSDL.
+    """
+    definitions = xmlsafe.parse(wsdl, where)
+    source = _metadata_schema_element(definitions, where)
+    nsmap = dict(source.nsmap)
+    tns_prefix = next((p for p, uri in nsmap.items() if p and uri == METADATA_NS), None)
+    if tns_prefix is None:
+        tns_prefix = "tns"
+        while tns_prefix in nsmap:
+            tns_prefix += "_"
+        nsmap[tns_prefix] = METADATA_NS
+    # A deep copy of the schema alone would lose the prefixes declared on <definitions> that
+    # QName attribute values (type="tns:ID") rely on, so the new root declares them all.
+    schema = etree.Element(f"{_XS}schema", nsmap=nsmap)  # type: ignore[arg-type]
+    for name, value in source.attrib.items():
+        schema.set(name, value)
+    for child in source:
+        if isinstance(child.tag, str):
+            schema.append(copy.deepcopy(child))
+    root_types = _root_type_names(schema)
+    if not root_types:
+        raise ConfigError(
+            f"{where}: the metadata schema has no types derived from {_BASE_TYPE}",
+            hint="use the Metadata WSDL (Setup > API > Generate Metadata WSDL)",
+        )
+    existing = {e.get("name") for e in schema.iterfind(f"{_XS}element")}
+    for name in sorted(root_types - existing):
+        etree.SubElement(schema, f"{_XS}element", name=name, type=f"{tns_prefix}:{name}")
+    return etree.tostring(schema, encoding="UTF-8", xml_declaration=True)
+
+
+class MetadataSchema:
+    """A compiled Metadata API schema; build it with ``load`` and reuse it for every file."""
+
+    def __init__(
+        self,
+        *,
+        wsdl_path: Path,
+        api_version: str,
+        xsd: bytes,
+        compiled: etree.XMLSchema,
+        root_types: frozenset[str],
+    ) -> None:
+        self.wsdl_path = wsdl_path
+        self.api_version = api_version
+        self._xsd = xsd
+        self._strict = compiled
+        self._relaxed: etree.XMLSchema | None = None
+        self._root_types = root_types
+        # An XMLSchema keeps the last run's errors on itself, so runs must not interleave.
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, wsdl: Path | None = None, cache_dir: Path | None = None) -> MetadataSchema:
+        """The schema of ``wsdl`` (default: simple-salesforce's), from cache when possible."""
+        path = wsdl if wsdl is not None else bundled_wsdl_path()
+        data = _read_wsdl(path)
+        key = hashlib.sha256(data + BUILDER_VERSION.encode()).hexdigest()
+        memo_key = (path.resolve(), key)
+        with _MEMO_LOCK:
+            found = _MEMO.get(memo_key)
+            if found is None:
+                folder = (cache_dir if cache_dir is not None else default_cache_dir()) / "schema"
+                found = cls._from_cache(folder, key, path, data) or cls._build(
+                    folder, key, path, data
+                )
+                _MEMO[memo_key] = found
+            return found
+
+    @classmethod
+    def _from_cache(cls, folder: Path, key: str, path: Path, data: bytes) -> MetadataSchema | None:
+        try:
+            xsd = (folder / f"{key}.xsd").read_bytes()
+        except OSError:
+            return None
+        try:
+            return cls._compile(xsd, path, data)
+        except (etree.XMLSyntaxError, etree.XMLSchemaParseError):
+            _log.debug("ignoring unusable cached schema %s", folder / f"{key}.xsd")
+            return None
+
+    @classmethod
+    def _build(cls, folder: Path, key: str, path: Path, data: bytes) -> MetadataSchema:
+        xsd = build_xsd(data, str(path))
+        try:
+            built = cls._compile(xsd, path, data)
+        except etree.XMLSchemaParseError as exc:
+            raise ConfigError(
+                f"{path}: its metadata schema does not compile: {exc}",
+                hint="download the Metadata WSDL again from Setup > API",
+            ) from None
+        _write_cache(folder, key, xsd)
+        return built
+
+    @classmethod
+    def _compile(cls, xsd: bytes, path: Path, data: bytes) -> MetadataSchema:
+        tree = etree.fromstring(xsd, xmlsafe.parser())
+        return cls(
+            wsdl_path=path,
+            api_version=_api_version(data, path),
+            xsd=xsd,
+            compiled=etree.XMLSchema(tree),
+            root_types=frozenset(_root_type_names(tree)),
+        )
+
+    def validate(self, file: MetadataFile) -> list[SchemaProblem]:
+        """Every schema problem of one file; a file that is not XML at all is one problem too."""
+        try:
+            root = etree.fromstring(file.content, xmlsafe.parser())
+        except etree.XMLSyntaxError as exc:
+            return [
+                SchemaProblem(file.path, exc.lineno or 0, "", f"not well-formed XML: {exc.msg}")
+            ]
+        return self.validate_tree(root, file.path)
+
+    def validate_tree(self, root: etree._Element, path: str) -> list[SchemaProblem]:
+        """Like ``validate`` for a caller that already parsed the file; ``path`` names it."""
+        name = etree.QName(root)
+        line = cast("int | None", root.sourceline) or 0
+        if name.namespace != METADATA_NS:
+            found = f"namespace {name.namespace}" if name.namespace else "no namespace"
+            return [
+                SchemaProblem(
+                    path,
+                    line,
+                    name.localname,
+                    f"root element <{name.localname}> must be in namespace {METADATA_NS}, "
+                    f"it has {found}",
+                )
+            ]
+        if name.localname not in self._root_types:
+            return [
+                SchemaProblem(
+                    path,
+                    line,
+                    name.localname,
+                    f"root element <{name.localname}> is not a Metadata API type "
+                    f"(API {self.api_version})",
+                )
+            ]
+        destructive = path.rpartition("/")[2] in _DESTRUCTIVE_MANIFESTS
+        with self._lock:
+            schema = self._relaxed_schema() if destructive else self._strict
+            if schema.validate(root):
+                return []
+            return [
+                _problem(path, entry)
+                for entry in cast("Iterable[etree._LogEntry]", schema.error_log)
+            ]
+
+    def _relaxed_schema(self) -> etree.XMLSchema:
+        """The schema with Package.version optional, which destructive manifests leave out.
+
+        Compiled only when a destructive manifest shows up, as it costs as much as the first.
+        """
+        if self._relaxed is None:
+            tree = etree.fromstring(self._xsd, xmlsafe.parser())
+            version = tree.find(
+                f"{_XS}complexType[@name='{_MANIFEST_TYPE}']//{_XS}element[@name='version']"
+            )
+            if version is not None:
+                version.set("minOccurs", "0")
+            self._relaxed = etree.XMLSchema(tree)
+        return self._relaxed
+
+
+_MEMO: dict[tuple[Path, str], MetadataSchema] = {}
+_MEMO_LOCK = threading.Lock()
+
+
+def _read_wsdl(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: WSDL file not found",
+            hint="pass the Metadata WSDL downloaded from Setup > API, or omit --wsdl",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot read WSDL file: {exc.strerror}",
+            hint="check the path and its permissions",
+        ) from None
+
+
+def _api_version(data: bytes, path: Path) -> str:
+    first = _FIRST_ELEMENT_RE.search(data)
+    prolog = data[: first.start()] if first else data
+    for comment in _COMMENT_RE.findall(prolog):
+        match = _VERSION_RE.search(comment.decode("utf-8", "replace"))
+        if match:
+            return match.group(1)
+    raise ConfigError(
+        f"{path}: no 'Metadata API version NN.0' header comment, so its API version is unknown",
+        hint="use the WSDL exactly as Salesforce generated it (Setup > API)",
+    )
+
+
+def _metadata_schema_element(definitions: etree._Element, where: str) -> etree._Element:
+    for schema in definitions.iterfind(f"{{{_WSDL_NS}}}types/{_XS}schema"):
+        if schema.get("targetNamespace") != METADATA_NS:
+            continue
+        for tag in ("import", "include", "redefine"):
+            if schema.find(f"{_XS}{tag}") is not None:
+                raise ConfigError(
+                    f"{where}: the metadata schema has an <xsd:{tag}>, which sftk will not fetch",
+                    hint="use the Metadata WSDL as Salesforce generates it (Setup > API)",
+                )
+        return schema
+    raise ConfigError(
+        f"{where}: no <types>/<xsd:schema> with targetNamespace {METADATA_NS}; "
+        "this is not a Metadata API WSDL",
+        hint="download the Metadata WSDL (not Partner or Enterprise) from Setup > API",
+    )
+
+
+def _root_type_names(schema: etree._Element) -> set[str]:
+    """Complex types derived, directly or not, from Metadata: the kinds of metadata file."""
+    bases: dict[str, str] = {}
+    for complex_type in schema.iterfind(f"{_XS}complexType"):
+        name = complex_type.get("name")
+        derivation = complex_type.find(f"{_XS}complexContent/*")
+        base = derivation.get("base") if derivation is not None else None
+        if name and derivation is not None and base:
+            prefix, _, local = base.rpartition(":")
+            if derivation.nsmap.get(prefix or None) == METADATA_NS:
+                bases[name] = local
+    derived = set()
+    for name in bases:
+        seen = {name}
+        current = bases[name]
+        while current != _BASE_TYPE and current in bases and current not in seen:
+            seen.add(current)
+            current = bases[current]
+        if current == _BASE_TYPE:
+            derived.add(name)
+    return derived
+
+
+def _write_cache(folder: Path, key: str, xsd: bytes) -> None:
+    """Store the built XSD atomically; a cache that cannot be written only costs a rebuild."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{key}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(xsd)
+            os.replace(temp, folder / f"{key}.xsd")
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+    except OSError as exc:
+        _log.debug("schema cache %s not written: %s", folder, exc)
+
+
+def _problem(path: str, entry: etree._LogEntry) -> SchemaProblem:
+    message = entry.message.replace(_NS_NOISE, "")
+    match = _ELEMENT_RE.match(message)
+    return SchemaProblem(path, entry.line, match.group(1) if match else "", message)

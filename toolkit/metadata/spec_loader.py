@@ -1,0 +1,399 @@
+"""Object spec TOML files -> ObjectSpec.
+
+The loader rejects what cannot be rendered at all (unknown keys, types and choices, wrong value
+kinds) with the file, line and the valid choices. Limits Salesforce enforces (lengths, names,
+precision…) are left to the offline rules, so that ``sftk validate`` reports them all at once,
+each with its rule id, for hand-written XML and rendered specs alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from pathlib import Path
+
+from toolkit.errors import ConfigError
+from toolkit.metadata import fieldtypes
+from toolkit.metadata.specs import (
+    DEPLOYMENT_STATUSES,
+    LAYOUT_BEHAVIORS,
+    OBJECT_PERMISSIONS,
+    SHARING_MODELS,
+    WEBLINK_DISPLAY_TYPES,
+    WEBLINK_OPEN_TYPES,
+    FieldSpec,
+    LayoutItemSpec,
+    LayoutSectionSpec,
+    LayoutSpec,
+    NameFieldSpec,
+    ObjectAccessSpec,
+    ObjectSpec,
+    PicklistValue,
+    RelatedListSpec,
+    TabSpec,
+    WebLinkSpec,
+)
+from toolkit.tomlread import Document, Table
+
+COMMON_FIELD_KEYS = (
+    "type",
+    "label",
+    "description",
+    "help_text",
+    "required",
+    "unique",
+    "case_sensitive",
+    "external_id",
+    "default",
+    "default_formula",
+    "track_history",
+)
+SECTION_STYLES = {1: "OneColumn", 2: "TwoColumnsTopToBottom"}
+
+
+def load_object_file(path: Path, where: str | None = None) -> ObjectSpec:
+    """Load one ``objects/<Name>.toml``; the object's API name defaults to the file name."""
+    return load_object_text(path.read_text(encoding="utf-8"), where or str(path), path.stem)
+
+
+def load_object_text(text: str, where: str, default_name: str) -> ObjectSpec:
+    return _object(Document(where, text).root(), default_name)
+
+
+def load_object_dir(folder: Path, display_root: Path | None = None) -> tuple[ObjectSpec, ...]:
+    """Every ``*.toml`` spec in a folder, sorted by file name so output order is stable."""
+    specs = []
+    for path in sorted(folder.glob("*.toml")):
+        shown = path.relative_to(display_root) if display_root else path
+        specs.append(load_object_file(path, str(shown)))
+    _reject_duplicates(specs)
+    return tuple(specs)
+
+
+def _reject_duplicates(specs: Iterable[ObjectSpec]) -> None:
+    seen: dict[str, str] = {}
+    for spec in specs:
+        if spec.name in seen:
+            raise ConfigError(
+                f"{spec.source}: object {spec.name} is already described in {seen[spec.name]}",
+                hint="keep one spec file per object",
+            )
+        seen[spec.name] = spec.source
+
+
+def _object(root: Table, default_name: str) -> ObjectSpec:
+    name = root.str("name", default_name) or default_name
+    custom = name.endswith("__c")
+    fields = tuple(_field(name, key, table) for key, table in root.tables("fields"))
+    web_links = tuple(_web_link(key, table) for key, table in root.tables("web_links"))
+    layouts = tuple(_layout(name, key, table) for key, table in root.tables("layouts"))
+    access = tuple(_access(key, table) for key, table in root.tables("access"))
+    name_field = _name_field(root.table("name_field"), name) if custom else None
+    tab_table = root.table("tab")
+    tab = None
+    if tab_table is not None:
+        tab = TabSpec(
+            motif=tab_table.str("motif", TabSpec.motif) or TabSpec.motif,
+            description=tab_table.str("description"),
+        )
+        tab_table.finish()
+    spec = ObjectSpec(
+        name=name,
+        label=root.str("label"),
+        plural_label=root.str("plural_label"),
+        description=root.str("description"),
+        name_field=name_field,
+        sharing_model=root.choice("sharing_model", SHARING_MODELS),
+        deployment_status=root.choice("deployment_status", DEPLOYMENT_STATUSES, "Deployed")
+        or "Deployed",
+        enable_search=root.bool("enable_search", True),
+        enable_reports=root.bool("enable_reports", True),
+        enable_activities=root.bool("enable_activities", False),
+        enable_history=root.bool("enable_history", False),
+        enable_feeds=root.bool("enable_feeds", False),
+        fields=fields,
+        layouts=layouts,
+        web_links=web_links,
+        tab=tab,
+        access=access,
+        source=root.doc.where,
+    )
+    root.finish()
+    if custom:
+        for key in ("label", "plural_label"):
+            if getattr(spec, key) is None:
+                raise root.error(key, "is required for a custom object", hint=f'add {key} = "…"')
+    elif tab is not None:
+        raise root.error("tab", "custom tabs are for custom objects (names ending in __c)")
+    return spec
+
+
+def _name_field(table: Table | None, object_name: str) -> NameFieldSpec:
+    if table is None:
+        return NameFieldSpec(label=f"{object_name.removesuffix('__c').replace('_', ' ')} Name")
+    spec = NameFieldSpec(
+        label=table.req_str("label"),
+        type=table.choice("type", ("Text", "AutoNumber"), "Text") or "Text",
+        display_format=table.str("display_format"),
+        starting_number=table.int("starting_number", 1) or 1,
+    )
+    table.finish()
+    if spec.type == "AutoNumber" and not spec.display_format:
+        raise table.error(
+            "display_format",
+            "is required for an AutoNumber name field",
+            hint='for example display_format = "C-{0000}"',
+        )
+    return spec
+
+
+def _field(object_name: str, name: str, table: Table) -> FieldSpec:
+    type_name = table.choice("type", fieldtypes.FIELD_TYPE_NAMES)
+    if type_name is None:
+        raise table.error(
+            "type", "is required", hint="choose one of: " + ", ".join(fieldtypes.FIELD_TYPE_NAMES)
+        )
+    ftype = fieldtypes.FIELD_TYPES[type_name]
+    allowed = (*COMMON_FIELD_KEYS, *sorted(ftype.options))
+    for key in table.data:
+        if key not in allowed and key in _ALL_TYPE_OPTIONS:
+            raise table.error(
+                key,
+                f"option {key!r} does not apply to {type_name} fields",
+                hint=f"{type_name} fields take: " + ", ".join(sorted(allowed)),
+            )
+    for key in sorted(ftype.required_options):
+        if not table.has(key):
+            raise table.error(key, f"is required for {type_name} fields")
+    values = _picklist_values(table) if ftype.is_picklist else ()
+    default_value = _default_value(table, ftype, values)
+    if values and default_value is not None:
+        values = tuple(
+            PicklistValue(v.name, v.label, default=v.name == default_value) for v in values
+        )
+        default_value = None
+    spec = FieldSpec(
+        name=name,
+        type=type_name,
+        label=table.str("label") or name.removesuffix("__c").replace("_", " "),
+        description=table.str("description"),
+        help_text=table.str("help_text"),
+        required=table.bool("required"),
+        unique=table.bool("unique"),
+        case_sensitive=table.bool("case_sensitive"),
+        external_id=table.bool("external_id"),
+        default_value=default_value,
+        length=table.int("length", ftype.default_length),
+        precision=table.int("precision"),
+        scale=table.int("scale"),
+        visible_lines=table.int("visible_lines", ftype.default_visible_lines),
+        values=values,
+        restricted=table.bool("restricted"),
+        sorted=table.bool("sorted"),
+        reference_to=table.str("reference_to"),
+        relationship_name=table.str("relationship_name"),
+        relationship_label=table.str("relationship_label"),
+        delete_constraint=table.choice(
+            "delete_constraint",
+            fieldtypes.DELETE_CONSTRAINTS,
+            "SetNull" if type_name == "Lookup" else None,
+        ),
+        reparentable=table.bool("reparentable"),
+        write_requires_master_read=table.bool("write_requires_master_read"),
+        display_format=table.str("display_format"),
+        starting_number=table.int("starting_number", 1 if type_name == "AutoNumber" else None),
+        track_history=table.bool("track_history"),
+        source=f"{table.doc.where} [{'.'.join(table.path)}]",
+    )
+    table.finish(allowed)
+    return spec
+
+
+_ALL_TYPE_OPTIONS = frozenset().union(*(t.options for t in fieldtypes.FIELD_TYPES.values()))
+
+
+def _picklist_values(table: Table) -> tuple[PicklistValue, ...]:
+    values = []
+    for index, item in enumerate(table.list("values")):
+        if isinstance(item, str):
+            values.append(PicklistValue(item, item))
+        elif isinstance(item, dict) and isinstance(item.get("name"), str):
+            unknown = set(item) - {"name", "label"}
+            if unknown:
+                raise table.error(
+                    "values",
+                    f"item {index + 1}: unknown key {sorted(unknown)[0]!r}",
+                    hint='a value is a string or { name = "…", label = "…" }',
+                )
+            values.append(PicklistValue(item["name"], str(item.get("label", item["name"]))))
+        else:
+            raise table.error(
+                "values",
+                f"item {index + 1} should be a string or a table with a name",
+                hint='for example values = ["Draft", { name = "Live", label = "Published" }]',
+            )
+    if not values:
+        raise table.error("values", "needs at least one value")
+    return tuple(values)
+
+
+def _default_value(
+    table: Table, ftype: fieldtypes.FieldType, values: tuple[PicklistValue, ...]
+) -> str | None:
+    """Turn a literal default into the formula Salesforce expects, or take a raw formula."""
+    formula = table.str("default_formula")
+    literal = table.scalar("default")
+    if formula is not None and literal is not None:
+        raise table.error("default", "give either default or default_formula, not both")
+    if formula is not None:
+        if not ftype.default_value_allowed:
+            raise table.error("default_formula", f"{ftype.name} fields take no default formula")
+        return formula
+    if literal is None:
+        return None
+    if ftype.is_picklist:
+        names = [v.name for v in values]
+        if literal not in names:
+            raise table.error(
+                "default",
+                f"{literal!r} is not one of the values",
+                hint="choose one of: " + ", ".join(names),
+            )
+        return str(literal)
+    if not ftype.default_value_allowed:
+        raise table.error("default", f"{ftype.name} fields take no default value")
+    if isinstance(literal, bool):
+        return "true" if literal else "false"
+    if isinstance(literal, dt.datetime):
+        return f'DATETIMEVALUE("{literal.isoformat(sep=" ")}")'
+    if isinstance(literal, dt.date):
+        return f"DATE({literal.year},{literal.month},{literal.day})"
+    if isinstance(literal, dt.time):
+        return f'TIMEVALUE("{literal.isoformat()}")'
+    if isinstance(literal, (int, float)):
+        return str(literal)
+    escaped = str(literal).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def _web_link(name: str, table: Table) -> WebLinkSpec:
+    spec = WebLinkSpec(
+        name=name,
+        label=table.req_str("label"),
+        url=table.req_str("url"),
+        display_type=table.choice("display_type", WEBLINK_DISPLAY_TYPES, "link") or "link",
+        open_type=table.choice("open_type", WEBLINK_OPEN_TYPES, "newWindow") or "newWindow",
+        description=table.str("description"),
+        protected=table.bool("protected"),
+        source=f"{table.doc.where} [{'.'.join(table.path)}]",
+    )
+    table.finish()
+    return spec
+
+
+def _layout(object_name: str, name: str, table: Table) -> LayoutSpec:
+    sections = tuple(_section(t) for t in table.table_list("sections"))
+    related = tuple(_related_list(t) for t in table.table_list("related_lists"))
+    spec = LayoutSpec(
+        object=object_name,
+        name=name,
+        sections=sections,
+        related_lists=related,
+        buttons=table.str_list("buttons"),
+        custom_links=table.str_list("custom_links"),
+        source=f"{table.doc.where} [{'.'.join(table.path)}]",
+    )
+    table.finish()
+    if not sections:
+        raise table.error(
+            "sections",
+            "a layout needs at least one section",
+            hint='add [[layouts."…".sections]] with a label and columns',
+        )
+    return spec
+
+
+def _section(table: Table) -> LayoutSectionSpec:
+    label = table.req_str("label")
+    raw_columns = table.list("columns")
+    if not 1 <= len(raw_columns) <= 2:
+        raise table.error(
+            "columns",
+            f"section {label!r} needs 1 or 2 columns, got {len(raw_columns)}",
+            hint='columns = [["Name", "Email__c"], ["Status__c"]]',
+        )
+    columns = []
+    for raw in raw_columns:
+        if not isinstance(raw, list):
+            raise table.error("columns", f"section {label!r}: each column is a list of fields")
+        columns.append(tuple(_layout_item(table, label, item) for item in raw))
+    style = SECTION_STYLES[len(columns)]
+    spec = LayoutSectionSpec(
+        label=label,
+        columns=tuple(columns),
+        style=style,
+        detail_heading=table.bool("detail_heading", True),
+        edit_heading=table.bool("edit_heading", True),
+    )
+    table.finish()
+    return spec
+
+
+def _layout_item(table: Table, section: str, item: object) -> LayoutItemSpec:
+    if isinstance(item, str):
+        return LayoutItemSpec(item)
+    if isinstance(item, dict) and isinstance(item.get("field"), str):
+        behavior = item.get("behavior", "Edit")
+        if behavior not in LAYOUT_BEHAVIORS or set(item) - {"field", "behavior"}:
+            raise table.error(
+                "columns",
+                f"section {section!r}: bad item {item!r}",
+                hint='an item is a name or { field = "…", behavior = "Edit|Required|Readonly" }',
+            )
+        return LayoutItemSpec(item["field"], str(behavior))
+    raise table.error(
+        "columns",
+        f"section {section!r}: bad item {item!r}",
+        hint='an item is a field name or { field = "…", behavior = "…" }',
+    )
+
+
+def _related_list(table: Table) -> RelatedListSpec:
+    spec = RelatedListSpec(
+        name=table.req_str("name"),
+        fields=table.str_list("fields"),
+        buttons=table.str_list("buttons"),
+        sort_field=table.str("sort_field"),
+        sort_order=table.choice("sort_order", ("Asc", "Desc")),
+    )
+    table.finish()
+    return spec
+
+
+def _access(permission_set: str, table: Table) -> ObjectAccessSpec:
+    perms = table.str_list("object")
+    for perm in perms:
+        if perm not in OBJECT_PERMISSIONS:
+            raise table.error(
+                "object",
+                f"unknown object permission {perm!r}",
+                hint="choose from: " + ", ".join(OBJECT_PERMISSIONS),
+            )
+    spec = ObjectAccessSpec(
+        permission_set=permission_set,
+        object_permissions=tuple(p for p in OBJECT_PERMISSIONS if p in perms),
+        read_fields=_field_list(table, "read"),
+        edit_fields=_field_list(table, "edit"),
+    )
+    table.finish()
+    return spec
+
+
+def _field_list(table: Table, key: str) -> tuple[str, ...]:
+    """A field list, or ``"*"`` for every field of the object (kept as the marker ``*``)."""
+    if isinstance(table.data.get(key), str):
+        value = table.str(key)
+        if value != "*":
+            raise table.error(key, f'expected a list of field names or "*", got {value!r}')
+        return ("*",)
+    return table.str_list(key)

@@ -1,0 +1,174 @@
+"""Orchestration of a project: gather specs, render, add carried metadata, write, validate.
+
+Reads as the steps a consultant takes: read the project's specs and the enabled plugins'
+specs, render them through the templates, add the hand-written metadata folders, generate the
+manifests, then write the package or check it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from toolkit import fsio
+from toolkit.config import ProjectConfig, find_config, load_config
+from toolkit.errors import ConfigError
+from toolkit.metadata import formats, manifest
+from toolkit.metadata.files import MetadataFile
+from toolkit.metadata.render import Renderer
+from toolkit.metadata.schema import bundled_wsdl_path, wsdl_api_version
+from toolkit.metadata.spec_loader import load_object_dir
+from toolkit.metadata.specs import ObjectSpec, PermissionSetSpec
+from toolkit.metadata.types import MANIFEST_NAMES
+from toolkit.plugins import Plugins, load_plugins
+
+
+@dataclass(frozen=True)
+class Project:
+    config: ProjectConfig
+    plugins: Plugins
+
+    @property
+    def api_version(self) -> str:
+        """The configured API version, else the one of the schema sftk validates against."""
+        return self.config.api_version or wsdl_api_version(bundled_wsdl_path())
+
+
+@dataclass(frozen=True)
+class Package:
+    """A package ready to write or validate: Metadata API files, manifests included."""
+
+    files: tuple[MetadataFile, ...]
+    api_version: str
+    objects: tuple[ObjectSpec, ...]
+
+
+def open_project(start: Path | None = None, *, no_plugins: bool = False) -> Project:
+    config = load_config(find_config((start or Path.cwd()).resolve()))
+    return Project(config, load_plugins(config.plugins.enabled, disabled=no_plugins))
+
+
+def build_package(project: Project) -> Package:
+    config = project.config
+    objects = merge_objects([*_project_objects(config), *_plugin_objects(project)])
+    permission_sets = _permission_sets(project)
+    renderer = Renderer([config.templates_dir, *project.plugins.template_dirs()])
+    rendered = renderer.render(objects, permission_sets)
+    carried = [f for folder in config.metadata_dirs for f in _carried(config, folder)]
+    files = _merge_files([*rendered, *carried])
+    components = manifest.components_of(files)
+    files.append(
+        MetadataFile(
+            "package.xml", manifest.package_xml(components, project.api_version), "generated"
+        )
+    )
+    if config.deletions:
+        refs = [manifest.ComponentRef.parse(text) for text in config.deletions]
+        name = manifest.DESTRUCTIVE_FILE[config.deletion_timing]
+        files.append(MetadataFile(name, manifest.destructive_xml(refs), "sftk.toml [deletions]"))
+    return Package(tuple(sorted(files, key=lambda f: f.path)), project.api_version, objects)
+
+
+def package_in_format(package: Package, output_format: str) -> list[MetadataFile]:
+    if output_format == "source":
+        return formats.to_source(package.files, package.api_version)
+    return list(package.files)
+
+
+def render_project(
+    project: Project, out: Path | None = None, output_format: str | None = None
+) -> tuple[Path, list[MetadataFile]]:
+    """Write the package; a failure leaves the previous output untouched."""
+    package = build_package(project)
+    files = package_in_format(package, output_format or project.config.output_format)
+    dest = out or project.config.output_dir
+    fsio.write_tree_atomically(files, dest)
+    return dest, files
+
+
+def merge_objects(specs: Iterable[ObjectSpec]) -> tuple[ObjectSpec, ...]:
+    """Join specs of one object from several sources (project, plugins).
+
+    Standard objects merge freely (two plugins may each add fields to Contact); a custom object
+    has one owner. Fields, links and layouts must not collide.
+    """
+    merged: dict[str, ObjectSpec] = {}
+    for spec in specs:
+        other = merged.get(spec.name)
+        if other is None:
+            merged[spec.name] = spec
+            continue
+        if spec.custom:
+            raise ConfigError(
+                f"custom object {spec.name} is described twice: "
+                f"in {other.source} and in {spec.source}",
+                hint="a custom object has one spec; add fields to it there",
+            )
+        for kind in ("fields", "web_links", "layouts"):
+            mine = {getattr(x, "name", None) for x in getattr(other, kind)}
+            for item in getattr(spec, kind):
+                if item.name in mine:
+                    raise ConfigError(
+                        f"{spec.name}: {kind[:-1].replace('_', ' ')} {item.name} is defined "
+                        f"both in {other.source} and in {spec.source}",
+                        hint="keep one definition",
+                    )
+        merged[spec.name] = replace(
+            other,
+            fields=other.fields + spec.fields,
+            web_links=other.web_links + spec.web_links,
+            layouts=other.layouts + spec.layouts,
+            access=other.access + spec.access,
+            source=f"{other.source}; {spec.source}",
+        )
+    return tuple(sorted(merged.values(), key=lambda s: s.name))
+
+
+def _project_objects(config: ProjectConfig) -> Sequence[ObjectSpec]:
+    if not config.objects_dir.is_dir():
+        return ()
+    return load_object_dir(config.objects_dir, display_root=config.root)
+
+
+def _plugin_objects(project: Project) -> list[ObjectSpec]:
+    specs = []
+    for name, result in project.plugins.call("sftk_object_specs", project.config.plugins):
+        for spec in result:
+            if not isinstance(spec, ObjectSpec):
+                raise ConfigError(f"plugin {name} returned {type(spec).__name__}, not ObjectSpec")
+            specs.append(replace(spec, source=f"plugin {name}: {spec.source}"))
+    return specs
+
+
+def _permission_sets(project: Project) -> list[PermissionSetSpec]:
+    by_name: dict[str, PermissionSetSpec] = {}
+    for _, result in project.plugins.call("sftk_permission_sets", project.config.plugins):
+        by_name.update({spec.name: spec for spec in result})
+    by_name.update({spec.name: spec for spec in project.config.permission_sets})
+    return [by_name[name] for name in sorted(by_name)]
+
+
+def _carried(config: ProjectConfig, folder: Path) -> list[MetadataFile]:
+    """A hand-written metadata folder, in Metadata API format whatever it was written in."""
+    files = fsio.read_tree(folder)
+    shown = config.display(folder)
+    files = [replace(f, origin=f"{shown}/{f.path}") for f in files]
+    files = [f for f in files if f.path.rsplit("/", 1)[-1] not in MANIFEST_NAMES]
+    if not files:
+        return []
+    if formats.detect_format(files) == "source":
+        return [f for f in formats.to_mdapi(files) if f.path not in MANIFEST_NAMES]
+    return files
+
+
+def _merge_files(files: Sequence[MetadataFile]) -> list[MetadataFile]:
+    by_path: dict[str, MetadataFile] = {}
+    for file in files:
+        if file.path in by_path:
+            raise ConfigError(
+                f"{file.path} comes from both {by_path[file.path].origin} and {file.origin}",
+                hint="remove one of them, or move the hand-written one's content into the spec",
+            )
+        by_path[file.path] = file
+    return list(by_path.values())

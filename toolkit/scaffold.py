@@ -1,0 +1,168 @@
+"""``sftk init``: a new project that renders and validates as it stands."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from toolkit.config import CONFIG_NAME
+from toolkit.errors import ConfigError
+from toolkit.fsio import atomic_write_bytes
+
+CONFIG_TEMPLATE = """\
+# sftk project configuration. Paths are relative to this file.
+
+[project]
+name = "{name}"
+# Metadata API version written to package.xml. Left out, sftk uses the version of the
+# Metadata API schema it validates against ({api_version} today); later, an org's own.
+api_version = "{api_version}"
+# Object specs: one TOML file per object (custom objects, or fields on standard objects).
+objects_dir = "objects"
+# Your own Jinja templates (<MetadataType>.xml.j2) override plugins' and the built-in ones.
+templates_dir = "templates"
+# Where `sftk render` writes, and in which format: "mdapi" (Metadata API) or "source" (DX).
+output_dir = "build/metadata"
+format = "mdapi"
+# Hand-written metadata folders (either format) carried into the package as they are.
+metadata_dirs = []
+
+# Labels of the permission sets your specs grant access in ([access.<Name>] in a spec).
+[permission_sets.Site_Visit_User]
+label = "Site Visit User"
+description = "Plan and record site visits"
+
+# Components to delete on deploy, written to a destructive changes manifest.
+# [deletions]
+# components = ["CustomField:Account.Legacy_Code__c"]
+# when = "post"            # "default", "pre" or "post"
+
+# Org profiles. kind is one of production, sandbox, developer, local.
+# "local" is sftk's own org on loopback: no credentials, nothing leaves this machine.
+[orgs.local]
+kind = "local"
+
+# [orgs.uat]
+# kind = "sandbox"
+# login_url = "https://test.salesforce.com"
+
+# Plugins contribute object specs and templates. Installed: {installed}.
+# SFTK_PLUGINS=name,... limits which load; `sftk --no-plugins` turns them all off.
+[plugins]
+enabled = [{enabled}]
+# Each plugin may read its own settings table:
+# [plugins.lms]
+"""
+
+EXAMPLE_OBJECT = """\
+# A custom object spec. The file name is the object's API name.
+label = "Site Visit"
+plural_label = "Site Visits"
+description = "A consultant's visit to a customer site."
+enable_reports = true
+enable_activities = true
+
+[name_field]
+label = "Visit Number"
+type = "AutoNumber"
+display_format = "SV-{0000}"
+
+[tab]
+motif = "Custom20: Airplane"
+
+[fields.Visit_Key__c]
+type = "Text"
+label = "Visit Key"
+length = 40
+external_id = true
+unique = true
+
+[fields.Account__c]
+type = "Lookup"
+label = "Account"
+reference_to = "Account"
+relationship_name = "Site_Visits"
+relationship_label = "Site Visits"
+
+[fields.Visit_Date__c]
+type = "Date"
+label = "Visit Date"
+required = true
+
+[fields.Status__c]
+type = "Picklist"
+label = "Status"
+values = ["Planned", "Done", "Cancelled"]
+default = "Planned"
+restricted = true
+
+[fields.Expenses__c]
+type = "Currency"
+label = "Expenses"
+precision = 10
+scale = 2
+
+[fields.Follow_Up__c]
+type = "Checkbox"
+label = "Follow-up Needed"
+
+[fields.Notes__c]
+type = "LongTextArea"
+label = "Notes"
+length = 32768
+visible_lines = 6
+
+[web_links.Open_Map]
+label = "Open Map"
+url = "https://maps.example.com/?q={!Site_Visit__c.Account__c}"
+display_type = "button"
+
+[layouts."Site Visit Layout"]
+buttons = ["Open_Map"]
+
+[[layouts."Site Visit Layout".sections]]
+label = "Visit"
+columns = [
+    [
+        { field = "Name", behavior = "Readonly" },
+        "Account__c",
+        { field = "Visit_Date__c", behavior = "Required" },
+    ],
+    ["Status__c", "Expenses__c", "Follow_Up__c"],
+]
+
+[[layouts."Site Visit Layout".sections]]
+label = "Notes"
+columns = [["Notes__c"]]
+
+[access.Site_Visit_User]
+object = ["create", "read", "edit"]
+read = "*"
+edit = "*"
+"""
+
+
+def init_project(
+    folder: Path, *, api_version: str, installed_plugins: Sequence[str], force: bool = False
+) -> list[Path]:
+    """Write a new project into ``folder``; refuse to overwrite one unless ``force``."""
+    config = folder / CONFIG_NAME
+    example = folder / "objects" / "Site_Visit__c.toml"
+    if not force:
+        for path in (config, example):
+            if path.exists():
+                raise ConfigError(
+                    f"{path} already exists", hint="use --force to overwrite the starter files"
+                )
+    quoted = ", ".join(f'"{name}"' for name in installed_plugins)
+    text = CONFIG_TEMPLATE.format(
+        name=folder.resolve().name,
+        api_version=api_version,
+        installed=", ".join(installed_plugins) or "none",
+        enabled=quoted,
+    )
+    (folder / "objects").mkdir(parents=True, exist_ok=True)
+    (folder / "templates").mkdir(exist_ok=True)
+    atomic_write_bytes(config, text.encode("utf-8"))
+    atomic_write_bytes(example, EXAMPLE_OBJECT.encode("utf-8"))
+    return [config, example]

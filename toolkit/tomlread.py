@@ -1,0 +1,201 @@
+"""Reading TOML documents with errors a person can act on.
+
+``tomllib`` gives values without positions, so ``Table`` keeps the key path of every value and
+finds the line of a key in the source text when it has to complain. Every accessor consumes its
+key; ``Table.finish`` then rejects whatever is left, listing the keys that are allowed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from toolkit.errors import ConfigError
+
+T = TypeVar("T")
+
+
+class Document:
+    """A parsed TOML file: its name for messages, its text for line look-ups, its data."""
+
+    def __init__(self, where: str, text: str) -> None:
+        self.where = where
+        self.text = text
+        try:
+            self.data: dict[str, Any] = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(
+                f"{where}: invalid TOML: {exc}",
+                hint="fix the syntax at the line and column shown",
+            ) from None
+
+    @classmethod
+    def read(cls, path: Path, where: str | None = None) -> Document:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"{where or path}: file not found") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{where or path}: not UTF-8 text ({exc.reason})") from None
+        return cls(where or str(path), text)
+
+    def root(self) -> Table:
+        return Table(self, (), self.data)
+
+    def line_of(self, keys: Sequence[str]) -> int | None:
+        """Best-effort line of a key path: the table header, then the key within it."""
+        lines = self.text.splitlines()
+        start = 0
+        rest = list(keys)
+        for depth in range(len(keys), 0, -1):
+            header = _header_pattern(keys[:depth])
+            found = next((i for i, line in enumerate(lines) if header.match(line)), None)
+            if found is not None:
+                start, rest = found + 1, list(keys[depth:])
+                if not rest:
+                    return found + 1
+                break
+        if not rest:
+            return None
+        key = re.compile(rf"^\s*(\"{re.escape(rest[0])}\"|{re.escape(rest[0])})\s*[.=]")
+        for i in range(start, len(lines)):
+            if lines[i].lstrip().startswith("["):
+                break
+            if key.match(lines[i]):
+                return i + 1
+        return start or None
+
+
+def _header_pattern(keys: Sequence[str]) -> re.Pattern[str]:
+    parts = [rf"(\"{re.escape(k)}\"|{re.escape(k)})" for k in keys]
+    return re.compile(r"^\s*\[\[?\s*" + r"\s*\.\s*".join(parts) + r"\s*\]\]?\s*(#.*)?$")
+
+
+class Table:
+    """A TOML table with its key path; accessors check types and choices."""
+
+    def __init__(self, doc: Document, path: tuple[str, ...], data: dict[str, Any]) -> None:
+        self.doc = doc
+        self.path = path
+        self.data = data
+        self._used: set[str] = set()
+
+    def where(self, key: str | None = None) -> str:
+        keys = (*self.path, key) if key is not None else self.path
+        line = self.doc.line_of(keys)
+        location = f"{self.doc.where}:{line}" if line else self.doc.where
+        dotted = ".".join(keys)
+        return f"{location}: {dotted}" if dotted else location
+
+    def error(self, key: str | None, message: str, hint: str | None = None) -> ConfigError:
+        return ConfigError(f"{self.where(key)}: {message}", hint=hint)
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def _get(self, key: str, kind: type | tuple[type, ...], kind_name: str) -> Any:
+        self._used.add(key)
+        if key not in self.data:
+            return None
+        value = self.data[key]
+        if isinstance(value, bool) and kind is not bool and bool not in _as_tuple(kind):
+            raise self.error(key, f"expected {kind_name}, got a boolean")
+        if not isinstance(value, kind):
+            raise self.error(key, f"expected {kind_name}, got {_describe(value)}")
+        return value
+
+    def str(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
+        value = self._get(key, str, "a string")
+        if value is None:
+            if required:
+                raise self.error(key, "is required", hint=f'add {key} = "…"')
+            return default
+        return str(value)
+
+    def req_str(self, key: str) -> str:
+        value = self.str(key, required=True)
+        assert value is not None
+        return value
+
+    def choice(self, key: str, choices: Sequence[str], default: str | None = None) -> str | None:
+        value = self.str(key, default)
+        if value is not None and value not in choices:
+            raise self.error(
+                key,
+                f"unknown value {value!r}",
+                hint="choose one of: " + ", ".join(choices),
+            )
+        return value
+
+    def bool(self, key: str, default: bool = False) -> bool:
+        value = self._get(key, bool, "true or false")
+        return default if value is None else bool(value)
+
+    def int(self, key: str, default: int | None = None) -> int | None:
+        value = self._get(key, int, "an integer")
+        return default if value is None else int(value)
+
+    def scalar(self, key: str) -> str | int | float | bool | dt.date | dt.datetime | dt.time | None:
+        value = self._get(
+            key, (str, int, float, bool, dt.date, dt.datetime, dt.time), "a single value"
+        )
+        return value  # type: ignore[no-any-return]
+
+    def list(self, key: str) -> list[Any]:
+        value = self._get(key, list, "a list")
+        return [] if value is None else list(value)
+
+    def str_list(self, key: str) -> tuple[str, ...]:
+        values = self.list(key)
+        for value in values:
+            if not isinstance(value, str):
+                raise self.error(key, f"expected a list of strings, found {_describe(value)}")
+        return tuple(values)
+
+    def table(self, key: str) -> Table | None:
+        value = self._get(key, dict, "a table")
+        return None if value is None else Table(self.doc, (*self.path, key), value)
+
+    def tables(self, key: str) -> Iterator[tuple[str, Table]]:
+        """The sub-tables of ``key`` (``[fields.X]``, ``[fields.Y]``) in written order."""
+        parent = self.table(key)
+        if parent is None:
+            return
+        for name in list(parent.data):
+            sub = parent.table(name)
+            assert sub is not None
+            yield name, sub
+
+    def table_list(self, key: str) -> list[Table]:
+        values = self.list(key)
+        tables = []
+        for index, value in enumerate(values):
+            if not isinstance(value, dict):
+                raise self.error(key, f"item {index + 1} should be a table, got {_describe(value)}")
+            tables.append(Table(self.doc, (*self.path, key), value))
+        return tables
+
+    def finish(self, allowed: Sequence[str] | None = None) -> None:
+        """Reject keys nobody asked for: they are typos or options that do not apply here."""
+        unknown = sorted(set(self.data) - self._used)
+        if unknown:
+            valid = sorted(allowed if allowed is not None else self._used)
+            raise self.error(
+                unknown[0],
+                f"unknown key {unknown[0]!r}",
+                hint="valid keys here: " + ", ".join(valid),
+            )
+
+
+def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _describe(value: object) -> str:
+    names = {str: "a string", bool: "a boolean", int: "an integer", float: "a number"}
+    names.update({list: "a list", dict: "a table"})
+    return names.get(type(value), type(value).__name__)
