@@ -39,7 +39,9 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 def sftk(sftk_exe: list[str], schema_cache: Path) -> Iterator[Run]:
     """Run the installed ``sftk`` console script as a user would, in a given folder."""
 
-    def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, cwd: Path, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         full_env = {**os.environ, "NO_COLOR": "1", "SFTK_CACHE_DIR": str(schema_cache)}
         full_env.update(env or {})
         return subprocess.run(

@@ -7,6 +7,7 @@ stderr. Exit codes come from ``toolkit.errors.ExitCode`` only.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -22,7 +23,6 @@ from toolkit import __version__
 from toolkit.errors import ExitCode, SftkError, UsageError, exit_code_for
 from toolkit.fsio import atomic_write_bytes
 from toolkit.metadata import manifest, rules
-from toolkit.metadata.files import MetadataFile
 from toolkit.metadata.schema import bundled_wsdl_path, wsdl_api_version
 from toolkit.plugins import load_plugins
 from toolkit.project import Project, open_project, render_project
@@ -104,21 +104,24 @@ def init(opts: Options, directory: Path, force: bool, as_json: bool) -> int:
 @click.pass_obj
 def render(opts: Options, out_dir: Path | None, output_format: str | None, as_json: bool) -> int:
     """Render specs, plugin metadata and carried folders into a package."""
-    project = opts.project()
-    fmt = output_format or project.config.output_format
-    dest, files = render_project(project, out_dir, fmt)
-    counts = Counter(_kind(f) for f in files)
+    result = render_project(opts.project(), out_dir, output_format)
+    counts = Counter(ref.type for ref in result.components)
     if as_json:
-        emit_json({"output": str(dest), "format": fmt, "files": [f.path for f in files]})
+        emit_json(
+            {
+                "output": str(result.output),
+                "format": result.format,
+                "files": [f.path for f in result.files],
+                "components": {kind: counts[kind] for kind in sorted(counts)},
+            }
+        )
     else:
-        summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
-        out.print(f"rendered {len(files)} files ({fmt}) to {escape(str(dest))}: {summary}")
+        summary = ", ".join(f"{counts[kind]} {kind}" for kind in sorted(counts))
+        out.print(
+            f"rendered {len(result.files)} files ({result.format}) to "
+            f"{escape(str(result.output))}: {summary}"
+        )
     return ExitCode.OK
-
-
-def _kind(file: MetadataFile) -> str:
-    parts = file.path.split("/")
-    return parts[-2] if len(parts) > 1 else "manifests"
 
 
 @cli.command()
@@ -281,10 +284,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = ExitCode.USAGE
     except SftkError as exc:
         code = exit_code_for(exc)
-        if "--json" in args:
-            emit_json({"error": {"message": exc.message, "hint": exc.hint, "exit_code": int(code)}})
-        else:
-            err.print(f"[red]error:[/] {escape(exc.message)}")
-            if exc.hint:
-                err.print(f"  hint: {escape(exc.hint)}")
+        _report_error(exc, code, args)
+    except Exception as exc:  # a bug: say so plainly; SFTK_DEBUG=1 shows the traceback
+        if os.environ.get("SFTK_DEBUG"):
+            raise
+        code = exit_code_for(exc)
+        wrapped = SftkError(
+            f"internal error: {type(exc).__name__}: {exc}",
+            hint="this is a bug in sftk; rerun with SFTK_DEBUG=1 and report the traceback",
+        )
+        _report_error(wrapped, code, args)
     sys.exit(int(code or 0))
+
+
+def _report_error(exc: SftkError, code: int, args: Sequence[str]) -> None:
+    if "--json" in args:
+        emit_json({"error": {"message": exc.message, "hint": exc.hint, "exit_code": int(code)}})
+    else:
+        err.print(f"[red]error:[/] {escape(exc.message)}")
+        if exc.hint:
+            err.print(f"  hint: {escape(exc.hint)}")

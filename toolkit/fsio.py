@@ -57,7 +57,10 @@ def read_tree(root: Path) -> list[MetadataFile]:
                 try:
                     content = path.read_bytes()
                 except OSError as exc:
-                    raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+                    raise ConfigError(
+                        f"{path}: cannot be read ({exc.strerror})",
+                        hint="check the file's permissions",
+                    ) from None
                 files.append(MetadataFile(rel, content, str(path)))
 
     walk(root, "")
@@ -74,7 +77,10 @@ def _check_layout(files: Sequence[MetadataFile]) -> None:
     for file in files:
         check_path(file.path, file.origin or file.path)
         if file.path in paths:
-            raise ConfigError(f"{file.origin or file.path}: two files at {file.path!r}")
+            raise ConfigError(
+                f"{file.origin or file.path}: two files at {file.path!r}",
+                hint="each file of the output must come from one place",
+            )
         paths[file.path] = file
     for path, file in paths.items():
         parts = path.split("/")
@@ -84,6 +90,7 @@ def _check_layout(files: Sequence[MetadataFile]) -> None:
             raise ConfigError(
                 f"{file.origin or path}: {path!r} needs {clash!r} to be a folder, "
                 "but it is also a file",
+                hint="rename one of the two",
             )
 
 

@@ -76,15 +76,24 @@ def package_in_format(package: Package, output_format: str) -> list[MetadataFile
     return list(package.files)
 
 
+@dataclass(frozen=True)
+class RenderResult:
+    output: Path
+    format: str
+    files: tuple[MetadataFile, ...]
+    components: tuple[manifest.ComponentRef, ...]
+
+
 def render_project(
     project: Project, out: Path | None = None, output_format: str | None = None
-) -> tuple[Path, list[MetadataFile]]:
+) -> RenderResult:
     """Write the package; a failure leaves the previous output untouched."""
     package = build_package(project)
-    files = package_in_format(package, output_format or project.config.output_format)
+    fmt = output_format or project.config.output_format
+    files = package_in_format(package, fmt)
     dest = out or project.config.output_dir
     fsio.write_tree_atomically(files, dest)
-    return dest, files
+    return RenderResult(dest, fmt, tuple(files), tuple(manifest.components_of(package.files)))
 
 
 def merge_objects(specs: Iterable[ObjectSpec]) -> tuple[ObjectSpec, ...]:

@@ -74,13 +74,14 @@ def md(path: str, text: str) -> MetadataFile:
 
 
 @pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("sftk-cache")
+def cache_dir(schema_cache: Path) -> Path:
+    """The run's one schema cache (tests/conftest.py): the first load of the run wrote it."""
+    return schema_cache
 
 
 @pytest.fixture(scope="session")
-def schema(cache_dir: Path) -> MetadataSchema:
-    return MetadataSchema.load(cache_dir=cache_dir)
+def schema(metadata_schema: MetadataSchema) -> MetadataSchema:
+    return metadata_schema
 
 
 @pytest.fixture

@@ -46,7 +46,9 @@ def test_every_field_type_loads_with_its_required_options(type_name: str) -> Non
         "relationship_name": '"Courses"',
         "display_format": '"N-{000}"',
     }
-    lines = [f'type = "{type_name}"'] + [f"{k} = {options[k]}" for k in sorted(ftype.required_options)]
+    lines = [f'type = "{type_name}"'] + [
+        f"{k} = {options[k]}" for k in sorted(ftype.required_options)
+    ]
     spec = load(BASE + "[fields.F__c]\n" + "\n".join(lines) + "\n")
     field = spec.fields[0]
     assert field.type == type_name
@@ -109,8 +111,7 @@ def test_literal_defaults_become_formulas(type_name: str, literal: str, formula:
 
 def test_layout_sections_items_and_related_lists() -> None:
     spec = load(
-        BASE
-        + '[layouts."Main"]\nbuttons = ["Go"]\n[[layouts."Main".sections]]\nlabel = "Info"\n'
+        BASE + '[layouts."Main"]\nbuttons = ["Go"]\n[[layouts."Main".sections]]\nlabel = "Info"\n'
         'columns = [["Name", { field = "S__c", behavior = "Readonly" }], ["T__c"]]\n'
         '[[layouts."Main".sections]]\nlabel = "Notes"\ncolumns = [["N__c"]]\n'
         '[[layouts."Main".related_lists]]\nname = "RelatedNoteList"\nfields = ["TITLE"]\n'
@@ -129,7 +130,11 @@ def test_layout_with_three_columns_is_refused() -> None:
 
 def test_bad_layout_behavior() -> None:
     with pytest.raises(ConfigError, match="bad item"):
-        load(BASE + '[[layouts.M.sections]]\nlabel = "x"\ncolumns = [[{ field = "A", behavior = "Hide" }]]\n')
+        load(
+            BASE
+            + '[[layouts.M.sections]]\nlabel = "x"\n'
+            + 'columns = [[{ field = "A", behavior = "Hide" }]]\n'
+        )
 
 
 def test_access_permissions() -> None:

@@ -70,8 +70,10 @@ class FieldType:
     """One custom field type.
 
     ``options`` are the spec keys this type accepts beyond the common ones; ``required_options``
-    must be given. ``xml_defaults`` are elements the renderer emits when the spec leaves them out
-    (Salesforce insists on them, e.g. a Checkbox's defaultValue).
+    must be given. ``implicitly_required`` types (master-detail) and ``read_only`` types (auto
+    numbers) take no field permissions Salesforce would refuse. ``xml_defaults`` are elements
+    the renderer emits when the spec leaves them out (Salesforce insists on them, e.g. a
+    Checkbox's defaultValue).
     """
 
     name: str
@@ -87,6 +89,8 @@ class FieldType:
     unique_allowed: bool = False
     case_sensitive_allowed: bool = False
     can_be_required: bool = True
+    implicitly_required: bool = False
+    read_only: bool = False
     is_relationship: bool = False
     is_picklist: bool = False
     default_value_allowed: bool = True
@@ -228,6 +232,7 @@ FIELD_TYPES: dict[str, FieldType] = {
             required_options=frozenset({"reference_to", "relationship_name"}),
             is_relationship=True,
             can_be_required=False,
+            implicitly_required=True,
             default_value_allowed=False,
         ),
         FieldType(
@@ -238,6 +243,7 @@ FIELD_TYPES: dict[str, FieldType] = {
             required_options=frozenset({"display_format"}),
             external_id_allowed=True,
             can_be_required=False,
+            read_only=True,
             default_value_allowed=False,
         ),
     )

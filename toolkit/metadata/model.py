@@ -567,16 +567,17 @@ class _ObjectBuilder:
         self.web_links: list[WebLinkDef] = []
         self.first_child_file: str | None = None
 
-    def define(self, root: etree._Element, file: str, components: list[Component]) -> None:
+    def define(self, root: etree._Element, file: str, components: list[Component]) -> bool:
+        """Take in one object file; returns whether that file only carries children."""
         idx = _index(root)
-        first = self.file is None
-        if first:
+        container_only = all(tag in _CHILD_TAGS or tag == "fullName" for tag in idx)
+        if self.file is None:
             self.file = file
             self.line = _line(root)
             self.label = _text(idx, "label")
             self.plural_label = _text(idx, "pluralLabel")
             self.custom_settings = "customSettingsType" in idx
-            self.container_only = all(tag in _CHILD_TAGS or tag == "fullName" for tag in idx)
+            self.container_only = container_only
             self.element_lines = _lines(idx)
             name_fields = idx.get("nameField", [])
             if name_fields:
@@ -587,6 +588,7 @@ class _ObjectBuilder:
                 continue
             for el in elements:
                 self.add_child(child, el, None, file, components)
+        return container_only
 
     def add_child(
         self,
@@ -673,12 +675,9 @@ def load_model(files: Iterable[MetadataFile]) -> PackageModel:
             continue
         line = _line(root)
         if mtype is _OBJECT_TYPE:
-            obj = builder(where.name)
-            obj.define(root, file.path, components)
+            container_only = builder(where.name).define(root, file.path, components)
             components.append(
-                Component(
-                    mtype.name, where.name, file.path, line, must_be_listed=not obj.container_only
-                )
+                Component(mtype.name, where.name, file.path, line, not container_only)
             )
             continue
         components.append(Component(mtype.name, where.name, file.path, line))

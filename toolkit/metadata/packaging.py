@@ -41,6 +41,8 @@ _FILE_MODE = stat.S_IFREG | 0o644
 _UNIX = 3
 _COMPRESS_LEVEL = 9
 _CHUNK = 64 * 1024
+# What zipfile raises for a damaged entry: bad CRC or stream (BadZipFile, zlib.error, EOFError),
+# a password-protected one (RuntimeError), an unsupported compression (NotImplementedError).
 _UNREADABLE = (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError)
 _KEPT_ROOTS = frozenset({*BY_FOLDER, SOURCE_ROOT.split("/", 1)[0], "manifest"})
 
@@ -70,7 +72,10 @@ def build_zip(files: Sequence[MetadataFile], *, limits: PackageLimits = PACKAGE_
     ordered = sorted(files, key=lambda f: f.path)
     for previous, current in pairwise(ordered):
         if previous.path == current.path:
-            raise ConfigError(f"two files at {current.path!r} in one package")
+            raise ConfigError(
+                f"two files at {current.path!r} in one package",
+                hint="each component must come from one place; remove the duplicate",
+            )
     for file in ordered:
         check_path(file.path, file.origin or file.path)
     if len(ordered) > limits.max_files:
@@ -139,7 +144,9 @@ def read_zip(
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
-        raise ConfigError(f"{source}: not a zip file ({exc})") from None
+        raise ConfigError(
+            f"{source}: not a zip file ({exc})", hint="give a .zip of a metadata package"
+        ) from None
     with archive:
         infos = [i for i in archive.infolist() if not i.is_dir()]
         if len(infos) > max_files:
@@ -153,9 +160,15 @@ def read_zip(
             where = f"{source}!{info.filename}"
             check_path(info.filename, where)
             if stat.S_ISLNK(info.external_attr >> 16):
-                raise ConfigError(f"{where}: symbolic links are not accepted in a package zip")
+                raise ConfigError(
+                    f"{where}: symbolic links are not accepted in a package zip",
+                    hint="zip the file itself, not a link to it",
+                )
             if info.filename in seen:
-                raise ConfigError(f"{where}: the zip holds this name twice")
+                raise ConfigError(
+                    f"{where}: the zip holds this name twice",
+                    hint="rebuild the zip so that each path appears once",
+                )
             seen.add(info.filename)
             declared += info.file_size
             if declared > max_unzipped:
@@ -177,7 +190,10 @@ def read_zip(
                 RuntimeError,
                 NotImplementedError,
             ) as exc:
-                raise ConfigError(f"{where}: cannot be read ({exc})") from None
+                raise ConfigError(
+                    f"{where}: cannot be read ({exc})",
+                    hint="the zip is damaged, encrypted or uses an unsupported compression",
+                ) from None
             remaining -= len(content)
             files.append(MetadataFile(info.filename[strip:], content, where))
     return sorted(files, key=lambda f: f.path)

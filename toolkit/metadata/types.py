@@ -53,7 +53,6 @@ METADATA_TYPES: tuple[MetadataType, ...] = (
     MetadataType("ApexComponent", "components", "component", has_content=True),
     MetadataType("ApexPage", "pages", "page", has_content=True),
     MetadataType("ApexTrigger", "triggers", "trigger", has_content=True),
-    MetadataType("CompactLayout", "compactLayouts", "compactLayout"),
     MetadataType("CustomApplication", "applications", "app"),
     MetadataType("CustomLabels", "labels", "labels"),
     MetadataType("CustomMetadata", "customMetadata", "md"),

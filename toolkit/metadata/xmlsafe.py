@@ -29,3 +29,15 @@ def parse(content: bytes, where: str) -> etree._Element:
             f"{where}:{line}: not well-formed XML: {exc.msg}",
             hint="fix the XML syntax at that line",
         ) from None
+
+
+# Salesforce writes quotes and apostrophes as entities in retrieved metadata; sftk writes text the
+# same way everywhere (templates and serialiser), so converted files stay byte-identical.
+_TEXT_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;", "\r": "&#13;"}
+)
+
+
+def escape_text(value: str) -> str:
+    """Escape element text (a raw CR would come back as LF, so it becomes a reference)."""
+    return value.translate(_TEXT_ESCAPES)

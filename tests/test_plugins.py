@@ -1,0 +1,96 @@
+"""Plugin discovery and loading, with the two bundled plugins installed as real distributions."""
+
+from __future__ import annotations
+
+from importlib.metadata import EntryPoint
+from pathlib import Path
+
+import pytest
+
+import toolkit.plugins
+from toolkit import hookspecs
+from toolkit.config import PluginSettings
+from toolkit.errors import PluginError
+from toolkit.metadata.specs import ObjectSpec
+from toolkit.plugins import load_plugins
+
+
+def test_bundled_plugins_are_discovered_through_entry_points() -> None:
+    found = {p.name: p for p in load_plugins(()).found}
+    assert found["lms"].distribution == "sftk-lms"
+    assert found["scheduling"].distribution == "sftk-scheduling"
+    assert {p.status for p in found.values()} == {"installed"}
+
+
+def test_enabled_plugins_contribute_object_specs() -> None:
+    plugins = load_plugins(["lms", "scheduling"])
+    results = dict(plugins.call("sftk_object_specs", PluginSettings()))
+    lms_names = {spec.name for spec in results["lms"]}
+    assert {"Course__c", "Enrollment__c", "Contact"} <= lms_names
+    assert all(isinstance(spec, ObjectSpec) for spec in results["scheduling"])
+
+
+def test_allow_list_env_blocks_other_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SFTK_PLUGINS", "lms")
+    plugins = load_plugins(["lms", "scheduling"])
+    assert plugins.enabled == ("lms",)
+    assert {p.name: p.status for p in plugins.found}["scheduling"] == "blocked"
+
+
+def test_disabled_loads_nothing() -> None:
+    plugins = load_plugins(["lms"], disabled=True)
+    assert plugins.enabled == ()
+    assert plugins.call("sftk_object_specs", PluginSettings()) == []
+
+
+def test_enabled_but_missing_plugin_is_reported_not_fatal() -> None:
+    plugins = load_plugins(["nosuch"])
+    assert plugins.problems == ("plugin nosuch: enabled in sftk.toml but not installed",)
+
+
+def test_a_plugin_raising_in_a_hook_is_named() -> None:
+    plugins = load_plugins(())
+
+    class Broken:
+        @hookspecs.hookimpl
+        def sftk_template_dirs(self) -> list[Path]:
+            raise RuntimeError("boom")
+
+    plugins.manager.register(Broken(), name="broken")
+    with pytest.raises(PluginError, match="plugin broken failed in sftk_template_dirs"):
+        plugins.template_dirs()
+
+
+HOOK_MODULE = "from toolkit.hookspecs import hookimpl\n@hookimpl\ndef {hook}():\n    return []\n"
+
+
+def _fake_entry_points(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, modules: dict[str, str]
+) -> None:
+    """Install throw-away plugin modules as entry points, as a distribution would."""
+    for name, code in modules.items():
+        (tmp_path / f"{name}.py").write_text(code)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    eps = [EntryPoint(name, name, hookspecs.ENTRY_POINT_GROUP) for name in modules]
+    monkeypatch.setattr(toolkit.plugins, "entry_points", lambda group: eps)
+
+
+def test_a_plugin_that_fails_to_import_is_reported_and_skipped(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    good = HOOK_MODULE.format(hook="sftk_template_dirs")
+    _fake_entry_points(
+        monkeypatch, tmp_path, {"goodplug": good, "badplug": "import nosuchmodule\n"}
+    )
+    plugins = load_plugins(["goodplug", "badplug"])
+    assert plugins.enabled == ("goodplug",)
+    assert plugins.problems == (
+        "plugin badplug: ModuleNotFoundError: No module named 'nosuchmodule'",
+    )
+
+
+def test_misspelled_hook_is_caught_at_load(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    typo = HOOK_MODULE.format(hook="sftk_object_spec")
+    _fake_entry_points(monkeypatch, tmp_path, {"typoplug": typo})
+    with pytest.raises(PluginError, match="sftk_object_spec"):
+        load_plugins(["typoplug"])

@@ -1,0 +1,486 @@
+"""Object specs -> Metadata API XML files, through Jinja templates a project can override.
+
+There is one template per metadata type (``CustomObject.xml.j2`` includes ``CustomField.xml.j2``
+and ``WebLink.xml.j2`` per child, so a project can override field rendering alone). Templates
+are looked up in the project's folder first, then in plugin folders, then in the built-in
+ones shipped with sftk. Python decides only what is not a matter of XML layout: which files
+exist, sort orders, the sharing model, and how permission-set grants from many objects add up.
+
+Every value a template prints goes through ``_finalize``: booleans become ``true``/``false``,
+text that XML 1.0 cannot carry is refused with a ConfigError naming the component, and carriage
+returns become character references so that a parser reads back exactly what the spec said.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+import toolkit
+from toolkit.errors import ConfigError, SftkError, TemplateError
+from toolkit.metadata import fieldtypes, xmlsafe
+from toolkit.metadata.files import MetadataFile
+from toolkit.metadata.specs import (
+    OBJECT_PERMISSIONS,
+    FieldSpec,
+    LayoutItemSpec,
+    LayoutSectionSpec,
+    ObjectSpec,
+    PermissionSetSpec,
+    PicklistValue,
+    RelatedListSpec,
+    WebLinkSpec,
+)
+
+OBJECT_TEMPLATE = "CustomObject.xml.j2"
+LAYOUT_TEMPLATE = "Layout.xml.j2"
+PERMISSION_SET_TEMPLATE = "PermissionSet.xml.j2"
+TAB_TEMPLATE = "CustomTab.xml.j2"
+# Every template a project or plugin may override; the last two are included per child.
+TEMPLATE_NAMES = (
+    OBJECT_TEMPLATE,
+    LAYOUT_TEMPLATE,
+    PERMISSION_SET_TEMPLATE,
+    TAB_TEMPLATE,
+    "CustomField.xml.j2",
+    "WebLink.xml.j2",
+)
+
+_ALL_FIELDS = "*"
+
+# Spec permission name -> attribute of ObjectPermissions (and, camel-cased, the XML element).
+_OBJECT_PERMISSION_ATTRS: dict[str, str] = {
+    "create": "allow_create",
+    "read": "allow_read",
+    "edit": "allow_edit",
+    "delete": "allow_delete",
+    "view_all": "view_all_records",
+    "modify_all": "modify_all_records",
+}
+
+# XML 1.0 Char production: no C0 controls but tab/LF/CR, no surrogates, no U+FFFE/U+FFFF.
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_SNIPPET = 60
+
+
+def builtin_template_dir() -> Path:
+    """The templates shipped with sftk: package data when installed, the repo in a checkout.
+
+    An editable install maps ``toolkit.templates`` onto the top-level ``templates/`` folder in a
+    way the import system cannot always follow, hence the fallback to the source layout.
+    """
+    try:
+        packaged = importlib.resources.files("toolkit.templates").joinpath("metadata")
+    except ModuleNotFoundError:
+        return Path(toolkit.__file__).parent.parent / "templates" / "metadata"
+    return Path(str(packaged))
+
+
+@dataclass(frozen=True)
+class ObjectPermissions:
+    """One ``<objectPermissions>`` entry of a permission set."""
+
+    object: str
+    allow_create: bool = False
+    allow_delete: bool = False
+    allow_edit: bool = False
+    allow_read: bool = False
+    modify_all_records: bool = False
+    view_all_records: bool = False
+
+
+@dataclass(frozen=True)
+class FieldPermissions:
+    """One ``<fieldPermissions>`` entry; ``field`` is ``Object.Field``."""
+
+    field: str
+    editable: bool
+    readable: bool
+
+
+@dataclass(frozen=True)
+class PermissionSetContent:
+    """Everything one permission set grants, gathered from every object spec that names it."""
+
+    name: str
+    label: str
+    description: str | None
+    object_permissions: tuple[ObjectPermissions, ...]
+    field_permissions: tuple[FieldPermissions, ...]
+    sources: tuple[str, ...]
+
+
+def permission_set_contents(
+    objects: Sequence[ObjectSpec], permission_sets: Sequence[PermissionSetSpec] = ()
+) -> tuple[PermissionSetContent, ...]:
+    """Add up the grants of every object's ``access`` per permission set, sorted by name.
+
+    A permission set named only in ``permission_sets`` is still returned (with no grants), and
+    one named only by grants gets its name with ``_`` turned into spaces as label.
+    """
+    identities = _permission_set_identities(permission_sets)
+    objects_by_set: dict[str, dict[str, set[str]]] = {}
+    reads: dict[str, set[str]] = {}
+    edits: dict[str, set[str]] = {}
+    sources: dict[str, set[str]] = {}
+    for spec in objects:
+        for access in spec.access:
+            name = access.permission_set
+            objects_by_set.setdefault(name, {}).setdefault(spec.name, set()).update(
+                access.object_permissions
+            )
+            edited = _field_names(spec, access.edit_fields, for_edit=True)
+            edits.setdefault(name, set()).update(edited)
+            reads.setdefault(name, set()).update(
+                edited | _field_names(spec, access.read_fields, for_edit=False)
+            )
+            if spec.source:
+                sources.setdefault(name, set()).add(spec.source)
+    contents = []
+    for name in sorted(set(objects_by_set) | set(identities)):
+        identity = identities.get(name)
+        granted = objects_by_set.get(name, {})
+        editable = edits.get(name, set())
+        contents.append(
+            PermissionSetContent(
+                name=name,
+                label=identity.label if identity else name.replace("_", " "),
+                description=identity.description if identity else None,
+                object_permissions=tuple(
+                    _object_permissions(obj, granted[obj])
+                    for obj in sorted(granted)
+                    if granted[obj]
+                ),
+                field_permissions=tuple(
+                    FieldPermissions(field, editable=field in editable, readable=True)
+                    for field in sorted(reads.get(name, set()))
+                ),
+                sources=tuple(sorted(sources.get(name, set()))),
+            )
+        )
+    return tuple(contents)
+
+
+def _permission_set_identities(
+    permission_sets: Sequence[PermissionSetSpec],
+) -> dict[str, PermissionSetSpec]:
+    identities: dict[str, PermissionSetSpec] = {}
+    for spec in permission_sets:
+        known = identities.setdefault(spec.name, spec)
+        if known != spec:
+            raise ConfigError(
+                f"permission set {spec.name} is described twice, as {known.label!r} and "
+                f"{spec.label!r}",
+                hint="keep one label and description per permission set",
+            )
+    return identities
+
+
+def _object_permissions(object_name: str, permissions: Iterable[str]) -> ObjectPermissions:
+    flags = {}
+    for permission in sorted(permissions):
+        if permission not in _OBJECT_PERMISSION_ATTRS:
+            raise ConfigError(
+                f"object {object_name}: unknown object permission {permission!r}",
+                hint="choose from: " + ", ".join(OBJECT_PERMISSIONS),
+            )
+        flags[_OBJECT_PERMISSION_ATTRS[permission]] = True
+    return ObjectPermissions(object_name, **flags)
+
+
+def _field_names(spec: ObjectSpec, names: Iterable[str], *, for_edit: bool) -> set[str]:
+    """``Object.Field`` names of a read or edit list, with ``*`` expanded.
+
+    ``*`` leaves out the fields Salesforce refuses field permissions for: required and
+    master-detail fields (always visible and editable) and, for edit, auto-numbers.
+    """
+    expanded: set[str] = set()
+    for name in names:
+        if name == _ALL_FIELDS:
+            expanded.update(f.name for f in spec.fields if _grantable(f, for_edit=for_edit))
+        else:
+            expanded.add(name)
+    return {f"{spec.name}.{name}" for name in expanded}
+
+
+def _grantable(field: FieldSpec, *, for_edit: bool) -> bool:
+    ftype = fieldtypes.FIELD_TYPES[field.type]
+    if field.required or ftype.implicitly_required:
+        return False
+    return not (for_edit and ftype.read_only)
+
+
+class _IllegalCharacter(ConfigError):
+    """Raised from inside a template; the renderer re-raises it naming template and component."""
+
+    def __init__(self, value: str, offset: int) -> None:
+        super().__init__(
+            f"text {_snippet(value)} has U+{ord(value[offset]):04X} at offset {offset}, "
+            "which XML 1.0 cannot carry",
+            hint="remove it from the spec: XML 1.0 allows no control characters but tab, "
+            "newline and carriage return, no lone surrogates and no U+FFFE/U+FFFF",
+        )
+
+
+class _NoneValue(TypeError):
+    """A template printed None, which would put the word 'None' into the XML."""
+
+
+def _finalize(value: Any) -> Any:
+    """Turn a printed value into XML text, or refuse it before it can corrupt the file."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        raise _NoneValue(
+            "the template prints a value that is None; wrap it in {% if … is not none %}"
+        )
+    if isinstance(value, str) and not isinstance(value, Markup):
+        illegal = _ILLEGAL_XML.search(value)
+        if illegal:
+            raise _IllegalCharacter(value, illegal.start())
+        return Markup(xmlsafe.escape_text(value))
+    return value
+
+
+def _snippet(value: str) -> str:
+    shown = value if len(value) <= _SNIPPET else value[:_SNIPPET] + "…"
+    return ascii(shown)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One file to render: which template, with what, and how to name it in errors."""
+
+    template: str
+    path: str
+    context: Mapping[str, Any]
+    component: str
+    origin: str
+
+
+class Renderer:
+    """Renders specs with templates from ``template_dirs`` (searched in order) then built-ins.
+
+    Build one per run and reuse it: each template is parsed once and kept.
+    """
+
+    def __init__(self, template_dirs: Sequence[Path] = ()) -> None:
+        self.template_dirs: tuple[Path, ...] = (*template_dirs, builtin_template_dir())
+        self._builtin = self.template_dirs[-1]
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader([str(d) for d in self.template_dirs]),
+            autoescape=jinja2.select_autoescape(
+                enabled_extensions=("xml", "j2"), default_for_string=True, default=True
+            ),
+            undefined=jinja2.StrictUndefined,
+            finalize=_finalize,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            auto_reload=False,
+        )
+        self._env.globals.update(
+            field_types=fieldtypes.FIELD_TYPES,
+            xml_defaults={name: dict(t.xml_defaults) for name, t in fieldtypes.FIELD_TYPES.items()},
+        )
+
+    def render(
+        self, objects: Sequence[ObjectSpec], permission_sets: Sequence[PermissionSetSpec] = ()
+    ) -> list[MetadataFile]:
+        """Every file the specs describe, sorted by path."""
+        jobs: list[_Job] = []
+        for spec in objects:
+            jobs.extend(_object_jobs(spec))
+        for content in permission_set_contents(objects, permission_sets):
+            jobs.append(
+                _Job(
+                    PERMISSION_SET_TEMPLATE,
+                    f"permissionsets/{content.name}.permissionset",
+                    {"permission_set": content},
+                    f"PermissionSet {content.name}",
+                    ", ".join(content.sources),
+                )
+            )
+        _reject_duplicate_paths(jobs)
+        files = [MetadataFile(job.path, self._render(job), job.origin) for job in jobs]
+        return sorted(files, key=lambda f: f.path)
+
+    def _render(self, job: _Job) -> bytes:
+        try:
+            text = self._env.get_template(job.template).render(job.context)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(
+                f"{exc.filename or exc.name}:{exc.lineno}: template syntax error: {exc.message} "
+                f"(rendering {job.component} from {job.origin or 'a spec'})",
+                hint=self._hint(exc.filename),
+            ) from None
+        except _IllegalCharacter as exc:
+            where = _Where.of(job, exc.__traceback__)
+            raise ConfigError(
+                f"{where.origin}: {where.component}: {exc.message} (written by {where.template})",
+                hint=exc.hint,
+            ) from None
+        except SftkError:
+            raise
+        except Exception as exc:
+            where = _Where.of(job, exc.__traceback__)
+            if isinstance(exc, jinja2.TemplateNotFound):
+                problem = f"template {exc.name} not found"
+                hint = "looked in: " + ", ".join(str(d) for d in self.template_dirs)
+            else:
+                plain = isinstance(exc, (jinja2.UndefinedError, _NoneValue))
+                problem = str(exc) if plain else f"{type(exc).__name__}: {exc}"
+                hint = self._hint(where.template_file)
+            raise TemplateError(
+                f"{where.template}: {problem} (rendering {where.component} from {where.origin})",
+                hint=hint,
+            ) from None
+        return text.encode("utf-8")
+
+    def _hint(self, template_file: str | None) -> str:
+        if template_file and Path(template_file).resolve().parent == self._builtin.resolve():
+            return "this is a bug in a template shipped with sftk; please report it"
+        return "fix the template at that line, or delete it to fall back to the built-in one"
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where a rendering error happened: spec origin, component path and template position."""
+
+    origin: str
+    component: str
+    template: str
+    template_file: str | None
+
+    @classmethod
+    def of(cls, job: _Job, tb: TracebackType | None) -> _Where:
+        frame = _innermost_template_frame(tb)
+        if frame is None:
+            return cls(job.origin or "a spec", job.component, job.template, None)
+        template_file, line, variables = frame
+        origin = job.origin
+        parts = [job.component]
+        for name in _CONTEXT_NAMES:
+            described = _describe(variables.get(name))
+            if described:
+                parts.append(described[0])
+                origin = described[1] or origin
+        return cls(origin or "a spec", ", ".join(parts), f"{template_file}:{line}", template_file)
+
+
+# Template variables that name the part of a component being rendered, outermost first.
+_CONTEXT_NAMES = ("field", "value", "link", "section", "item", "related", "grant")
+
+
+def _describe(value: object) -> tuple[str, str] | None:
+    """A short name for a spec found among a template's variables, with its source if known."""
+    if isinstance(value, FieldSpec):
+        return f"field {value.name}", value.source
+    if isinstance(value, PicklistValue):
+        return f"picklist value {value.name!r}", ""
+    if isinstance(value, WebLinkSpec):
+        return f"web link {value.name}", value.source
+    if isinstance(value, LayoutSectionSpec):
+        return f"section {value.label!r}", ""
+    if isinstance(value, LayoutItemSpec):
+        return f"item {value.field}", ""
+    if isinstance(value, RelatedListSpec):
+        return f"related list {value.name}", ""
+    if isinstance(value, ObjectPermissions):
+        return f"object permissions on {value.object}", ""
+    if isinstance(value, FieldPermissions):
+        return f"field permissions on {value.field}", ""
+    return None
+
+
+def _innermost_template_frame(
+    tb: TracebackType | None,
+) -> tuple[str, int, dict[str, Any]] | None:
+    """File, line and variables of the deepest template frame.
+
+    Jinja rewrites tracebacks so that template code shows as frames whose file is the template
+    and whose locals are the template's variables; it marks them with ``__jinja_exception__``.
+    """
+    found = None
+    while tb is not None:
+        frame = tb.tb_frame
+        if "__jinja_exception__" in frame.f_globals:
+            found = (frame.f_code.co_filename, tb.tb_lineno, dict(frame.f_locals))
+        tb = tb.tb_next
+    return found
+
+
+def _object_jobs(spec: ObjectSpec) -> list[_Job]:
+    for field in spec.fields:
+        if field.type not in fieldtypes.FIELD_TYPES:
+            raise ConfigError(
+                f"{field.source or spec.source}: field {spec.name}.{field.name} has unknown "
+                f"type {field.type!r}",
+                hint="choose one of: " + ", ".join(fieldtypes.FIELD_TYPE_NAMES),
+            )
+    jobs = []
+    if spec.custom or spec.fields or spec.web_links:
+        jobs.append(
+            _Job(
+                OBJECT_TEMPLATE,
+                f"objects/{spec.name}.object",
+                _object_context(spec),
+                f"CustomObject {spec.name}",
+                spec.source,
+            )
+        )
+    for layout in spec.layouts:
+        jobs.append(
+            _Job(
+                LAYOUT_TEMPLATE,
+                f"layouts/{layout.full_name}.layout",
+                {"layout": layout},
+                f"Layout {layout.full_name}",
+                layout.source or spec.source,
+            )
+        )
+    if spec.custom and spec.tab is not None:
+        jobs.append(
+            _Job(
+                TAB_TEMPLATE,
+                f"tabs/{spec.name}.tab",
+                {"object": spec, "tab": spec.tab},
+                f"CustomTab {spec.name}",
+                spec.source,
+            )
+        )
+    return jobs
+
+
+def _object_context(spec: ObjectSpec) -> dict[str, Any]:
+    # The first master-detail field declared is the primary one (relationshipOrder 0), the
+    # second one of a junction object gets 1.
+    masters = [f.name for f in spec.fields if fieldtypes.FIELD_TYPES[f.type].implicitly_required]
+    sharing = spec.sharing_model or ("ControlledByParent" if masters else "ReadWrite")
+    return {
+        "object": spec,
+        "fields": sorted(spec.fields, key=lambda f: f.name),
+        "web_links": sorted(spec.web_links, key=lambda w: w.name),
+        "sharing_model": sharing,
+        "relationship_orders": {name: order for order, name in enumerate(masters)},
+    }
+
+
+def _reject_duplicate_paths(jobs: Sequence[_Job]) -> None:
+    seen: dict[str, _Job] = {}
+    for job in jobs:
+        other = seen.setdefault(job.path, job)
+        if other is not job:
+            raise ConfigError(
+                f"{job.origin or 'spec'}: {job.component} would be written to {job.path}, "
+                f"which {other.component} from {other.origin or 'another spec'} also writes",
+                hint="describe each object, layout and permission set once",
+            )

@@ -1,0 +1,898 @@
+"""The offline rules the Metadata API schema cannot express, run over a whole package.
+
+The XSD says which elements may appear where; it cannot say that a Text field's length is at most
+255, that two children of one parent may not share a relationship name, or that a layout names
+a field nobody defines. Salesforce only tells you those things after an upload and a queue
+wait, one problem at a time, so ``check`` finds them locally, all at once, with the file, line
+and component to fix.
+
+Severity follows certainty: what Salesforce is known to reject is an ``error``; what merely looks
+wrong because sftk's table of standard objects is not exhaustive is a ``warning``.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from toolkit.errors import ConfigError
+from toolkit.metadata import fieldtypes
+from toolkit.metadata.files import MetadataFile
+from toolkit.metadata.model import (
+    CUSTOM_OBJECT_SUFFIXES,
+    FieldDef,
+    LayoutDef,
+    Manifest,
+    ObjectDef,
+    PackageModel,
+    PermissionSetDef,
+    is_custom_name,
+    load_model,
+)
+from toolkit.metadata.standard_objects import is_standard_object, standard_field
+from toolkit.metadata.types import BY_NAME, OBJECT_CHILDREN
+
+Severity = Literal["error", "warning"]
+
+# Naming limits (Salesforce: names and labels of custom objects and fields are at most 40
+# characters, permission set names and labels at most 80).
+NAME_MAX = 40
+LABEL_MAX = 40
+PERMISSION_SET_NAME_MAX = 80
+PERMISSION_SET_LABEL_MAX = 80
+
+# Metadata API deploy limits for one package.
+MAX_FILES = 10_000
+MAX_UNZIPPED_BYTES = 629_145_600
+MAX_ZIPPED_BYTES = 39 * 1024 * 1024
+
+_EXTERNAL_ID_TYPES = ", ".join(
+    t.name for t in fieldtypes.FIELD_TYPES.values() if t.external_id_allowed
+)
+
+RULES: Mapping[str, str] = {
+    "api-name": "API names use letters, digits and single underscores, start with a letter, "
+    f"do not end with an underscore, and have at most {NAME_MAX} characters before the suffix",
+    "custom-suffix": "custom objects and custom fields (also on standard objects) end in __c",
+    "label-length": f"labels fit Salesforce's limits ({LABEL_MAX} for objects and fields, "
+    f"{PERMISSION_SET_LABEL_MAX} for permission sets)",
+    "custom-object-parts": "a custom object has a label, a plural label and a name field",
+    "field-length": f"Text length is 1-{fieldtypes.TEXT_MAX}; LongTextArea and Html length is "
+    f"{fieldtypes.LONG_TEXT_MIN}-{fieldtypes.LONG_TEXT_MAX:,}",
+    "visible-lines": "LongTextArea and Html fields say how many lines to show (visibleLines)",
+    "numeric-precision": "Number, Currency and Percent fields have a precision of at most "
+    f"{fieldtypes.NUMERIC_MAX_PRECISION} and a scale no larger than the precision",
+    "external-id-type": f"only these field types can be external IDs: {_EXTERNAL_ID_TYPES}",
+    "master-detail-limit": "an object has at most "
+    f"{fieldtypes.MAX_MASTER_DETAIL_PER_OBJECT} master-detail fields",
+    "relationship-name": "Lookup and MasterDetail fields have a referenceTo and a relationshipName",
+    "relationship-name-clash": "relationship names are unique among the children of one parent",
+    "picklist-values": "picklist values are unique (ignoring case) and at most "
+    f"{fieldtypes.PICKLIST_VALUE_MAX} characters",
+    "picklist-default": "a picklist has at most one default value, and it is one of its values",
+    "layout-object": "a layout's object is in the package or is a standard object",
+    "layout-reference": "a layout names only fields, buttons, links and related lists that exist",
+    "permission-reference": "a permission set names only objects and fields that exist",
+    "tab-object": "a custom object tab names an object in the package",
+    "required-field-permission": "no field permissions on required fields (Salesforce refuses "
+    "them; master-detail fields are always required)",
+    "manifest-not-listed": "package.xml lists every component the package files hold (listing "
+    "an object covers the fields and other children it holds)",
+    "manifest-no-file": "package.xml lists nothing the package files do not hold",
+    "manifest-version": "package.xml's version matches the API version sftk deploys with",
+    "package-limits": f"the package stays within the Metadata API limits: {MAX_FILES:,} files, "
+    f"{MAX_UNZIPPED_BYTES:,} bytes unzipped, {MAX_ZIPPED_BYTES:,} bytes zipped",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One rule broken at one place.
+
+    ``file`` is a package path (empty for problems about the package as a whole), ``line`` is
+    1-based (0 when no line applies), ``component`` names the metadata component the way
+    Salesforce's deploy messages do (``CustomField Course__c.Status__c``).
+    """
+
+    rule: str
+    file: str
+    line: int
+    component: str
+    message: str
+    hint: str
+    severity: Severity = "error"
+
+
+_API_VERSION = re.compile(r"\d{1,3}\.\d\Z")
+_NAME_SHAPE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*\Z")
+
+
+def _split_suffix(name: str) -> tuple[str, str]:
+    """``Course__c`` -> (``Course``, ``__c``); names without a custom suffix keep ``""``."""
+    for suffix in CUSTOM_OBJECT_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)], suffix
+    return name, ""
+
+
+def api_name_error(name: str, *, max_length: int = NAME_MAX) -> str | None:
+    """Why ``name`` (given without its ``__c``-style suffix) is not a valid API name, or None."""
+    if not name:
+        return "is empty"
+    if not ("a" <= name[0].lower() <= "z"):
+        return "must start with a letter"
+    if "__" in name:
+        return "must not contain two underscores in a row"
+    if name.endswith("_"):
+        return "must not end with an underscore"
+    if not _NAME_SHAPE.match(name):
+        return "may contain only letters, digits and underscores"
+    if len(name) > max_length:
+        return f"is {len(name)} characters long; at most {max_length} are allowed"
+    return None
+
+
+def check(
+    files: Sequence[MetadataFile],
+    *,
+    api_version: str,
+    model: PackageModel | None = None,
+) -> list[Problem]:
+    """Run every rule over the package; pass ``model`` when the caller already loaded it."""
+    if not _API_VERSION.match(api_version):
+        raise ConfigError(
+            f"API version {api_version!r} is not a version number",
+            hint="use the form 66.0",
+        )
+    package = model if model is not None else load_model(files)
+    ctx = _Context(package)
+    problems: list[Problem] = []
+    for obj in package.objects.values():
+        problems.extend(_object_rules(obj))
+    problems.extend(_relationship_clashes(package))
+    for layout in package.layouts:
+        problems.extend(_layout_rules(layout, ctx))
+    for perm_set in package.permission_sets:
+        problems.extend(_permission_set_rules(perm_set, ctx))
+    for tab in package.tabs:
+        if tab.custom_object and package.find_object(tab.name) is None:
+            problems.append(
+                Problem(
+                    "tab-object",
+                    tab.file,
+                    tab.line,
+                    f"CustomTab {tab.name}",
+                    f"the tab shows custom object {tab.name}, which is not in the package",
+                    "add the object to the package, or rename the tab after its object",
+                )
+            )
+    for manifest in package.manifests:
+        problems.extend(_manifest_rules(manifest, package, api_version))
+    problems.extend(_package_limits(files))
+    return sorted(problems, key=lambda p: (p.file, p.line, p.rule, p.component, p.message))
+
+
+# --- lookups shared by the rules -----------------------------------------------------------------
+
+_ObjectState = Literal["package", "standard", "missing", "unknown"]
+_FieldState = Literal["ok", "missing", "unknown"]
+
+
+class _Context:
+    """Case-folded indexes over the model, built once so every rule is a dict lookup."""
+
+    def __init__(self, model: PackageModel) -> None:
+        self.model = model
+        self.fields: dict[tuple[str, str], FieldDef] = {}
+        self.web_links: set[tuple[str, str]] = set()
+        for obj in model.objects.values():
+            key = obj.name.lower()
+            for field in obj.fields:
+                self.fields.setdefault((key, field.name.lower()), field)
+            for link in obj.web_links:
+                self.web_links.add((key, link.name.lower()))
+
+    def object_state(self, name: str) -> _ObjectState:
+        if self.model.find_object(name) is not None:
+            return "package"
+        if is_standard_object(name):
+            return "standard"
+        return "missing" if is_custom_name(name) else "unknown"
+
+    def field_state(self, object_name: str, field_name: str) -> _FieldState:
+        if (object_name.lower(), field_name.lower()) in self.fields:
+            return "ok"
+        if standard_field(object_name, field_name) is not None:
+            return "ok"
+        if field_name.endswith("__c") or object_name.endswith("__c"):
+            return "missing"  # custom objects have no fields beyond their own and the system's
+        return "unknown"
+
+    def package_field(self, object_name: str, field_name: str) -> FieldDef | None:
+        return self.fields.get((object_name.lower(), field_name.lower()))
+
+
+def _field_component(field: FieldDef) -> str:
+    return f"CustomField {field.full_name}"
+
+
+# --- objects and fields --------------------------------------------------------------------------
+
+
+def _object_rules(obj: ObjectDef) -> Iterator[Problem]:
+    yield from _object_name_rules(obj)
+    if obj.file is not None and obj.custom:
+        yield from _object_definition_rules(obj, obj.file)
+    masters: list[FieldDef] = []
+    for field in obj.fields:
+        if field.type == "MasterDetail":
+            masters.append(field)
+        yield from _field_rules(field, obj)
+    limit = fieldtypes.MAX_MASTER_DETAIL_PER_OBJECT
+    for extra in masters[limit:]:
+        names = ", ".join(m.name for m in masters)
+        yield Problem(
+            "master-detail-limit",
+            extra.file,
+            extra.line,
+            _field_component(extra),
+            f"{obj.name} has {len(masters)} master-detail fields ({names}); "
+            f"Salesforce allows {limit}",
+            "make one of them a Lookup field",
+        )
+
+
+def _object_name_rules(obj: ObjectDef) -> Iterator[Problem]:
+    where = _object_location(obj)
+    if where is None:
+        return
+    file, line = where
+    component = f"CustomObject {obj.name}"
+    base, suffix = _split_suffix(obj.name)
+    if suffix:
+        error = api_name_error(base)
+        if error:
+            yield Problem(
+                "api-name",
+                file,
+                line,
+                component,
+                f"object name {obj.name!r}: {base!r} {error}",
+                "rename the object, e.g. Course_Session__c",
+            )
+    elif not is_standard_object(obj.name):
+        yield Problem(
+            "custom-suffix",
+            file,
+            line,
+            component,
+            f"{obj.name!r} is neither a custom object name (ending in __c) nor a standard "
+            "object sftk knows",
+            f"if this is a custom object, name it {obj.name}__c",
+            severity="warning",
+        )
+
+
+def _object_location(obj: ObjectDef) -> tuple[str, int] | None:
+    if obj.file is not None:
+        return obj.file, obj.line
+    first = obj.fields[0] if obj.fields else None
+    return (first.file, 0) if first is not None else None
+
+
+def _object_definition_rules(obj: ObjectDef, file: str) -> Iterator[Problem]:
+    component = f"CustomObject {obj.name}"
+    for tag, value in (("label", obj.label), ("pluralLabel", obj.plural_label)):
+        if value is not None and len(value) > LABEL_MAX:
+            yield Problem(
+                "label-length",
+                file,
+                obj.line_of(tag),
+                component,
+                f"<{tag}> is {len(value)} characters long; Salesforce allows {LABEL_MAX}",
+                "shorten the label",
+            )
+    needs_parts = obj.name.endswith("__c") and not obj.container_only and not obj.custom_settings
+    if not needs_parts:
+        return
+    missing = [
+        tag
+        for tag, value in (
+            ("label", obj.label),
+            ("pluralLabel", obj.plural_label),
+            ("nameField", obj.name_field),
+        )
+        if not value
+    ]
+    if missing:
+        yield Problem(
+            "custom-object-parts",
+            file,
+            obj.line,
+            component,
+            "the custom object has no " + ", ".join(f"<{tag}>" for tag in missing),
+            "add them: Salesforce requires a label, a plural label and a name field "
+            "(Text or AutoNumber) for every custom object",
+        )
+
+
+def _field_rules(field: FieldDef, obj: ObjectDef) -> Iterator[Problem]:
+    component = _field_component(field)
+    if field.custom:
+        base = field.name.removesuffix("__c")
+        error = api_name_error(base)
+        if error:
+            yield Problem(
+                "api-name",
+                field.file,
+                field.line,
+                component,
+                f"field name {field.name!r}: {base!r} {error}",
+                "rename the field, e.g. Start_Date__c",
+            )
+    elif standard_field(obj.name, field.name) is not None:
+        return  # a standard field the package customises: its shape is Salesforce's
+    elif is_custom_name(obj.name) or is_standard_object(obj.name):
+        yield Problem(
+            "custom-suffix",
+            field.file,
+            field.line,
+            component,
+            f"{field.name!r} is not a standard field of {obj.name}, so it must be a custom "
+            "field, and custom field names end in __c",
+            f"rename it to {field.name}__c",
+        )
+    else:
+        return  # an object sftk does not know: the field may well be one of its own
+    if field.label is not None and len(field.label) > LABEL_MAX:
+        yield Problem(
+            "label-length",
+            field.file,
+            field.line_of("label"),
+            component,
+            f"<label> is {len(field.label)} characters long; Salesforce allows {LABEL_MAX}",
+            "shorten the label",
+        )
+    ftype = fieldtypes.field_type(field.type)
+    if field.external_id and not (ftype is not None and ftype.external_id_allowed):
+        yield Problem(
+            "external-id-type",
+            field.file,
+            field.line_of("externalId"),
+            component,
+            f"a {field.type or 'typeless'} field cannot be an external ID "
+            f"(only {_EXTERNAL_ID_TYPES})",
+            "remove <externalId>true</externalId> or change the field type",
+        )
+    if ftype is None:
+        return
+    yield from _size_rules(field, ftype, component)
+    if ftype.is_relationship:
+        yield from _relationship_rules(field, component)
+    if ftype.is_picklist:
+        yield from _picklist_rules(field, component)
+
+
+def _size_rules(field: FieldDef, ftype: fieldtypes.FieldType, component: str) -> Iterator[Problem]:
+    if ftype.length_range is not None and field.formula is None:
+        low, high = ftype.length_range
+        if field.length is None:
+            yield Problem(
+                "field-length",
+                field.file,
+                field.line,
+                component,
+                f"a {field.type} field needs a <length> between {low:,} and {high:,}",
+                f"add <length>{ftype.default_length}</length>",
+            )
+        elif not low <= field.length <= high:
+            yield Problem(
+                "field-length",
+                field.file,
+                field.line_of("length"),
+                component,
+                f"length {field.length:,} is outside {low:,}-{high:,} for a {field.type} field",
+                _length_hint(field, ftype),
+            )
+        # Long text types are the ones with both a length range and a default line count.
+        if ftype.default_visible_lines is not None and field.visible_lines is None:
+            yield Problem(
+                "visible-lines",
+                field.file,
+                field.line,
+                component,
+                f"a {field.type} field needs <visibleLines>",
+                f"add <visibleLines>{ftype.default_visible_lines}</visibleLines>",
+            )
+    if ftype.numeric:
+        yield from _numeric_rules(field, component)
+
+
+def _length_hint(field: FieldDef, ftype: fieldtypes.FieldType) -> str:
+    if field.type == "Text" and field.length is not None and field.length > fieldtypes.TEXT_MAX:
+        return "use a LongTextArea field for longer text, or lower the length"
+    return f"set a length in that range (default {ftype.default_length:,})"
+
+
+def _numeric_rules(field: FieldDef, component: str) -> Iterator[Problem]:
+    top = fieldtypes.NUMERIC_MAX_PRECISION
+    missing = [tag for tag in ("precision", "scale") if getattr(field, tag) is None]
+    if missing:
+        yield Problem(
+            "numeric-precision",
+            field.file,
+            field.line,
+            component,
+            f"a {field.type} field needs " + " and ".join(f"<{tag}>" for tag in missing),
+            f"add them, e.g. <precision>{top}</precision><scale>2</scale>",
+        )
+        return
+    assert field.precision is not None and field.scale is not None
+    if not 1 <= field.precision <= top:
+        yield Problem(
+            "numeric-precision",
+            field.file,
+            field.line_of("precision"),
+            component,
+            f"precision {field.precision} is outside 1-{top}",
+            f"set a precision between 1 and {top} (total digits, scale included)",
+        )
+    if not 0 <= field.scale <= field.precision:
+        yield Problem(
+            "numeric-precision",
+            field.file,
+            field.line_of("scale"),
+            component,
+            f"scale {field.scale} must be between 0 and the precision ({field.precision})",
+            "lower the scale or raise the precision",
+        )
+
+
+def _relationship_rules(field: FieldDef, component: str) -> Iterator[Problem]:
+    if not field.reference_to:
+        yield Problem(
+            "relationship-name",
+            field.file,
+            field.line,
+            component,
+            f"a {field.type} field needs <referenceTo> naming its parent object",
+            "add <referenceTo>Parent__c</referenceTo>",
+        )
+    if not field.relationship_name:
+        yield Problem(
+            "relationship-name",
+            field.file,
+            field.line,
+            component,
+            f"a {field.type} field needs a <relationshipName>",
+            "add one in the plural of the child, e.g. <relationshipName>Enrollments"
+            "</relationshipName>",
+        )
+        return
+    error = api_name_error(field.relationship_name)
+    if error:
+        yield Problem(
+            "api-name",
+            field.file,
+            field.line_of("relationshipName"),
+            component,
+            f"relationship name {field.relationship_name!r} {error}",
+            "use a plain name without a suffix, e.g. Enrollments (Salesforce adds __r)",
+        )
+
+
+def _relationship_clashes(model: PackageModel) -> Iterator[Problem]:
+    by_parent: dict[tuple[str, str], list[FieldDef]] = defaultdict(list)
+    for obj in model.objects.values():
+        for field in obj.fields:
+            ftype = fieldtypes.field_type(field.type)
+            if ftype is None or not ftype.is_relationship:
+                continue
+            if field.custom and field.reference_to and field.relationship_name:
+                key = (field.reference_to.lower(), field.relationship_name.lower())
+                by_parent[key].append(field)
+    for fields in by_parent.values():
+        if len(fields) < 2:
+            continue
+        for field in fields:
+            others = ", ".join(f.full_name for f in fields if f is not field)
+            yield Problem(
+                "relationship-name-clash",
+                field.file,
+                field.line_of("relationshipName"),
+                _field_component(field),
+                f"relationship name {field.relationship_name!r} on parent "
+                f"{field.reference_to} is also used by {others}",
+                "give each child relationship of a parent its own name",
+            )
+
+
+def _picklist_rules(field: FieldDef, component: str) -> Iterator[Problem]:
+    seen: dict[str, str] = {}
+    defaults = []
+    for value in field.values:
+        folded = value.name.lower()
+        if folded in seen:
+            yield Problem(
+                "picklist-values",
+                value.file,
+                value.line,
+                component,
+                f"picklist value {value.name!r} repeats {seen[folded]!r} "
+                "(Salesforce ignores case when comparing values)",
+                "remove the duplicate value",
+            )
+        else:
+            seen[folded] = value.name
+        if len(value.name) > fieldtypes.PICKLIST_VALUE_MAX:
+            yield Problem(
+                "picklist-values",
+                value.file,
+                value.line,
+                component,
+                f"picklist value is {len(value.name)} characters long; Salesforce allows "
+                f"{fieldtypes.PICKLIST_VALUE_MAX}",
+                "shorten the value",
+            )
+        if value.default:
+            defaults.append(value)
+    for extra in defaults[1:]:
+        yield Problem(
+            "picklist-default",
+            extra.file,
+            extra.line,
+            component,
+            f"{extra.name!r} is marked default, but so is {defaults[0].name!r}",
+            "mark at most one value <default>true</default>",
+        )
+    if field.default_value is not None and field.values:
+        literal = field.default_value.strip().strip("'\"")
+        if literal.lower() not in seen:
+            yield Problem(
+                "picklist-default",
+                field.file,
+                field.line_of("defaultValue"),
+                component,
+                f"default value {literal!r} is not one of the picklist's values",
+                "mark one of the values <default>true</default> instead of <defaultValue>",
+            )
+
+
+# --- layouts, permission sets --------------------------------------------------------------------
+
+
+def _layout_rules(layout: LayoutDef, ctx: _Context) -> Iterator[Problem]:
+    component = f"Layout {layout.name}"
+    state = ctx.object_state(layout.object)
+    if state in ("missing", "unknown"):
+        yield Problem(
+            "layout-object",
+            layout.file,
+            layout.line,
+            component,
+            f"the layout is for {layout.object!r}, "
+            + (
+                "a custom object that is not in the package"
+                if state == "missing"
+                else "which is not in the package and not a standard object sftk knows"
+            ),
+            "name the layout <Object>-<Layout Name> after an object in the package",
+            severity="error" if state == "missing" else "warning",
+        )
+        return
+    for item in layout.items:
+        yield from _field_reference(
+            "layout-reference", layout.file, item.line, component, layout.object, item.field, ctx
+        )
+    for ref in (*layout.custom_buttons, *layout.custom_links):
+        if (layout.object.lower(), ref.name.lower()) not in ctx.web_links:
+            yield Problem(
+                "layout-reference",
+                layout.file,
+                ref.line,
+                component,
+                f"custom button or link {layout.object}.{ref.name} is not in the package",
+                "add the web link to the object, or remove it from the layout",
+            )
+    for related in layout.related_lists:
+        child, dot, lookup = related.name.partition(".")
+        if not dot:
+            continue  # a standard related list (RelatedContactList ...)
+        child_state = ctx.object_state(child)
+        if child_state == "missing":
+            yield Problem(
+                "layout-reference",
+                layout.file,
+                related.line,
+                component,
+                f"related list {related.name}: object {child} is not in the package",
+                "add the child object, or remove the related list",
+            )
+        elif child_state != "unknown":
+            yield from _field_reference(
+                "layout-reference", layout.file, related.line, component, child, lookup, ctx
+            )
+
+
+def _field_reference(
+    rule: str,
+    file: str,
+    line: int,
+    component: str,
+    object_name: str,
+    field_name: str,
+    ctx: _Context,
+) -> Iterator[Problem]:
+    state = ctx.field_state(object_name, field_name)
+    if state == "ok":
+        return
+    if state == "missing":
+        yield Problem(
+            rule,
+            file,
+            line,
+            component,
+            f"field {object_name}.{field_name} is not in the package"
+            + ("" if field_name.endswith("__c") else " and is not a standard field"),
+            f"add the field to {object_name}, or remove the reference",
+        )
+    else:
+        yield Problem(
+            rule,
+            file,
+            line,
+            component,
+            f"field {object_name}.{field_name} is not in the package and is not a standard "
+            "field sftk knows",
+            "check the API name; custom fields end in __c",
+            severity="warning",
+        )
+
+
+def _permission_set_rules(perm_set: PermissionSetDef, ctx: _Context) -> Iterator[Problem]:
+    component = f"PermissionSet {perm_set.name}"
+    error = api_name_error(perm_set.name, max_length=PERMISSION_SET_NAME_MAX)
+    if error:
+        yield Problem(
+            "api-name",
+            perm_set.file,
+            perm_set.line,
+            component,
+            f"permission set name {perm_set.name!r} {error}",
+            "rename the file, e.g. Course_Manager.permissionset",
+        )
+    if perm_set.label is not None and len(perm_set.label) > PERMISSION_SET_LABEL_MAX:
+        yield Problem(
+            "label-length",
+            perm_set.file,
+            perm_set.label_line,
+            component,
+            f"<label> is {len(perm_set.label)} characters long; Salesforce allows "
+            f"{PERMISSION_SET_LABEL_MAX}",
+            "shorten the label",
+        )
+    for obj_perm in perm_set.object_permissions:
+        yield from _object_reference(perm_set.file, obj_perm.line, component, obj_perm.object, ctx)
+    for field_perm in perm_set.field_permissions:
+        object_name, field_name = field_perm.object_name, field_perm.field_name
+        if not field_name:
+            yield Problem(
+                "permission-reference",
+                perm_set.file,
+                field_perm.line,
+                component,
+                f"field permission {field_perm.field!r} does not name Object.Field",
+                "write the field as Object__c.Field__c",
+            )
+            continue
+        state = ctx.object_state(object_name)
+        if state in ("missing", "unknown"):
+            yield from _object_reference(
+                perm_set.file, field_perm.line, component, object_name, ctx
+            )
+            continue
+        yield from _field_reference(
+            "permission-reference",
+            perm_set.file,
+            field_perm.line,
+            component,
+            object_name,
+            field_name,
+            ctx,
+        )
+        required = _required_reason(object_name, field_name, ctx)
+        if required:
+            access = "edit" if field_perm.editable else "read" if field_perm.readable else "no"
+            yield Problem(
+                "required-field-permission",
+                perm_set.file,
+                field_perm.line,
+                component,
+                f"field permission ({access} access) on {field_perm.field}, which {required}; "
+                "Salesforce refuses field permissions on required fields",
+                "remove this fieldPermissions entry: required fields are always readable and "
+                "editable",
+            )
+
+
+def _required_reason(object_name: str, field_name: str, ctx: _Context) -> str | None:
+    field = ctx.package_field(object_name, field_name)
+    if field is not None:
+        if field.type == "MasterDetail":
+            return "is a master-detail field (always required)"
+        return "is required" if field.required else None
+    std = standard_field(object_name, field_name)
+    return "is a required standard field" if std is not None and std.required else None
+
+
+def _object_reference(
+    file: str, line: int, component: str, object_name: str, ctx: _Context
+) -> Iterator[Problem]:
+    state = ctx.object_state(object_name)
+    if state == "missing":
+        yield Problem(
+            "permission-reference",
+            file,
+            line,
+            component,
+            f"object {object_name} is not in the package",
+            "add the object to the package, or remove the permission",
+        )
+    elif state == "unknown":
+        yield Problem(
+            "permission-reference",
+            file,
+            line,
+            component,
+            f"object {object_name!r} is not in the package and is not a standard object sftk knows",
+            "check the API name; custom objects end in __c",
+            severity="warning",
+        )
+
+
+# --- package.xml and package size ----------------------------------------------------------------
+
+_OBJECT = "CustomObject"
+_CHILD_TYPES = frozenset(child.type for child in OBJECT_CHILDREN)
+_MANIFEST_TYPES = frozenset(BY_NAME) | _CHILD_TYPES
+
+
+def _manifest_rules(manifest: Manifest, model: PackageModel, api_version: str) -> Iterator[Problem]:
+    listed: dict[str, set[str]] = defaultdict(set)
+    type_lines: dict[str, int] = {}
+    for mtype in manifest.types:
+        type_lines.setdefault(mtype.name, mtype.line)
+        listed[mtype.name].update(m.name for m in mtype.members)
+
+    def covered(type_name: str, name: str) -> bool:
+        members = listed.get(type_name, set())
+        return "*" in members or name in members
+
+    present: dict[tuple[str, str], bool] = {}
+    for comp in model.components:
+        key = (comp.type, comp.name)
+        present[key] = present.get(key, False) or comp.must_be_listed
+    seen: set[tuple[str, str]] = set()
+    for comp in model.components:
+        key = (comp.type, comp.name)
+        if key in seen or not present[key]:
+            continue
+        seen.add(key)
+        if covered(comp.type, comp.name):
+            continue
+        parent, dot, _ = comp.name.partition(".")
+        if dot and comp.type in _CHILD_TYPES and covered(_OBJECT, parent):
+            continue  # listing an object deploys everything its file or folder holds
+        yield Problem(
+            "manifest-not-listed",
+            manifest.file,
+            type_lines.get(comp.type, manifest.line),
+            f"{comp.type} {comp.name}",
+            f"{comp.file} holds {comp.type} {comp.name}, which {manifest.file} does not list",
+            f"add <members>{comp.name}</members> to the <types> named {comp.type}",
+        )
+    for mtype in manifest.types:
+        if mtype.name not in _MANIFEST_TYPES:
+            continue  # a type sftk cannot place in files: nothing to compare against
+        for member in mtype.members:
+            if member.name != "*" and (mtype.name, member.name) not in present:
+                yield Problem(
+                    "manifest-no-file",
+                    manifest.file,
+                    member.line,
+                    f"{mtype.name} {member.name}",
+                    f"{manifest.file} lists {mtype.name} {member.name}, but no file holds it",
+                    "add the component's file, or remove the member",
+                )
+    if manifest.version is not None and _version(manifest.version) != _version(api_version):
+        yield Problem(
+            "manifest-version",
+            manifest.file,
+            manifest.line,
+            "Package",
+            f"{manifest.file} says version {manifest.version}, but sftk is set to deploy with "
+            f"API {api_version}; Salesforce uses the version in package.xml",
+            "make the two agree (set <version> or the api_version setting)",
+            severity="warning",
+        )
+
+
+def _version(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+class _ByteCounter:
+    """A write-only sink that keeps the count: the zip's size without holding the zip."""
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    def write(self, data: bytes, /) -> int:
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def _zipped_size(files: Iterable[MetadataFile]) -> int:
+    sink = _ByteCounter()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(files, key=lambda f: f.path):
+            archive.writestr(file.path, file.content)
+    return sink.size
+
+
+def _zipped_upper_bound(files: Sequence[MetadataFile]) -> int:
+    """A size the zip cannot exceed: data (DEFLATE grows incompressible input by well under
+    0.1%), plus local header, data descriptor and central directory entry per file."""
+    total = 22  # end of central directory
+    for file in files:
+        size = len(file.content)
+        total += size + size // 1000 + 64 + 2 * (len(file.path.encode()) + 64)
+    return total
+
+
+def _package_limits(files: Sequence[MetadataFile]) -> Iterator[Problem]:
+    if len(files) > MAX_FILES:
+        yield Problem(
+            "package-limits",
+            "",
+            0,
+            "Package",
+            f"the package has {len(files):,} files; the Metadata API accepts {MAX_FILES:,}",
+            "split the deploy into several packages",
+        )
+    unzipped = sum(len(f.content) for f in files)
+    if unzipped > MAX_UNZIPPED_BYTES:
+        yield Problem(
+            "package-limits",
+            "",
+            0,
+            "Package",
+            f"the package holds {unzipped:,} bytes unzipped; the Metadata API accepts "
+            f"{MAX_UNZIPPED_BYTES:,}",
+            "split the deploy into several packages",
+        )
+    if _zipped_upper_bound(files) > MAX_ZIPPED_BYTES:
+        zipped = _zipped_size(files)
+        if zipped > MAX_ZIPPED_BYTES:
+            yield Problem(
+                "package-limits",
+                "",
+                0,
+                "Package",
+                f"the package zips to {zipped:,} bytes; the Metadata API accepts "
+                f"{MAX_ZIPPED_BYTES:,}",
+                "split the deploy into several packages, or move large static resources out",
+            )
