@@ -14,6 +14,7 @@ import toolkit.metadata.rules as rules_module
 from toolkit.errors import ConfigError
 from toolkit.metadata.files import MetadataFile
 from toolkit.metadata.model import load_model
+from toolkit.metadata.packaging import PackageLimits
 from toolkit.metadata.rules import RULES, Problem, api_name_error, check
 
 MD = "http://soap.sforce.com/2006/04/metadata"
@@ -877,7 +878,7 @@ def test_package_xml_version_differs_from_api_version() -> None:
 
 
 def test_too_many_files(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rules_module, "MAX_FILES", 3)
+    monkeypatch.setattr(rules_module, "PACKAGE_LIMITS", PackageLimits(3, 10**9, 10**9))
     files = [MetadataFile(f"staticresources/R{i}.resource", b"x") for i in range(4)]
     problem = only(check(files, api_version=API))
     assert (problem.rule, problem.file, problem.component) == ("package-limits", "", "Package")
@@ -885,8 +886,7 @@ def test_too_many_files(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_unzipped_and_zipped_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rules_module, "MAX_UNZIPPED_BYTES", 30_000)
-    monkeypatch.setattr(rules_module, "MAX_ZIPPED_BYTES", 20_000)
+    monkeypatch.setattr(rules_module, "PACKAGE_LIMITS", PackageLimits(10, 20_000, 30_000))
     noise = random.Random(7).randbytes(40_000)
     problems = check([MetadataFile("staticresources/Noise.resource", noise)], api_version=API)
     assert [p.rule for p in problems] == ["package-limits", "package-limits"]
@@ -897,7 +897,7 @@ def test_unzipped_and_zipped_size(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_compressible_package_over_the_zip_bound_is_measured_not_guessed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(rules_module, "MAX_ZIPPED_BYTES", 20_000)
+    monkeypatch.setattr(rules_module, "PACKAGE_LIMITS", PackageLimits(10, 20_000, 10**9))
     text = b"<a>same</a>\n" * 5_000
     assert check([MetadataFile("staticresources/Text.resource", text)], api_version=API) == []
 

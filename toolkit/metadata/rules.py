@@ -13,9 +13,9 @@ wrong because sftk's table of standard objects is not exhaustive is a ``warning`
 from __future__ import annotations
 
 import re
-import zipfile
+import sys
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -33,6 +33,7 @@ from toolkit.metadata.model import (
     is_custom_name,
     load_model,
 )
+from toolkit.metadata.packaging import PACKAGE_LIMITS, PackageLimits, build_zip
 from toolkit.metadata.standard_objects import is_standard_object, standard_field
 from toolkit.metadata.types import BY_NAME, OBJECT_CHILDREN
 
@@ -44,11 +45,6 @@ NAME_MAX = 40
 LABEL_MAX = 40
 PERMISSION_SET_NAME_MAX = 80
 PERMISSION_SET_LABEL_MAX = 80
-
-# Metadata API deploy limits for one package.
-MAX_FILES = 10_000
-MAX_UNZIPPED_BYTES = 629_145_600
-MAX_ZIPPED_BYTES = 39 * 1024 * 1024
 
 _EXTERNAL_ID_TYPES = ", ".join(
     t.name for t in fieldtypes.FIELD_TYPES.values() if t.external_id_allowed
@@ -84,8 +80,9 @@ RULES: Mapping[str, str] = {
     "an object covers the fields and other children it holds)",
     "manifest-no-file": "package.xml lists nothing the package files do not hold",
     "manifest-version": "package.xml's version matches the API version sftk deploys with",
-    "package-limits": f"the package stays within the Metadata API limits: {MAX_FILES:,} files, "
-    f"{MAX_UNZIPPED_BYTES:,} bytes unzipped, {MAX_ZIPPED_BYTES:,} bytes zipped",
+    "package-limits": "the package stays within the Metadata API limits: "
+    f"{PACKAGE_LIMITS.max_files:,} files, {PACKAGE_LIMITS.max_unzipped_bytes:,} bytes unzipped, "
+    f"{PACKAGE_LIMITS.max_zipped_bytes:,} bytes zipped",
 }
 
 
@@ -828,29 +825,16 @@ def _version(text: str) -> float | None:
         return None
 
 
-class _ByteCounter:
-    """A write-only sink that keeps the count: the zip's size without holding the zip."""
-
-    def __init__(self) -> None:
-        self.size = 0
-
-    def write(self, data: bytes, /) -> int:
-        self.size += len(data)
-        return len(data)
-
-    def flush(self) -> None:
+def _zipped_size(files: Sequence[MetadataFile]) -> int | None:
+    """The size of the very zip a deploy would send; None when the packager refuses the files
+    for another reason (duplicate or unsafe paths), which it reports itself."""
+    unlimited = PackageLimits(
+        max_files=len(files), max_zipped_bytes=sys.maxsize, max_unzipped_bytes=sys.maxsize
+    )
+    try:
+        return len(build_zip(files, limits=unlimited))
+    except ConfigError:
         return None
-
-    def close(self) -> None:
-        return None
-
-
-def _zipped_size(files: Iterable[MetadataFile]) -> int:
-    sink = _ByteCounter()
-    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for file in sorted(files, key=lambda f: f.path):
-            archive.writestr(file.path, file.content)
-    return sink.size
 
 
 def _zipped_upper_bound(files: Sequence[MetadataFile]) -> int:
@@ -864,35 +848,37 @@ def _zipped_upper_bound(files: Sequence[MetadataFile]) -> int:
 
 
 def _package_limits(files: Sequence[MetadataFile]) -> Iterator[Problem]:
-    if len(files) > MAX_FILES:
+    limits = PACKAGE_LIMITS
+    if len(files) > limits.max_files:
         yield Problem(
             "package-limits",
             "",
             0,
             "Package",
-            f"the package has {len(files):,} files; the Metadata API accepts {MAX_FILES:,}",
+            f"the package has {len(files):,} files; the Metadata API accepts {limits.max_files:,}",
             "split the deploy into several packages",
         )
     unzipped = sum(len(f.content) for f in files)
-    if unzipped > MAX_UNZIPPED_BYTES:
+    if unzipped > limits.max_unzipped_bytes:
         yield Problem(
             "package-limits",
             "",
             0,
             "Package",
             f"the package holds {unzipped:,} bytes unzipped; the Metadata API accepts "
-            f"{MAX_UNZIPPED_BYTES:,}",
+            f"{limits.max_unzipped_bytes:,}",
             "split the deploy into several packages",
         )
-    if _zipped_upper_bound(files) > MAX_ZIPPED_BYTES:
-        zipped = _zipped_size(files)
-        if zipped > MAX_ZIPPED_BYTES:
-            yield Problem(
-                "package-limits",
-                "",
-                0,
-                "Package",
-                f"the package zips to {zipped:,} bytes; the Metadata API accepts "
-                f"{MAX_ZIPPED_BYTES:,}",
-                "split the deploy into several packages, or move large static resources out",
-            )
+    if _zipped_upper_bound(files) <= limits.max_zipped_bytes:
+        return  # measuring is costly and cannot change the answer
+    zipped = _zipped_size(files)
+    if zipped is not None and zipped > limits.max_zipped_bytes:
+        yield Problem(
+            "package-limits",
+            "",
+            0,
+            "Package",
+            f"the package zips to {zipped:,} bytes; the Metadata API accepts "
+            f"{limits.max_zipped_bytes:,}",
+            "split the deploy into several packages, or move large static resources out",
+        )

@@ -4,8 +4,8 @@ Offline validation needs to know that a layout may show ``Contact.MailingAddress
 permission set may grant ``Account.Industry`` without the package defining them; the local org
 serves describes from the same rows so that the two never disagree. The table covers the common
 CRM objects and the fields Salesforce documents for them in a new org (no optional features such
-as person accounts, territories or Data.com). It is deliberately not exhaustive: callers that
-find a name missing here should treat it as unknown, not as wrong.
+as person accounts or territories). It is deliberately not exhaustive: callers that find a name
+missing here should treat it as unknown, not as wrong.
 
 Types are describe types (``string``, ``reference``, ``picklist`` ...). Picklist values are the
 ones a new org ships with; orgs can change them.

@@ -1,0 +1,167 @@
+"""The command line as a new user meets it: the installed ``sftk`` script in a fresh folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import Run
+
+from toolkit.metadata import xmlsafe
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def init(sftk: Run, tmp_path: Path, *args: str) -> Path:
+    result = sftk("init", "demo", *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    return tmp_path / "demo"
+
+
+def test_init_render_validate(sftk: Run, tmp_path: Path) -> None:
+    demo = init(sftk, tmp_path)
+    assert (demo / "sftk.toml").is_file() and (demo / "objects" / "Site_Visit__c.toml").is_file()
+    rendered = sftk("render", cwd=demo)
+    assert rendered.returncode == 0, rendered.stderr
+    out = demo / "build" / "metadata"
+    for path in (
+        "package.xml",
+        "objects/Site_Visit__c.object",
+        "layouts/Site_Visit__c-Site Visit Layout.layout",
+        "permissionsets/Site_Visit_User.permissionset",
+        "tabs/Site_Visit__c.tab",
+        "objects/Course__c.object",  # from the LMS plugin, enabled by init
+        "objects/Contact.object",  # fields from both plugins, merged
+    ):
+        assert (out / path).is_file(), path
+    checked = sftk("validate", cwd=demo)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "clean" in checked.stdout
+
+
+def test_rendering_twice_gives_identical_bytes(sftk: Run, tmp_path: Path) -> None:
+    demo = init(sftk, tmp_path)
+    assert sftk("render", cwd=demo).returncode == 0
+    first = snapshot(demo / "build" / "metadata")
+    assert sftk("render", cwd=demo).returncode == 0
+    assert snapshot(demo / "build" / "metadata") == first
+
+
+def test_source_format_is_a_dx_project_that_validates(sftk: Run, tmp_path: Path) -> None:
+    demo = init(sftk, tmp_path)
+    result = sftk("render", "--format", "source", "--out", "dx", cwd=demo)
+    assert result.returncode == 0, result.stderr
+    project = json.loads((demo / "dx" / "sfdx-project.json").read_text())
+    assert project["packageDirectories"] == [{"default": True, "path": "force-app"}]
+    base = demo / "dx" / "force-app" / "main" / "default"
+    field = base / "objects" / "Site_Visit__c" / "fields" / "Status__c.field-meta.xml"
+    root = xmlsafe.parse(field.read_bytes(), str(field))
+    assert root.tag.endswith("CustomField")
+    assert (base / "objects" / "Site_Visit__c" / "Site_Visit__c.object-meta.xml").is_file()
+    assert (base / "layouts" / "Site_Visit__c-Site Visit Layout.layout-meta.xml").is_file()
+    checked = sftk("validate", "dx", "--json", cwd=demo)
+    assert checked.returncode == 0, checked.stdout
+    report = json.loads(checked.stdout)
+    assert report["ok"] is True and report["files_checked"] > 20
+
+
+def test_json_output_of_render(sftk: Run, tmp_path: Path) -> None:
+    demo = init(sftk, tmp_path)
+    result = sftk("render", "--json", cwd=demo)
+    data = json.loads(result.stdout)
+    assert data["format"] == "mdapi" and "package.xml" in data["files"]
+    assert data["components"]["CustomObject"] >= 1
+    assert list(data) == sorted(data)
+
+
+def test_no_plugins_renders_only_the_project(sftk: Run, tmp_path: Path) -> None:
+    demo = init(sftk, tmp_path)
+    result = sftk("--no-plugins", "render", "--json", cwd=demo)
+    files = json.loads(result.stdout)["files"]
+    assert "objects/Site_Visit__c.object" in files
+    assert "objects/Course__c.object" not in files
+
+
+def test_malformed_toml_is_exit_2_with_file_and_line(sftk: Run, tmp_path: Path) -> None:
+    demo = init(sftk, tmp_path)
+    (demo / "objects" / "Broken__c.toml").write_text('label = "x"\nplural_label = \n')
+    result = sftk("render", cwd=demo)
+    assert result.returncode == 2
+    assert "objects/Broken__c.toml: invalid TOML" in result.stderr and "line 2" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_field_type_lists_choices(sftk: Run, tmp_path: Path) -> None:
+    demo = init(sftk, tmp_path)
+    spec = demo / "objects" / "Site_Visit__c.toml"
+    spec.write_text(spec.read_text().replace('type = "Currency"', 'type = "Money"'))
+    result = sftk("validate", "--json", cwd=demo)
+    assert result.returncode == 2
+    error = json.loads(result.stdout)["error"]
+    assert "objects/Site_Visit__c.toml:" in error["message"] and "'Money'" in error["message"]
+    assert "Currency" in error["hint"] and "MultiselectPicklist" in error["hint"]
+
+
+def test_failed_render_leaves_previous_output(sftk: Run, tmp_path: Path) -> None:
+    demo = init(sftk, tmp_path)
+    assert sftk("render", cwd=demo).returncode == 0
+    before = snapshot(demo / "build" / "metadata")
+    spec = demo / "objects" / "Site_Visit__c.toml"
+    spec.write_text(spec.read_text().replace('label = "Expenses"', 'label = "Bad \\u0001 label"'))
+    result = sftk("render", cwd=demo)
+    assert result.returncode == 2 and "U+0001" in result.stderr
+    assert snapshot(demo / "build" / "metadata") == before
+    assert sorted(p.name for p in (demo / "build").iterdir()) == ["metadata"]
+
+
+def test_template_override_from_project(sftk: Run, tmp_path: Path) -> None:
+    demo = init(sftk, tmp_path)
+    (demo / "templates" / "CustomTab.xml.j2").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<CustomTab xmlns="http://soap.sforce.com/2006/04/metadata">\n'
+        "    <customObject>true</customObject>\n"
+        "    <description>Overridden</description>\n"
+        "    <motif>{{ tab.motif }}</motif>\n"
+        "</CustomTab>\n"
+    )
+    assert sftk("render", cwd=demo).returncode == 0, "render failed"
+    tab = (demo / "build" / "metadata" / "tabs" / "Site_Visit__c.tab").read_text()
+    assert "<description>Overridden</description>" in tab
+
+
+def test_broken_template_names_template_and_line(sftk: Run, tmp_path: Path) -> None:
+    demo = init(sftk, tmp_path)
+    (demo / "templates" / "CustomTab.xml.j2").write_text("<CustomTab>\n{{ tab.nosuch }}\n")
+    result = sftk("render", cwd=demo)
+    assert result.returncode == 2
+    assert "CustomTab.xml.j2" in result.stderr and ":2" in result.stderr
+
+
+def test_no_project_is_a_usage_error(sftk: Run, tmp_path: Path) -> None:
+    result = sftk("render", cwd=tmp_path)
+    assert result.returncode == 2 and "sftk init" in result.stderr
+
+
+def test_destructive_manifest(sftk: Run, tmp_path: Path) -> None:
+    result = sftk("destructive", "CustomField:Account.Old__c", "CustomObject:Gone__c", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "<members>Account.Old__c</members>" in result.stdout
+    bad = sftk("destructive", "Nonsense:Thing", cwd=tmp_path)
+    assert bad.returncode == 2 and "CustomField" in bad.stderr
+
+
+def test_deletions_in_config_produce_the_manifest(sftk: Run, tmp_path: Path) -> None:
+    demo = init(sftk, tmp_path)
+    config = demo / "sftk.toml"
+    config.write_text(
+        config.read_text()
+        + '\n[deletions]\ncomponents = ["CustomField:Account.Old__c"]\nwhen = "post"\n'
+    )
+    assert sftk("render", cwd=demo).returncode == 0
+    post = (demo / "build" / "metadata" / "destructiveChangesPost.xml").read_text()
+    assert "<members>Account.Old__c</members>" in post
+    assert sftk("validate", cwd=demo).returncode == 0
