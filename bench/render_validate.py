@@ -130,14 +130,14 @@ def report(rows: list[dict[str, float]], fields: int) -> str:
     lines = [
         "# Benchmark: render + validate",
         "",
-        f"Measured {dt.date.today().isoformat()} on {platform.system()} {platform.machine()} ({cpu}),"
-        f" {os.cpu_count()} cores, Python {platform.python_version()}; best of the repeats.",
+        f"Measured {dt.date.today().isoformat()} on {platform.system()} {platform.machine()}"
+        f" ({cpu}), {os.cpu_count()} cores, Python {platform.python_version()}; best of the repeats.",
         "Command: `python bench/render_validate.py` (see its docstring).",
         "",
-        f"Synthetic projects of N custom objects × {fields} fields (8 field types in turn), a lookup",
-        "to the previous object, one two-column layout, a tab and a permission set granting all",
-        "fields. **Full** = `sftk render` (load specs, render, write atomically) plus `sftk validate`",
-        "(build the package, schema-validate every file, run every rule). **Floor** = lxml alone",
+        f"Synthetic projects of N custom objects x {fields} fields (8 field types in turn),",
+        "a lookup to the previous object, one two-column layout, a tab and a permission set granting all",
+        "fields. **Full** = `sftk render` (load specs, render, write atomically) plus",
+        "`sftk validate` (build the package, schema-validate every file, run every rule). **Floor** = lxml alone",
         "parsing and schema-validating the same rendered files with the already compiled schema.",
         "",
         "| objects | fields | components | files | MB | floor s | full s | full / floor |"
@@ -156,7 +156,8 @@ def report(rows: list[dict[str, float]], fields: int) -> str:
         f"Growth: cost per component stays between {min(per):.0f} and {max(per):.0f} µs across "
         f"sizes (spread {(max(per) - min(per)) / statistics.mean(per) * 100:.0f}% of the mean), "
         "i.e. linear.",
-        f"Target: full within 3× of the floor; measured {max(r['ratio'] for r in rows):.2f}× at worst.",
+        "Target: full within 3x of the floor; measured "
+        f"{max(r['ratio'] for r in rows):.2f}x at worst.",
         "",
     ]
     return "\n".join(lines)

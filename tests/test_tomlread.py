@@ -37,8 +37,8 @@ def test_unknown_key_lists_valid_keys_with_line() -> None:
     assert table is not None
     status = table.table("Status__c")
     assert status is not None
-    status.str("type")
-    status.int("length")
+    status.string("type")
+    status.integer("length")
     with pytest.raises(ConfigError) as caught:
         status.finish()
     assert caught.value.message.startswith("x.toml:5: fields.Status__c.lenght")
@@ -48,7 +48,7 @@ def test_unknown_key_lists_valid_keys_with_line() -> None:
 def test_wrong_value_kind_is_named() -> None:
     root = Document("x.toml", 'flag = "yes"\n').root()
     with pytest.raises(ConfigError, match="expected true or false, got a string"):
-        root.bool("flag")
+        root.flag("flag")
 
 
 def test_choice_lists_choices() -> None:

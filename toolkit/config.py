@@ -89,20 +89,20 @@ def load_config(path: Path) -> ProjectConfig:
     root_table = doc.root()
     root = path.parent.resolve()
     project = root_table.table("project") or Table(doc, ("project",), {})
-    api_version = project.str("api_version")
+    api_version = project.string("api_version")
     if api_version is not None and not _API_VERSION.match(api_version):
         raise project.error(
             "api_version", f"{api_version!r} is not an API version", hint='write it like "63.0"'
         )
     config = ProjectConfig(
         root=root,
-        name=project.str("name", root.name) or root.name,
+        name=project.string("name", root.name) or root.name,
         api_version=api_version,
         objects_dir=_path(root, project, "objects_dir", "objects"),
         templates_dir=_path(root, project, "templates_dir", "templates"),
         output_dir=_path(root, project, "output_dir", "build/metadata"),
         output_format=project.choice("format", FORMATS, "mdapi") or "mdapi",
-        metadata_dirs=tuple(root / p for p in project.str_list("metadata_dirs")),
+        metadata_dirs=tuple(root / p for p in project.strings("metadata_dirs")),
         permission_sets=_permission_sets(root_table),
         deletions=(),
         deletion_timing="default",
@@ -118,14 +118,14 @@ def load_config(path: Path) -> ProjectConfig:
 
 
 def _with_deletions(config: ProjectConfig, table: Table) -> ProjectConfig:
-    components = table.str_list("components")
+    components = table.strings("components")
     timing = table.choice("when", DELETION_TIMINGS, "default") or "default"
     table.finish()
     return replace(config, deletions=components, deletion_timing=timing)
 
 
 def _path(root: Path, table: Table, key: str, default: str) -> Path:
-    return root / (table.str(key, default) or default)
+    return root / (table.string(key, default) or default)
 
 
 def _permission_sets(root: Table) -> tuple[PermissionSetSpec, ...]:
@@ -134,8 +134,8 @@ def _permission_sets(root: Table) -> tuple[PermissionSetSpec, ...]:
         specs.append(
             PermissionSetSpec(
                 name=name,
-                label=table.str("label", name.replace("_", " ")) or name,
-                description=table.str("description"),
+                label=table.string("label", name.replace("_", " ")) or name,
+                description=table.string("description"),
             )
         )
         table.finish()
@@ -148,7 +148,7 @@ def _orgs(root: Table) -> tuple[OrgProfile, ...]:
         kind = table.choice("kind", ORG_KINDS)
         if kind is None:
             raise table.error("kind", "is required", hint="choose one of: " + ", ".join(ORG_KINDS))
-        orgs.append(OrgProfile(name=name, kind=kind, login_url=table.str("login_url")))
+        orgs.append(OrgProfile(name=name, kind=kind, login_url=table.string("login_url")))
         table.finish()
     return tuple(orgs)
 
@@ -157,7 +157,7 @@ def _plugins(root: Table) -> PluginSettings:
     table = root.table("plugins")
     if table is None:
         return PluginSettings()
-    enabled = table.str_list("enabled")
+    enabled = table.strings("enabled")
     settings = {}
     for name in [key for key in table.data if key != "enabled"]:
         sub = table.table(name)

@@ -108,7 +108,7 @@ class Table:
             raise self.error(key, f"expected {kind_name}, got {_describe(value)}")
         return value
 
-    def str(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
+    def string(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
         value = self._get(key, str, "a string")
         if value is None:
             if required:
@@ -116,13 +116,13 @@ class Table:
             return default
         return str(value)
 
-    def req_str(self, key: str) -> str:
-        value = self.str(key, required=True)
+    def required_string(self, key: str) -> str:
+        value = self.string(key, required=True)
         assert value is not None
         return value
 
     def choice(self, key: str, choices: Sequence[str], default: str | None = None) -> str | None:
-        value = self.str(key, default)
+        value = self.string(key, default)
         if value is not None and value not in choices:
             raise self.error(
                 key,
@@ -131,11 +131,11 @@ class Table:
             )
         return value
 
-    def bool(self, key: str, default: bool = False) -> bool:
+    def flag(self, key: str, default: bool = False) -> bool:
         value = self._get(key, bool, "true or false")
         return default if value is None else bool(value)
 
-    def int(self, key: str, default: int | None = None) -> int | None:
+    def integer(self, key: str, default: int | None = None) -> int | None:
         value = self._get(key, int, "an integer")
         return default if value is None else int(value)
 
@@ -145,12 +145,12 @@ class Table:
         )
         return value  # type: ignore[no-any-return]
 
-    def list(self, key: str) -> list[Any]:
+    def array(self, key: str) -> list[Any]:
         value = self._get(key, list, "a list")
         return [] if value is None else list(value)
 
-    def str_list(self, key: str) -> tuple[str, ...]:
-        values = self.list(key)
+    def strings(self, key: str) -> tuple[str, ...]:
+        values = self.array(key)
         for value in values:
             if not isinstance(value, str):
                 raise self.error(key, f"expected a list of strings, found {_describe(value)}")
@@ -171,7 +171,7 @@ class Table:
             yield name, sub
 
     def table_list(self, key: str) -> list[Table]:
-        values = self.list(key)
+        values = self.array(key)
         tables = []
         for index, value in enumerate(values):
             if not isinstance(value, dict):

@@ -82,7 +82,7 @@ def _reject_duplicates(specs: Iterable[ObjectSpec]) -> None:
 
 
 def _object(root: Table, default_name: str) -> ObjectSpec:
-    name = root.str("name", default_name) or default_name
+    name = root.string("name", default_name) or default_name
     custom = name.endswith("__c")
     fields = tuple(_field(name, key, table) for key, table in root.tables("fields"))
     web_links = tuple(_web_link(key, table) for key, table in root.tables("web_links"))
@@ -93,24 +93,24 @@ def _object(root: Table, default_name: str) -> ObjectSpec:
     tab = None
     if tab_table is not None:
         tab = TabSpec(
-            motif=tab_table.str("motif", TabSpec.motif) or TabSpec.motif,
-            description=tab_table.str("description"),
+            motif=tab_table.string("motif", TabSpec.motif) or TabSpec.motif,
+            description=tab_table.string("description"),
         )
         tab_table.finish()
     spec = ObjectSpec(
         name=name,
-        label=root.str("label"),
-        plural_label=root.str("plural_label"),
-        description=root.str("description"),
+        label=root.string("label"),
+        plural_label=root.string("plural_label"),
+        description=root.string("description"),
         name_field=name_field,
         sharing_model=root.choice("sharing_model", SHARING_MODELS),
         deployment_status=root.choice("deployment_status", DEPLOYMENT_STATUSES, "Deployed")
         or "Deployed",
-        enable_search=root.bool("enable_search", True),
-        enable_reports=root.bool("enable_reports", True),
-        enable_activities=root.bool("enable_activities", False),
-        enable_history=root.bool("enable_history", False),
-        enable_feeds=root.bool("enable_feeds", False),
+        enable_search=root.flag("enable_search", True),
+        enable_reports=root.flag("enable_reports", True),
+        enable_activities=root.flag("enable_activities", False),
+        enable_history=root.flag("enable_history", False),
+        enable_feeds=root.flag("enable_feeds", False),
         fields=fields,
         layouts=layouts,
         web_links=web_links,
@@ -132,10 +132,10 @@ def _name_field(table: Table | None, object_name: str) -> NameFieldSpec:
     if table is None:
         return NameFieldSpec(label=f"{object_name.removesuffix('__c').replace('_', ' ')} Name")
     spec = NameFieldSpec(
-        label=table.req_str("label"),
+        label=table.required_string("label"),
         type=table.choice("type", ("Text", "AutoNumber"), "Text") or "Text",
-        display_format=table.str("display_format"),
-        starting_number=table.int("starting_number", 1) or 1,
+        display_format=table.string("display_format"),
+        starting_number=table.integer("starting_number", 1) or 1,
     )
     table.finish()
     if spec.type == "AutoNumber" and not spec.display_format:
@@ -175,34 +175,34 @@ def _field(object_name: str, name: str, table: Table) -> FieldSpec:
     spec = FieldSpec(
         name=name,
         type=type_name,
-        label=table.str("label") or name.removesuffix("__c").replace("_", " "),
-        description=table.str("description"),
-        help_text=table.str("help_text"),
-        required=table.bool("required"),
-        unique=table.bool("unique"),
-        case_sensitive=table.bool("case_sensitive"),
-        external_id=table.bool("external_id"),
+        label=table.string("label") or name.removesuffix("__c").replace("_", " "),
+        description=table.string("description"),
+        help_text=table.string("help_text"),
+        required=table.flag("required"),
+        unique=table.flag("unique"),
+        case_sensitive=table.flag("case_sensitive"),
+        external_id=table.flag("external_id"),
         default_value=default_value,
-        length=table.int("length", ftype.default_length),
-        precision=table.int("precision"),
-        scale=table.int("scale"),
-        visible_lines=table.int("visible_lines", ftype.default_visible_lines),
+        length=table.integer("length", ftype.default_length),
+        precision=table.integer("precision"),
+        scale=table.integer("scale"),
+        visible_lines=table.integer("visible_lines", ftype.default_visible_lines),
         values=values,
-        restricted=table.bool("restricted"),
-        sorted=table.bool("sorted"),
-        reference_to=table.str("reference_to"),
-        relationship_name=table.str("relationship_name"),
-        relationship_label=table.str("relationship_label"),
+        restricted=table.flag("restricted"),
+        sorted=table.flag("sorted"),
+        reference_to=table.string("reference_to"),
+        relationship_name=table.string("relationship_name"),
+        relationship_label=table.string("relationship_label"),
         delete_constraint=table.choice(
             "delete_constraint",
             fieldtypes.DELETE_CONSTRAINTS,
             "SetNull" if type_name == "Lookup" else None,
         ),
-        reparentable=table.bool("reparentable"),
-        write_requires_master_read=table.bool("write_requires_master_read"),
-        display_format=table.str("display_format"),
-        starting_number=table.int("starting_number", 1 if type_name == "AutoNumber" else None),
-        track_history=table.bool("track_history"),
+        reparentable=table.flag("reparentable"),
+        write_requires_master_read=table.flag("write_requires_master_read"),
+        display_format=table.string("display_format"),
+        starting_number=table.integer("starting_number", 1 if type_name == "AutoNumber" else None),
+        track_history=table.flag("track_history"),
         source=f"{table.doc.where} [{'.'.join(table.path)}]",
     )
     table.finish(allowed)
@@ -214,7 +214,7 @@ _ALL_TYPE_OPTIONS = frozenset().union(*(t.options for t in fieldtypes.FIELD_TYPE
 
 def _picklist_values(table: Table) -> tuple[PicklistValue, ...]:
     values = []
-    for index, item in enumerate(table.list("values")):
+    for index, item in enumerate(table.array("values")):
         if isinstance(item, str):
             values.append(PicklistValue(item, item))
         elif isinstance(item, dict) and isinstance(item.get("name"), str):
@@ -241,7 +241,7 @@ def _default_value(
     table: Table, ftype: fieldtypes.FieldType, values: tuple[PicklistValue, ...]
 ) -> str | None:
     """Turn a literal default into the formula Salesforce expects, or take a raw formula."""
-    formula = table.str("default_formula")
+    formula = table.string("default_formula")
     literal = table.scalar("default")
     if formula is not None and literal is not None:
         raise table.error("default", "give either default or default_formula, not both")
@@ -279,12 +279,12 @@ def _default_value(
 def _web_link(name: str, table: Table) -> WebLinkSpec:
     spec = WebLinkSpec(
         name=name,
-        label=table.req_str("label"),
-        url=table.req_str("url"),
+        label=table.required_string("label"),
+        url=table.required_string("url"),
         display_type=table.choice("display_type", WEBLINK_DISPLAY_TYPES, "link") or "link",
         open_type=table.choice("open_type", WEBLINK_OPEN_TYPES, "newWindow") or "newWindow",
-        description=table.str("description"),
-        protected=table.bool("protected"),
+        description=table.string("description"),
+        protected=table.flag("protected"),
         source=f"{table.doc.where} [{'.'.join(table.path)}]",
     )
     table.finish()
@@ -299,8 +299,8 @@ def _layout(object_name: str, name: str, table: Table) -> LayoutSpec:
         name=name,
         sections=sections,
         related_lists=related,
-        buttons=table.str_list("buttons"),
-        custom_links=table.str_list("custom_links"),
+        buttons=table.strings("buttons"),
+        custom_links=table.strings("custom_links"),
         source=f"{table.doc.where} [{'.'.join(table.path)}]",
     )
     table.finish()
@@ -314,8 +314,8 @@ def _layout(object_name: str, name: str, table: Table) -> LayoutSpec:
 
 
 def _section(table: Table) -> LayoutSectionSpec:
-    label = table.req_str("label")
-    raw_columns = table.list("columns")
+    label = table.required_string("label")
+    raw_columns = table.array("columns")
     if not 1 <= len(raw_columns) <= 2:
         raise table.error(
             "columns",
@@ -332,8 +332,8 @@ def _section(table: Table) -> LayoutSectionSpec:
         label=label,
         columns=tuple(columns),
         style=style,
-        detail_heading=table.bool("detail_heading", True),
-        edit_heading=table.bool("edit_heading", True),
+        detail_heading=table.flag("detail_heading", True),
+        edit_heading=table.flag("edit_heading", True),
     )
     table.finish()
     return spec
@@ -360,10 +360,10 @@ def _layout_item(table: Table, section: str, item: object) -> LayoutItemSpec:
 
 def _related_list(table: Table) -> RelatedListSpec:
     spec = RelatedListSpec(
-        name=table.req_str("name"),
-        fields=table.str_list("fields"),
-        buttons=table.str_list("buttons"),
-        sort_field=table.str("sort_field"),
+        name=table.required_string("name"),
+        fields=table.strings("fields"),
+        buttons=table.strings("buttons"),
+        sort_field=table.string("sort_field"),
         sort_order=table.choice("sort_order", ("Asc", "Desc")),
     )
     table.finish()
@@ -371,7 +371,7 @@ def _related_list(table: Table) -> RelatedListSpec:
 
 
 def _access(permission_set: str, table: Table) -> ObjectAccessSpec:
-    perms = table.str_list("object")
+    perms = table.strings("object")
     for perm in perms:
         if perm not in OBJECT_PERMISSIONS:
             raise table.error(
@@ -392,8 +392,8 @@ def _access(permission_set: str, table: Table) -> ObjectAccessSpec:
 def _field_list(table: Table, key: str) -> tuple[str, ...]:
     """A field list, or ``"*"`` for every field of the object (kept as the marker ``*``)."""
     if isinstance(table.data.get(key), str):
-        value = table.str(key)
+        value = table.string(key)
         if value != "*":
             raise table.error(key, f'expected a list of field names or "*", got {value!r}')
         return ("*",)
-    return table.str_list(key)
+    return table.strings(key)

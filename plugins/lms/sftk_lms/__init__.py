@@ -26,6 +26,10 @@ def sftk_object_specs(settings: Mapping[str, Any]) -> Sequence[ObjectSpec]:
 @hookimpl
 def sftk_permission_sets(settings: Mapping[str, Any]) -> Sequence[PermissionSetSpec]:
     return (
-        PermissionSetSpec("LMS_Admin", "LMS Admin", "Manage courses and enrollments synced from the LMS"),
-        PermissionSetSpec("LMS_Viewer", "LMS Viewer", "Read courses and enrollments synced from the LMS"),
+        PermissionSetSpec(
+            "LMS_Admin", "LMS Admin", "Manage courses and enrollments synced from the LMS"
+        ),
+        PermissionSetSpec(
+            "LMS_Viewer", "LMS Viewer", "Read courses and enrollments synced from the LMS"
+        ),
     )
