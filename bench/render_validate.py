@@ -103,8 +103,7 @@ def measure(objects: int, fields: int, repeat: int, schema: MetadataSchema) -> d
 
         def full() -> None:
             result = render_project(project)
-            files = build_package(project).files
-            report = validate_files(files, package.api_version, schema)
+            report = validate_files(result.package.files, package.api_version, schema)
             if not report.ok or not result.files:
                 raise SystemExit(f"benchmark project is not clean: {report.problems[:3]}")
 

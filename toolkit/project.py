@@ -78,10 +78,13 @@ def package_in_format(package: Package, output_format: str) -> list[MetadataFile
 
 @dataclass(frozen=True)
 class RenderResult:
+    """What ``render`` wrote, and the package it came from (ready to validate as well)."""
+
     output: Path
     format: str
     files: tuple[MetadataFile, ...]
     components: tuple[manifest.ComponentRef, ...]
+    package: Package
 
 
 def render_project(
@@ -93,7 +96,8 @@ def render_project(
     files = package_in_format(package, fmt)
     dest = out or project.config.output_dir
     fsio.write_tree_atomically(files, dest)
-    return RenderResult(dest, fmt, tuple(files), tuple(manifest.components_of(package.files)))
+    components = tuple(manifest.components_of(package.files))
+    return RenderResult(dest, fmt, tuple(files), components, package)
 
 
 def merge_objects(specs: Iterable[ObjectSpec]) -> tuple[ObjectSpec, ...]:

@@ -10,13 +10,27 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
+
+import rtoml
 
 from toolkit.errors import ConfigError
 
-T = TypeVar("T")
+
+def _loads(where: str, text: str) -> dict[str, Any]:
+    """Parse with rtoml (compiled, ~8x faster); on any complaint, let tomllib judge and word it."""
+    try:
+        return dict(rtoml.loads(text))
+    except rtoml.TomlParsingError:
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(
+                f"{where}: invalid TOML: {exc}",
+                hint="fix the syntax at the line and column shown",
+            ) from None
 
 
 class Document:
@@ -25,13 +39,7 @@ class Document:
     def __init__(self, where: str, text: str) -> None:
         self.where = where
         self.text = text
-        try:
-            self.data: dict[str, Any] = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(
-                f"{where}: invalid TOML: {exc}",
-                hint="fix the syntax at the line and column shown",
-            ) from None
+        self.data: dict[str, Any] = _loads(where, text)
 
     @classmethod
     def read(cls, path: Path, where: str | None = None) -> Document:
@@ -107,6 +115,25 @@ class Table:
         if not isinstance(value, kind):
             raise self.error(key, f"expected {kind_name}, got {_describe(value)}")
         return value
+
+    def take(self, kinds: Mapping[str, type | tuple[type, ...]]) -> dict[str, Any]:
+        """Check every key of the table at once against ``kinds`` (key -> accepted types).
+
+        The fast path for tables read in bulk, such as thousands of field specs: one pass,
+        the same messages as the one-key accessors.
+        """
+        for key, value in self.data.items():
+            kind = kinds.get(key)
+            if kind is None:
+                raise self.error(
+                    key, f"unknown key {key!r}", hint="valid keys here: " + ", ".join(sorted(kinds))
+                )
+            if not isinstance(value, kind) or (
+                isinstance(value, bool) and bool not in _as_tuple(kind)
+            ):
+                raise self.error(key, f"expected {_kind_name(kind)}, got {_describe(value)}")
+        self._used.update(self.data)
+        return self.data
 
     def string(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
         value = self._get(key, str, "a string")
@@ -193,6 +220,13 @@ class Table:
 
 def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
     return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {str: "a string", bool: "true or false", int: "an integer", list: "a list"}
+    names[dict] = "a table"
+    kinds = _as_tuple(kind)
+    return names.get(kinds[0], "a single value") if len(kinds) == 1 else "a single value"
 
 
 def _describe(value: object) -> str:

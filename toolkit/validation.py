@@ -11,9 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from lxml import etree
+
 from toolkit import fsio
-from toolkit.metadata import rules
+from toolkit.metadata import rules, xmlsafe
 from toolkit.metadata.files import MetadataFile
+from toolkit.metadata.model import load_model
 from toolkit.metadata.rules import Problem
 from toolkit.metadata.schema import MetadataSchema, SchemaProblem, is_xml_metadata
 from toolkit.metadata.types import BY_FOLDER
@@ -42,11 +45,24 @@ class ValidationReport:
 def validate_files(
     files: Sequence[MetadataFile], api_version: str, schema: MetadataSchema
 ) -> ValidationReport:
+    """Schema-check every XML file, then run the rules; each file is parsed once.
+
+    A file that is not well-formed goes to the schema check alone, which reports its line.
+    """
     found: list[Problem] = []
+    trees: dict[str, etree._Element] = {}
+    parser = xmlsafe.parser()
     for file in files:
-        if is_xml_metadata(file.path):
+        if not is_xml_metadata(file.path):
+            continue
+        try:
+            trees[file.path] = etree.fromstring(file.content, parser)
+        except etree.XMLSyntaxError:
             found.extend(_schema_problem(p) for p in schema.validate(file))
-    found.extend(rules.check(files, api_version=api_version))
+            continue
+        found.extend(_schema_problem(p) for p in schema.validate_tree(trees[file.path], file.path))
+    model = load_model(files, trees)
+    found.extend(rules.check(files, api_version=api_version, model=model))
     problems = sorted(set(found), key=lambda p: (p.file, p.line, p.rule, p.message))
     origins = tuple(
         (f.path, f.origin)

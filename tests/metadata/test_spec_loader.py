@@ -165,3 +165,17 @@ def test_two_files_for_one_object_are_refused(tmp_path: Path) -> None:
     (tmp_path / "b.toml").write_text('name = "X__c"\n' + BASE)
     with pytest.raises(ConfigError, match="already described"):
         load_object_dir(tmp_path)
+
+
+def test_every_field_option_has_a_declared_kind() -> None:
+    from toolkit.metadata import spec_loader
+
+    declared = set(spec_loader._FIELD_KEY_KINDS)
+    assert declared == set(spec_loader.COMMON_FIELD_KEYS) | spec_loader._ALL_TYPE_OPTIONS
+
+
+def test_field_option_of_the_wrong_kind_is_named() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(BASE + '[fields.F__c]\ntype = "Text"\nlength = "40"\n')
+    assert "objects/Course__c.toml:5: fields.F__c.length" in caught.value.message
+    assert "expected an integer, got a string" in caught.value.message

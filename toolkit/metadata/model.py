@@ -628,15 +628,24 @@ class _ObjectBuilder:
         )
 
 
-def _parse(file: MetadataFile) -> etree._Element | None:
+def _parse(
+    file: MetadataFile, trees: Mapping[str, etree._Element] | None = None
+) -> etree._Element | None:
+    if trees is not None and file.path in trees:
+        return trees[file.path]
     try:
         return xmlsafe.parse(file.content, file.path)
     except ConfigError:
         return None
 
 
-def load_model(files: Iterable[MetadataFile]) -> PackageModel:
-    """Parse every file a rule may need, once, in path order so the model is deterministic."""
+def load_model(
+    files: Iterable[MetadataFile], trees: Mapping[str, etree._Element] | None = None
+) -> PackageModel:
+    """Parse every file a rule may need, once, in path order so the model is deterministic.
+
+    ``trees`` holds files a caller already parsed (the schema check does), by path.
+    """
     objects: dict[str, _ObjectBuilder] = {}
     layouts: list[LayoutDef] = []
     permission_sets: list[PermissionSetDef] = []
@@ -655,13 +664,13 @@ def load_model(files: Iterable[MetadataFile]) -> PackageModel:
         if where is None:
             continue
         if where.manifest:
-            root = _parse(file)
+            root = _parse(file, trees)
             if root is not None:
                 manifests.append(_manifest(root, file.path))
             continue
         if isinstance(where.type, ChildType):
             assert where.parent is not None
-            root = _parse(file)
+            root = _parse(file, trees)
             if root is not None:
                 builder(where.parent).add_child(where.type, root, where.name, file.path, components)
             continue
@@ -670,7 +679,7 @@ def load_model(files: Iterable[MetadataFile]) -> PackageModel:
         if mtype.name not in _PARSED_TYPES:
             components.append(Component(mtype.name, where.name, file.path, 1))
             continue
-        root = _parse(file)
+        root = _parse(file, trees)
         if root is None:
             continue
         line = _line(root)

@@ -234,10 +234,22 @@ class _NoneValue(TypeError):
     """A template printed None, which would put the word 'None' into the XML."""
 
 
+_TRUE, _FALSE = Markup("true"), Markup("false")
+# Characters that need a second look: the ones escape_text rewrites and the ones XML refuses.
+_SPECIAL = re.compile(r"[&<>\"'\r]|" + _ILLEGAL_XML.pattern)
+
+
 def _finalize(value: Any) -> Any:
-    """Turn a printed value into XML text, or refuse it before it can corrupt the file."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
+    """Turn a printed value into XML text, or refuse it before it can corrupt the file.
+
+    Plain text (the vast majority) goes back untouched for Jinja's own escaping, which leaves
+    it as it is; only text with special characters takes the slower, careful path.
+    """
+    kind = type(value)
+    if kind is str and _SPECIAL.search(value) is None:
+        return value
+    if kind is bool:
+        return _TRUE if value else _FALSE
     if value is None:
         raise _NoneValue(
             "the template prints a value that is None; wrap it in {% if … is not none %}"

@@ -165,6 +165,7 @@ def _field(object_name: str, name: str, table: Table) -> FieldSpec:
     for key in sorted(ftype.required_options):
         if not table.has(key):
             raise table.error(key, f"is required for {type_name} fields")
+    data = table.take({key: _FIELD_KEY_KINDS[key] for key in allowed})
     values = _picklist_values(table) if ftype.is_picklist else ()
     default_value = _default_value(table, ftype, values)
     if values and default_value is not None:
@@ -172,43 +173,71 @@ def _field(object_name: str, name: str, table: Table) -> FieldSpec:
             PicklistValue(v.name, v.label, default=v.name == default_value) for v in values
         )
         default_value = None
-    spec = FieldSpec(
+    get = data.get
+    return FieldSpec(
         name=name,
         type=type_name,
-        label=table.string("label") or name.removesuffix("__c").replace("_", " "),
-        description=table.string("description"),
-        help_text=table.string("help_text"),
-        required=table.flag("required"),
-        unique=table.flag("unique"),
-        case_sensitive=table.flag("case_sensitive"),
-        external_id=table.flag("external_id"),
+        label=get("label") or name.removesuffix("__c").replace("_", " "),
+        description=get("description"),
+        help_text=get("help_text"),
+        required=get("required", False),
+        unique=get("unique", False),
+        case_sensitive=get("case_sensitive", False),
+        external_id=get("external_id", False),
         default_value=default_value,
-        length=table.integer("length", ftype.default_length),
-        precision=table.integer("precision"),
-        scale=table.integer("scale"),
-        visible_lines=table.integer("visible_lines", ftype.default_visible_lines),
+        length=get("length", ftype.default_length),
+        precision=get("precision"),
+        scale=get("scale"),
+        visible_lines=get("visible_lines", ftype.default_visible_lines),
         values=values,
-        restricted=table.flag("restricted"),
-        sorted=table.flag("sorted"),
-        reference_to=table.string("reference_to"),
-        relationship_name=table.string("relationship_name"),
-        relationship_label=table.string("relationship_label"),
+        restricted=get("restricted", False),
+        sorted=get("sorted", False),
+        reference_to=get("reference_to"),
+        relationship_name=get("relationship_name"),
+        relationship_label=get("relationship_label"),
         delete_constraint=table.choice(
             "delete_constraint",
             fieldtypes.DELETE_CONSTRAINTS,
             "SetNull" if type_name == "Lookup" else None,
         ),
-        reparentable=table.flag("reparentable"),
-        write_requires_master_read=table.flag("write_requires_master_read"),
-        display_format=table.string("display_format"),
-        starting_number=table.integer("starting_number", 1 if type_name == "AutoNumber" else None),
-        track_history=table.flag("track_history"),
+        reparentable=get("reparentable", False),
+        write_requires_master_read=get("write_requires_master_read", False),
+        display_format=get("display_format"),
+        starting_number=get("starting_number", 1 if type_name == "AutoNumber" else None),
+        track_history=get("track_history", False),
         source=f"{table.doc.where} [{'.'.join(table.path)}]",
     )
-    table.finish(allowed)
-    return spec
 
 
+_SCALAR = (str, int, float, bool, dt.date, dt.datetime, dt.time)
+_FIELD_KEY_KINDS: dict[str, type | tuple[type, ...]] = {
+    "type": str,
+    "label": str,
+    "description": str,
+    "help_text": str,
+    "required": bool,
+    "unique": bool,
+    "case_sensitive": bool,
+    "external_id": bool,
+    "default": _SCALAR,
+    "default_formula": str,
+    "track_history": bool,
+    "length": int,
+    "precision": int,
+    "scale": int,
+    "visible_lines": int,
+    "values": list,
+    "restricted": bool,
+    "sorted": bool,
+    "reference_to": str,
+    "relationship_name": str,
+    "relationship_label": str,
+    "delete_constraint": str,
+    "reparentable": bool,
+    "write_requires_master_read": bool,
+    "display_format": str,
+    "starting_number": int,
+}
 _ALL_TYPE_OPTIONS = frozenset().union(*(t.options for t in fieldtypes.FIELD_TYPES.values()))
 
 
