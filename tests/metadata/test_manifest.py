@@ -112,12 +112,12 @@ def test_refs_sort_by_type_then_name() -> None:
 
 
 def test_components_of() -> None:
+    # Account.object only carries a field: a container, not a CustomObject component.
     assert [str(r) for r in manifest.components_of(garden_package())] == [
         "ApexClass:Planter",
         "CustomField:Account.Plot_Count__c",
         "CustomField:Garden__c.Bed_Size__c",
         "CustomField:Garden__c.Soil__c",
-        "CustomObject:Account",
         "CustomObject:Garden__c",
         "CustomTab:Garden__c",
         "Layout:Garden__c-Garden Layout",
@@ -157,7 +157,6 @@ def test_package_xml_exact_bytes() -> None:
         <name>CustomField</name>
     </types>
     <types>
-        <members>Account</members>
         <members>Garden__c</members>
         <name>CustomObject</name>
     </types>

@@ -271,10 +271,14 @@ def _object_children(
     return out
 
 
-def object_child_names(content: bytes, where: str) -> list[tuple[ChildType, str]]:
-    """The decomposable children (fields, list views...) of an ``.object`` file, by name."""
+def object_children(content: bytes, where: str) -> tuple[list[tuple[ChildType, str]], bool]:
+    """The decomposable children (fields, list views...) of an ``.object`` file, by name, and
+    whether the file holds nothing else (a container for children of an existing object)."""
     root = xmlsafe.parse(content, where)
-    return [(c, n) for c, n, _ in _object_children(root, where) if c is not None]
+    entries = _object_children(root, where)
+    children = [(c, n) for c, n, _ in entries if c is not None]
+    own = [e for c, _, e in entries if c is None and _local_name(e, where) != "fullName"]
+    return children, not own
 
 
 def _compose_order(entry: tuple[str, str, etree._Element]) -> tuple[bool, str, str]:

@@ -76,7 +76,11 @@ class ComponentRef:
 
 
 def components_of(files: Sequence[MetadataFile]) -> list[ComponentRef]:
-    """The components an mdapi file list holds: one per file, plus each child of an object."""
+    """The components an mdapi file list holds: one per file, plus each child of an object.
+
+    An object file that only carries children (custom fields added to Contact) is a container,
+    not a CustomObject component of its own, as Salesforce's own tooling lists it.
+    """
     found: set[ComponentRef] = set()
     for file in files:
         if file.path in MANIFEST_NAMES:
@@ -84,11 +88,14 @@ def components_of(files: Sequence[MetadataFile]) -> list[ComponentRef]:
         entry = formats.parse_mdapi_path(file)
         if entry.is_meta:
             continue
-        found.add(ComponentRef(entry.type.name, entry.name))
-        if entry.type.children:
-            for child, name in formats.object_child_names(file.content, formats.describe(file)):
-                found.add(ComponentRef(child.type, f"{entry.name}.{name}"))
-    return sorted(found)
+        if not entry.type.children:
+            found.add(ComponentRef(entry.type.name, entry.name))
+            continue
+        children, container_only = formats.object_children(file.content, formats.describe(file))
+        if not container_only:
+            found.add(ComponentRef(entry.type.name, entry.name))
+        found.update(ComponentRef(child.type, f"{entry.name}.{name}") for child, name in children)
+    return sorted(found, key=lambda ref: (ref.type, ref.full_name))
 
 
 def _text_element(parent: etree._Element, tag: str, text: str) -> None:
