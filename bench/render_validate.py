@@ -98,8 +98,11 @@ def compile_seconds(schema: MetadataSchema) -> float:
     return time.perf_counter() - start
 
 
-def measure(objects: int, fields: int, repeat: int, schema: MetadataSchema) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp:
+def measure(
+    objects: int, fields: int, repeat: int, schema: MetadataSchema, workdir: Path
+) -> dict[str, float]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         root = Path(tmp)
         make_project(root, objects, fields)
         project = open_project(root, no_plugins=True)
@@ -193,12 +196,18 @@ def main() -> None:
     parser.add_argument("--fields", type=int, default=40)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path(".bench"),
+        help="where the synthetic projects are written (a project's own disk, not /tmp)",
+    )
     args = parser.parse_args()
     schema = MetadataSchema.load()
     compile_s = min(compile_seconds(schema) for _ in range(args.repeat))
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
-        row = measure(size, args.fields, args.repeat, schema)
+        row = measure(size, args.fields, args.repeat, schema, args.workdir)
         print(row, file=sys.stderr)
         rows.append(row)
     text = report(rows, args.fields, compile_s, args.repeat)

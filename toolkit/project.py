@@ -107,7 +107,7 @@ def merge_objects(specs: Iterable[ObjectSpec]) -> tuple[ObjectSpec, ...]:
     has one owner. Fields, links and layouts must not collide.
     """
     merged: dict[str, ObjectSpec] = {}
-    for spec in specs:
+    for spec in (part for original in specs for part in _activity_split(original)):
         other = merged.get(spec.name)
         if other is None:
             merged[spec.name] = spec
@@ -136,6 +136,18 @@ def merge_objects(specs: Iterable[ObjectSpec]) -> tuple[ObjectSpec, ...]:
             source=f"{other.source}; {spec.source}",
         )
     return tuple(sorted(merged.values(), key=lambda s: s.name))
+
+
+ACTIVITY_OBJECTS = ("Event", "Task")
+
+
+def _activity_split(spec: ObjectSpec) -> tuple[ObjectSpec, ...]:
+    """Custom fields written for Event or Task go where Salesforce keeps them: on Activity,
+    shared by both. Layouts, links and access stay on the object they were written for."""
+    if spec.name not in ACTIVITY_OBJECTS or not spec.fields:
+        return (spec,)
+    activity = ObjectSpec(name="Activity", fields=spec.fields, source=spec.source)
+    return (replace(spec, fields=()), activity)
 
 
 def _project_objects(config: ProjectConfig) -> Sequence[ObjectSpec]:

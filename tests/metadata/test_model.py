@@ -514,7 +514,8 @@ def test_every_reference_points_inside_the_table() -> None:
     for obj in STANDARD_OBJECTS.values():
         names = [f.name for f in obj.fields]
         assert len(names) == len(set(names)), obj.name
-        assert len(obj.key_prefix) == 3
+        # Records have a key prefix; Activity only holds the fields Event and Task share.
+        assert len(obj.key_prefix) == (0 if obj.name == "Activity" else 3), obj.name
         for field in obj.fields:
             assert field.type, (obj.name, field.name)
             if field.type == "reference":

@@ -89,7 +89,15 @@ def _escape_attr(value: str) -> str:
     return value.translate(_ATTR_ESCAPES)
 
 
+_NS_PREFIX = f"{{{METADATA_NS}}}"
+
+
 def _local_name(element: etree._Element, where: str) -> str:
+    tag = str(element.tag)
+    if tag.startswith(_NS_PREFIX):
+        return tag[len(_NS_PREFIX) :]
+    if not tag.startswith("{"):
+        return tag
     qname = etree.QName(element)
     if qname.namespace not in (None, METADATA_NS):
         raise ConfigError(

@@ -154,9 +154,9 @@ def _field(object_name: str, name: str, table: Table) -> FieldSpec:
             "type", "is required", hint="choose one of: " + ", ".join(fieldtypes.FIELD_TYPE_NAMES)
         )
     ftype = fieldtypes.FIELD_TYPES[type_name]
-    allowed = (*COMMON_FIELD_KEYS, *sorted(ftype.options))
+    allowed, kinds = _TYPE_KEYS[type_name]
     for key in table.data:
-        if key not in allowed and key in _ALL_TYPE_OPTIONS:
+        if key not in kinds and key in _ALL_TYPE_OPTIONS:
             raise table.error(
                 key,
                 f"option {key!r} does not apply to {type_name} fields",
@@ -165,7 +165,7 @@ def _field(object_name: str, name: str, table: Table) -> FieldSpec:
     for key in sorted(ftype.required_options):
         if not table.has(key):
             raise table.error(key, f"is required for {type_name} fields")
-    data = table.take({key: _FIELD_KEY_KINDS[key] for key in allowed})
+    data = table.take(kinds)
     values = _picklist_values(table) if ftype.is_picklist else ()
     default_value = _default_value(table, ftype, values)
     if values and default_value is not None:
@@ -239,6 +239,14 @@ _FIELD_KEY_KINDS: dict[str, type | tuple[type, ...]] = {
     "starting_number": int,
 }
 _ALL_TYPE_OPTIONS = frozenset().union(*(t.options for t in fieldtypes.FIELD_TYPES.values()))
+# Per field type: the keys a spec may use, and their accepted value kinds.
+_TYPE_KEYS = {
+    name: (
+        (*COMMON_FIELD_KEYS, *sorted(ftype.options)),
+        {key: _FIELD_KEY_KINDS[key] for key in (*COMMON_FIELD_KEYS, *sorted(ftype.options))},
+    )
+    for name, ftype in fieldtypes.FIELD_TYPES.items()
+}
 
 
 def _picklist_values(table: Table) -> tuple[PicklistValue, ...]:

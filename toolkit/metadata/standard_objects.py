@@ -725,6 +725,24 @@ _OBJECTS: tuple[StandardObject, ...] = (
         _ref("LeadOrContactId", ("Contact", "Lead"), read_only=True),
         _ref("LeadOrContactOwnerId", ("Group", "User"), read_only=True),
     ),
+    # Custom fields for events and tasks live on Activity in the Metadata API
+    # (objects/Activity.object); records are always an Event or a Task, never an Activity.
+    _object(
+        "Activity",
+        "Activities",
+        "",
+        _audit(),
+        _ref("WhoId", _WHO, "Who", label="Name ID"),
+        _ref("WhatId", _PARENTS, "What", label="Related To ID"),
+        _text("Subject", 255),
+        _date("ActivityDate", label="Due Date Only"),
+        _area("Description"),
+        _ref("AccountId", "Account", read_only=True),
+        _owner(),
+        _pick("Type", ("Call", "Email", "Meeting", "Other")),
+        _bool("IsArchived", label="Archived", read_only=True),
+        createable=False,
+    ),
     _object(
         "Event",
         "Events",
