@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
+from markupsafe import Markup, escape
 
 from toolkit.errors import ConfigError
-from toolkit.metadata import xmlsafe
+from toolkit.metadata import render, xmlsafe
 from toolkit.metadata.files import METADATA_NS, MetadataFile
 from toolkit.metadata.render import Renderer
 from toolkit.metadata.specs import (
@@ -20,6 +24,7 @@ from toolkit.metadata.specs import (
     ObjectSpec,
     PermissionSetSpec,
     PicklistValue,
+    TabSpec,
     WebLinkSpec,
 )
 
@@ -190,3 +195,66 @@ def test_escaped_output_uses_references_not_cdata(renderer: Renderer) -> None:
     assert b"<![CDATA[" not in content
     assert b"<label>a]]&gt;b &amp; &lt;c&gt; &quot;d&quot; &apos;e&apos;&#13;\n</label>" in content
     assert etree.fromstring(content, xmlsafe.parser()) is not None
+
+
+printable = st.one_of(
+    legal_text,
+    legal_text.map(Markup),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.decimals(allow_nan=False, allow_infinity=False),
+    st.just(Markup("<already>&amp;escaped")),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(printable)
+def test_one_call_printing_equals_finalize_then_escape(value: Any) -> None:
+    """Templates print through ``_xml_text``; it must write what Jinja's own code would."""
+    assert render._xml_text(value) == str(escape(render._finalize(value)))
+
+
+@pytest.mark.parametrize("value", [None, "a\x00b", "\ud800", "<\x1b>"])
+def test_one_call_printing_refuses_what_finalize_refuses(value: str | None) -> None:
+    with pytest.raises((ConfigError, TypeError)) as expected:
+        render._finalize(value)
+    with pytest.raises(type(expected.value)) as caught:
+        render._xml_text(value)
+    assert str(caught.value) == str(expected.value)
+
+
+# A tab template written with every construct that buffers or re-labels output.
+CONSTRUCTS = """<?xml version="1.0" encoding="UTF-8"?>
+<CustomTab xmlns="http://soap.sforce.com/2006/04/metadata">
+{% macro element(name, text) %}
+    <{{ name }}>{{ text }}</{{ name }}>
+{% endmacro %}
+    <customObject>true</customObject>
+{{ element("description", tab.description) }}
+{% set motif %}{{ tab.motif }}{% endset %}
+    <motif>{{ motif }}</motif>
+{% autoescape false %}
+    <url>{{ tab.description }}</url>
+{% endautoescape %}
+</CustomTab>
+"""
+
+
+@settings(max_examples=40, deadline=None)
+@given(description=legal_text, motif=legal_text)
+def test_text_round_trips_through_macros_captures_and_unescaped_blocks(
+    tmp_path_factory: pytest.TempPathFactory, description: str, motif: str
+) -> None:
+    folder = tmp_path_factory.mktemp("templates")
+    (folder / "CustomTab.xml.j2").write_text(CONSTRUCTS, encoding="utf-8")
+    spec = ObjectSpec(name="Cargo__c", tab=TabSpec(motif=motif, description=description))
+    files = {f.path: f for f in Renderer([Path(folder)]).render([spec])}
+    root = xmlsafe.parse(files["tabs/Cargo__c.tab"].content, "tabs/Cargo__c.tab")
+    texts = {etree.QName(e).localname: e.text or "" for e in root}
+    assert texts == {
+        "customObject": "true",
+        "description": description,
+        "motif": motif,
+        "url": description,
+    }

@@ -12,7 +12,10 @@ from toolkit.metadata import fieldtypes, formats, xmlsafe
 from toolkit.metadata.files import METADATA_NS, MetadataFile
 from toolkit.metadata.render import (
     TEMPLATE_NAMES,
+    FieldPermissions,
+    FieldXml,
     Renderer,
+    ValueSetXml,
     builtin_template_dir,
     permission_set_contents,
 )
@@ -400,6 +403,45 @@ def test_field_elements_per_type(
     assert not absent & set(children)
 
 
+def test_field_xml_decides_each_element_from_spec_and_type() -> None:
+    text = FieldXml(_f("Code__c", "Text", description="", help_text=""))
+    assert (text.full_name, text.label, text.type) == ("Code__c", "Code", "Text")
+    assert (text.length, text.precision, text.scale, text.visible_lines) == (
+        fieldtypes.TEXT_MAX,
+        None,
+        None,
+        None,
+    )
+    assert (text.unique, text.external_id, text.required, text.case_sensitive) == (
+        False,
+        False,
+        False,
+        None,
+    )
+    assert (text.description, text.inline_help_text, text.track_history) == (None, None, None)
+    assert text.value_set is None and text.relationship_order is None
+    checkbox = FieldXml(_f("Done__c", "Checkbox"))
+    assert (checkbox.default_value, checkbox.required, checkbox.unique) == ("false", None, None)
+    # What a spec gives is kept where the type takes no such element: the rules report it.
+    odd = FieldXml(_f("Done__c", "Checkbox", required=True, length=3, scale=1))
+    assert (odd.required, odd.length, odd.scale) == (True, 3, 1)
+    master = FieldXml(
+        _f("Ship__c", "MasterDetail", reference_to="Ship__c", relationship_name="Voyages"), 1
+    )
+    assert (
+        master.relationship_order,
+        master.reparentable_master_detail,
+        master.write_requires_master_read,
+    ) == (1, False, False)
+    lookup = FieldXml(_f("Captain__c", "Lookup", reference_to="Contact", relationship_name="V"))
+    assert (lookup.relationship_order, lookup.reparentable_master_detail) == (None, None)
+    deck = PicklistValue("Deck", "Deck")
+    picklist = FieldXml(_f("Cabin__c", "Picklist", values=(deck,), sorted=True))
+    assert picklist.value_set == ValueSetXml(None, True, (deck,))
+    restricted = FieldXml(_f("Cabin__c", "Picklist", values=(deck,), restricted=True))
+    assert restricted.value_set == ValueSetXml(True, False, (deck,))
+
+
 def test_picklist_value_sets(files: dict[str, MetadataFile]) -> None:
     value_set = _find(_field(files, "Voyage__c", "Cabin_Class__c"), "m:valueSet")
     assert _tags(value_set) == ["restricted", "valueSetDefinition"]
@@ -618,6 +660,18 @@ def test_permission_set_labels_default_from_names(files: dict[str, MetadataFile]
     assert _tags(harbour) == ["label"]
 
 
+def test_field_grants_are_names_until_written() -> None:
+    (_, fleet, _) = permission_set_contents([VOYAGE, SHIP, CONTACT], PERMISSION_SETS)
+    assert fleet.name == "Fleet_Ops"
+    assert list(fleet.readable_fields) == sorted(fleet.readable_fields)
+    assert fleet.editable_fields <= set(fleet.readable_fields)
+    assert "Voyage__c.Ticket__c" in set(fleet.readable_fields) - fleet.editable_fields
+    grants = list(fleet.field_permissions)
+    assert [g.field for g in grants] == list(fleet.readable_fields)
+    assert grants[0] == FieldPermissions("Contact.Seaman_Book__c", editable=False, readable=True)
+    assert list(fleet.field_permissions) == grants  # each reading starts afresh
+
+
 def test_permission_names_all_map_to_xml_flags() -> None:
     spec = ObjectSpec(name="Cargo__c", access=(ObjectAccessSpec("All", OBJECT_PERMISSIONS),))
     (content,) = permission_set_contents([spec])
@@ -682,7 +736,9 @@ SMALL = ObjectSpec(
 
 def test_project_templates_override_plugins_which_override_builtins(tmp_path: Path) -> None:
     project = _write(
-        tmp_path / "project", "CustomField.xml.j2", "    <fields>{{ field.name }}</fields>\n"
+        tmp_path / "project",
+        "CustomField.xml.j2",
+        "{% for field in fields %}\n    <fields>{{ field.full_name }}</fields>\n{% endfor %}\n",
     )
     plugin = _write(tmp_path / "plugin", "CustomField.xml.j2", "    <fields>plugin</fields>\n")
     _write(
@@ -711,12 +767,15 @@ def test_template_syntax_error_names_template_and_line(tmp_path: Path) -> None:
 
 def test_undefined_variable_names_template_line_and_field(tmp_path: Path) -> None:
     project = _write(
-        tmp_path, "CustomField.xml.j2", "    <fields>\n        {{ field.colour }}\n    </fields>\n"
+        tmp_path,
+        "CustomField.xml.j2",
+        "{% for field in fields %}\n    <fields>\n        {{ field.colour }}\n    </fields>\n"
+        "{% endfor %}\n",
     )
     with pytest.raises(TemplateError) as caught:
         Renderer([project]).render([SMALL])
     message = str(caught.value)
-    assert f"{project / 'CustomField.xml.j2'}:2:" in message
+    assert f"{project / 'CustomField.xml.j2'}:3:" in message
     assert "colour" in message
     assert "CustomObject Cargo__c, field Weight__c" in message
     assert "objects/Cargo__c.toml [fields.Weight__c]" in message
@@ -731,3 +790,39 @@ def test_missing_included_template_and_printed_none_are_template_errors(tmp_path
     prints_none = _write(tmp_path / "b", "CustomTab.xml.j2", "<x>{{ object.description }}</x>\n")
     with pytest.raises(TemplateError, match=r"CustomTab\.xml\.j2:1: .*None"):
         Renderer([prints_none]).render([SMALL])
+
+
+def test_field_template_overrides_see_the_spec_and_the_type_table(tmp_path: Path) -> None:
+    project = _write(
+        tmp_path,
+        "CustomField.xml.j2",
+        "{% for field in fields %}\n"
+        "    <fields>{{ field.spec.source }}|{{ field_types[field.type].describe_type }}</fields>\n"
+        "{% endfor %}\n",
+    )
+    files = {f.path: f.content.decode() for f in Renderer([project]).render([SMALL])}
+    assert (
+        "<fields>objects/Cargo__c.toml [fields.Weight__c]|double</fields>"
+        in (files["objects/Cargo__c.object"])
+    )
+
+
+def test_web_link_template_is_overridden_alone(tmp_path: Path) -> None:
+    project = _write(
+        tmp_path,
+        "WebLink.xml.j2",
+        "{% for link in web_links %}\n    <webLinks>{{ link.url }}</webLinks>\n{% endfor %}\n",
+    )
+    text = Renderer([project]).render([SMALL])[0].content.decode()
+    assert "    <webLinks>/m</webLinks>\n</CustomObject>\n" in text
+    assert "<fullName>Weight__c</fullName>" in text
+
+
+def test_printed_values_compile_to_one_call() -> None:
+    """The fast path is in use: a Jinja upgrade that bypassed it would only show as slowness."""
+    source = Renderer()._env.compile(
+        "<a>{{ x }}</a>{% autoescape false %}<b>{{ y }}</b>{% endautoescape %}", raw=True
+    )
+    assert source.count("environment.xml_text(") == 1
+    # The block without autoescaping keeps Jinja's own code, and so the finalize safety net.
+    assert source.count("str(environment.finalize(") == 1

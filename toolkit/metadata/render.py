@@ -1,28 +1,36 @@
 """Object specs -> Metadata API XML files, through Jinja templates a project can override.
 
 There is one template per metadata type (``CustomObject.xml.j2`` includes ``CustomField.xml.j2``
-and ``WebLink.xml.j2`` per child, so a project can override field rendering alone). Templates
-are looked up in the project's folder first, then in plugin folders, then in the built-in
-ones shipped with sftk. Python decides only what is not a matter of XML layout: which files
-exist, sort orders, the sharing model, and how permission-set grants from many objects add up.
+and ``WebLink.xml.j2`` for its children, so a project can override field rendering alone).
+Templates are looked up in the project's folder first, then in plugin folders, then in the
+built-in ones shipped with sftk. Python decides what is not a matter of XML layout: which files
+exist, sort orders, the sharing model, how permission-set grants from many objects add up, and
+which elements a field takes with which value (``FieldXml``), so that the field template is
+plain output.
 
 Every value a template prints goes through ``_finalize``: booleans become ``true``/``false``,
 text that XML 1.0 cannot carry is refused with a ConfigError naming the component, and carriage
 returns become character references so that a parser reads back exactly what the spec said.
+Templates compile to code that does this and Jinja's escaping in one call (``_xml_text``),
+since a large package prints hundreds of thousands of values.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
+import operator
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
+from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame
+from markupsafe import Markup, escape
 
 import toolkit
 from toolkit.errors import ConfigError, SftkError, TemplateError
@@ -44,7 +52,7 @@ OBJECT_TEMPLATE = "CustomObject.xml.j2"
 LAYOUT_TEMPLATE = "Layout.xml.j2"
 PERMISSION_SET_TEMPLATE = "PermissionSet.xml.j2"
 TAB_TEMPLATE = "CustomTab.xml.j2"
-# Every template a project or plugin may override; the last two are included per child.
+# Every template a project or plugin may override; the last two are included by the first.
 TEMPLATE_NAMES = (
     OBJECT_TEMPLATE,
     LAYOUT_TEMPLATE,
@@ -108,14 +116,26 @@ class FieldPermissions:
 
 @dataclass(frozen=True)
 class PermissionSetContent:
-    """Everything one permission set grants, gathered from every object spec that names it."""
+    """Everything one permission set grants, gathered from every object spec that names it.
+
+    Field grants are kept as names (every readable field, sorted, and the editable ones) and
+    become FieldPermissions one at a time as they are written: a permission set over a large
+    package has one per field, and thousands of live objects slow down every garbage collection.
+    """
 
     name: str
     label: str
     description: str | None
     object_permissions: tuple[ObjectPermissions, ...]
-    field_permissions: tuple[FieldPermissions, ...]
+    readable_fields: tuple[str, ...]
+    editable_fields: frozenset[str]
     sources: tuple[str, ...]
+
+    @property
+    def field_permissions(self) -> Iterator[FieldPermissions]:
+        """The ``<fieldPermissions>`` entries, sorted by field."""
+        editable = self.editable_fields
+        return (FieldPermissions(field, field in editable, True) for field in self.readable_fields)
 
 
 def permission_set_contents(
@@ -139,16 +159,15 @@ def permission_set_contents(
             )
             edited = _field_names(spec, access.edit_fields, for_edit=True)
             edits.setdefault(name, set()).update(edited)
-            reads.setdefault(name, set()).update(
-                edited | _field_names(spec, access.read_fields, for_edit=False)
-            )
+            readable = reads.setdefault(name, set())
+            readable.update(edited)
+            readable.update(_field_names(spec, access.read_fields, for_edit=False))
             if spec.source:
                 sources.setdefault(name, set()).add(spec.source)
     contents = []
     for name in sorted(set(objects_by_set) | set(identities)):
         identity = identities.get(name)
         granted = objects_by_set.get(name, {})
-        editable = edits.get(name, set())
         contents.append(
             PermissionSetContent(
                 name=name,
@@ -159,10 +178,8 @@ def permission_set_contents(
                     for obj in sorted(granted)
                     if granted[obj]
                 ),
-                field_permissions=tuple(
-                    FieldPermissions(field, editable=field in editable, readable=True)
-                    for field in sorted(reads.get(name, set()))
-                ),
+                readable_fields=tuple(sorted(reads.get(name, ()))),
+                editable_fields=frozenset(edits.get(name, ())),
                 sources=tuple(sorted(sources.get(name, set()))),
             )
         )
@@ -196,26 +213,146 @@ def _object_permissions(object_name: str, permissions: Iterable[str]) -> ObjectP
     return ObjectPermissions(object_name, **flags)
 
 
-def _field_names(spec: ObjectSpec, names: Iterable[str], *, for_edit: bool) -> set[str]:
+# Field types that take no field permissions at all, and none for edit (see _field_names).
+_NO_READ_GRANT = frozenset(n for n, t in fieldtypes.FIELD_TYPES.items() if t.implicitly_required)
+_NO_EDIT_GRANT = _NO_READ_GRANT | {n for n, t in fieldtypes.FIELD_TYPES.items() if t.read_only}
+
+
+def _field_names(spec: ObjectSpec, names: Collection[str], *, for_edit: bool) -> set[str]:
     """``Object.Field`` names of a read or edit list, with ``*`` expanded.
 
     ``*`` leaves out the fields Salesforce refuses field permissions for: required and
     master-detail fields (always visible and editable) and, for edit, auto-numbers.
     """
-    expanded: set[str] = set()
-    for name in names:
-        if name == _ALL_FIELDS:
-            expanded.update(f.name for f in spec.fields if _grantable(f, for_edit=for_edit))
-        else:
-            expanded.add(name)
-    return {f"{spec.name}.{name}" for name in expanded}
+    prefix = spec.name + "."
+    qualified = {prefix + name for name in names if name != _ALL_FIELDS}
+    if _ALL_FIELDS in names:
+        refused = _NO_EDIT_GRANT if for_edit else _NO_READ_GRANT
+        qualified.update(
+            [prefix + f.name for f in spec.fields if not (f.required or f.type in refused)]
+        )
+    return qualified
 
 
-def _grantable(field: FieldSpec, *, for_edit: bool) -> bool:
-    ftype = fieldtypes.FIELD_TYPES[field.type]
-    if field.required or ftype.implicitly_required:
-        return False
-    return not (for_edit and ftype.read_only)
+@dataclass(frozen=True)
+class ValueSetXml:
+    """The ``<valueSet>`` of a picklist field; ``restricted`` is None when it is left out."""
+
+    restricted: bool | None
+    sorted: bool
+    values: tuple[PicklistValue, ...]
+
+
+@dataclass(frozen=True)
+class _TypeXml:
+    """What a field type alone decides about its ``<fields>`` element, worked out once."""
+
+    ftype: fieldtypes.FieldType
+    default_value: str | None
+    length: int | None
+    precision: str | None
+    scale: str | None
+    visible_lines: int | None
+
+
+def _type_xml(ftype: fieldtypes.FieldType) -> _TypeXml:
+    defaults = dict(ftype.xml_defaults)
+    return _TypeXml(
+        ftype,
+        default_value=defaults.get("defaultValue"),
+        length=ftype.default_length if "length" in ftype.options else None,
+        precision=defaults.get("precision"),
+        scale=defaults.get("scale"),
+        visible_lines=ftype.default_visible_lines if "visible_lines" in ftype.options else None,
+    )
+
+
+_TYPE_XML = {name: _type_xml(ftype) for name, ftype in fieldtypes.FIELD_TYPES.items()}
+
+
+class FieldXml:
+    """One ``<fields>`` element, decided: what CustomField.xml.j2 receives per field.
+
+    Each attribute is the value of the element it is named after (``inline_help_text`` is
+    ``<inlineHelpText>``), with defaults from the field-type table filled in, and None when the
+    element is left out, so the template is a list of ``{% if … is not none %}`` elements in
+    schema order. Values the spec gives are kept even where the type takes no such element, so
+    that the offline rules can report them. ``relationship_order`` is given for master-detail
+    fields only. Read-only by convention: a plain slotted class builds several times faster
+    than a frozen dataclass, and a large package has thousands of fields.
+    """
+
+    __slots__ = (
+        "case_sensitive",
+        "default_value",
+        "delete_constraint",
+        "description",
+        "display_format",
+        "external_id",
+        "full_name",
+        "inline_help_text",
+        "label",
+        "length",
+        "precision",
+        "reference_to",
+        "relationship_label",
+        "relationship_name",
+        "relationship_order",
+        "reparentable_master_detail",
+        "required",
+        "scale",
+        "spec",
+        "starting_number",
+        "track_history",
+        "type",
+        "unique",
+        "value_set",
+        "visible_lines",
+        "write_requires_master_read",
+    )
+
+    def __init__(self, spec: FieldSpec, relationship_order: int | None = None) -> None:
+        row = _TYPE_XML[spec.type]
+        ftype = row.ftype
+        master = relationship_order is not None
+        self.spec = spec
+        self.full_name = spec.name
+        self.case_sensitive = (
+            spec.case_sensitive
+            if spec.case_sensitive or (ftype.case_sensitive_allowed and spec.unique)
+            else None
+        )
+        self.default_value = row.default_value if spec.default_value is None else spec.default_value
+        self.delete_constraint = spec.delete_constraint
+        self.description = spec.description or None
+        self.display_format = spec.display_format
+        self.external_id = (
+            spec.external_id if ftype.external_id_allowed or spec.external_id else None
+        )
+        self.inline_help_text = spec.help_text or None
+        self.label = spec.label
+        self.length = row.length if spec.length is None else spec.length
+        self.precision: int | str | None = (
+            row.precision if spec.precision is None else spec.precision
+        )
+        self.reference_to = spec.reference_to
+        self.relationship_label = spec.relationship_label or None
+        self.relationship_name = spec.relationship_name
+        self.relationship_order = relationship_order
+        self.reparentable_master_detail = spec.reparentable if master else None
+        self.required = spec.required if ftype.can_be_required or spec.required else None
+        self.scale: int | str | None = row.scale if spec.scale is None else spec.scale
+        self.starting_number = spec.starting_number
+        self.track_history = True if spec.track_history else None
+        self.type = spec.type
+        self.unique = spec.unique if ftype.unique_allowed or spec.unique else None
+        self.value_set = (
+            ValueSetXml(True if spec.restricted else None, spec.sorted, spec.values)
+            if ftype.is_picklist
+            else None
+        )
+        self.visible_lines = row.visible_lines if spec.visible_lines is None else spec.visible_lines
+        self.write_requires_master_read = spec.write_requires_master_read if master else None
 
 
 class _IllegalCharacter(ConfigError):
@@ -255,11 +392,64 @@ def _finalize(value: Any) -> Any:
             "the template prints a value that is None; wrap it in {% if … is not none %}"
         )
     if isinstance(value, str) and not isinstance(value, Markup):
-        illegal = _ILLEGAL_XML.search(value)
-        if illegal:
-            raise _IllegalCharacter(value, illegal.start())
-        return Markup(xmlsafe.escape_text(value))
+        return Markup(_checked_escape(value))
     return value
+
+
+def _checked_escape(value: str) -> str:
+    illegal = _ILLEGAL_XML.search(value)
+    if illegal:
+        raise _IllegalCharacter(value, illegal.start())
+    return xmlsafe.escape_text(value)
+
+
+def _xml_text(value: Any) -> str:
+    """``escape(_finalize(value))`` as plain text, in one call for the common kinds of value.
+
+    Jinja's own code for ``{{ value }}`` makes two calls and a Markup object per value, which
+    is most of a large render; the output is joined into one string anyway, so plain text is all
+    a template needs to yield. Any other kind of value takes Jinja's way.
+    """
+    kind = type(value)
+    if kind is str:
+        text: str = value
+        return text if _SPECIAL.search(text) is None else _checked_escape(text)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return str(value)
+    return str(escape(_finalize(value)))
+
+
+class _XmlCodeGenerator(CodeGenerator):
+    """Compiles ``{{ value }}`` under autoescaping to ``environment.xml_text(value)``.
+
+    Jinja would emit ``escape(environment.finalize(value))``; ``_xml_text`` gives the same text.
+    Where autoescaping is off, or only known at run time, Jinja's own code stays.
+    """
+
+    def _output_child_pre(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        if _fixed_autoescape(frame):
+            self.write("environment.xml_text(")
+        else:
+            super()._output_child_pre(node, frame, finalize)
+
+    def _output_child_post(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        if _fixed_autoescape(frame):
+            self.write(")")
+        else:
+            super()._output_child_post(node, frame, finalize)
+
+
+def _fixed_autoescape(frame: Frame) -> bool:
+    return bool(frame.eval_ctx.autoescape) and not frame.eval_ctx.volatile
+
+
+class _XmlEnvironment(jinja2.Environment):
+    """An environment whose templates print through ``_xml_text`` (see _XmlCodeGenerator)."""
+
+    code_generator_class = _XmlCodeGenerator
+    xml_text = staticmethod(_xml_text)
 
 
 def _snippet(value: str) -> str:
@@ -269,11 +459,16 @@ def _snippet(value: str) -> str:
 
 @dataclass(frozen=True)
 class _Job:
-    """One file to render: which template, with what, and how to name it in errors."""
+    """One file to render: which template, with what, and how to name it in errors.
+
+    The context is made only when the file is rendered and dropped right after, so that a large
+    package never holds the field views of every object at once for the garbage collector to
+    walk again and again.
+    """
 
     template: str
     path: str
-    context: Mapping[str, Any]
+    context: Callable[[], Mapping[str, Any]]
     component: str
     origin: str
 
@@ -287,11 +482,10 @@ class Renderer:
     def __init__(self, template_dirs: Sequence[Path] = ()) -> None:
         self.template_dirs: tuple[Path, ...] = (*template_dirs, builtin_template_dir())
         self._builtin = self.template_dirs[-1]
-        self._env = jinja2.Environment(
+        self._env = _XmlEnvironment(
             loader=jinja2.FileSystemLoader([str(d) for d in self.template_dirs]),
-            autoescape=jinja2.select_autoescape(
-                enabled_extensions=("xml", "j2"), default_for_string=True, default=True
-            ),
+            # Every template writes XML; a constant is cheaper than asking per template name.
+            autoescape=True,
             undefined=jinja2.StrictUndefined,
             finalize=_finalize,
             keep_trailing_newline=True,
@@ -299,10 +493,7 @@ class Renderer:
             lstrip_blocks=True,
             auto_reload=False,
         )
-        self._env.globals.update(
-            field_types=fieldtypes.FIELD_TYPES,
-            xml_defaults={name: dict(t.xml_defaults) for name, t in fieldtypes.FIELD_TYPES.items()},
-        )
+        self._env.globals["field_types"] = fieldtypes.FIELD_TYPES
 
     def render(
         self, objects: Sequence[ObjectSpec], permission_sets: Sequence[PermissionSetSpec] = ()
@@ -316,7 +507,7 @@ class Renderer:
                 _Job(
                     PERMISSION_SET_TEMPLATE,
                     f"permissionsets/{content.name}.permissionset",
-                    {"permission_set": content},
+                    functools.partial(dict, permission_set=content),
                     f"PermissionSet {content.name}",
                     ", ".join(content.sources),
                 )
@@ -327,7 +518,7 @@ class Renderer:
 
     def _render(self, job: _Job) -> bytes:
         try:
-            text = self._env.get_template(job.template).render(job.context)
+            text = self._env.get_template(job.template).render(job.context())
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(
                 f"{exc.filename or exc.name}:{exc.lineno}: template syntax error: {exc.message} "
@@ -394,6 +585,8 @@ _CONTEXT_NAMES = ("field", "value", "link", "section", "item", "related", "grant
 
 def _describe(value: object) -> tuple[str, str] | None:
     """A short name for a spec found among a template's variables, with its source if known."""
+    if isinstance(value, FieldXml):
+        value = value.spec
     if isinstance(value, FieldSpec):
         return f"field {value.name}", value.source
     if isinstance(value, PicklistValue):
@@ -444,7 +637,7 @@ def _object_jobs(spec: ObjectSpec) -> list[_Job]:
             _Job(
                 OBJECT_TEMPLATE,
                 f"objects/{spec.name}.object",
-                _object_context(spec),
+                functools.partial(_object_context, spec),
                 f"CustomObject {spec.name}",
                 spec.source,
             )
@@ -454,7 +647,7 @@ def _object_jobs(spec: ObjectSpec) -> list[_Job]:
             _Job(
                 LAYOUT_TEMPLATE,
                 f"layouts/{layout.full_name}.layout",
-                {"layout": layout},
+                functools.partial(dict, layout=layout),
                 f"Layout {layout.full_name}",
                 layout.source or spec.source,
             )
@@ -464,7 +657,7 @@ def _object_jobs(spec: ObjectSpec) -> list[_Job]:
             _Job(
                 TAB_TEMPLATE,
                 f"tabs/{spec.name}.tab",
-                {"object": spec, "tab": spec.tab},
+                functools.partial(dict, object=spec, tab=spec.tab),
                 f"CustomTab {spec.name}",
                 spec.source,
             )
@@ -472,17 +665,20 @@ def _object_jobs(spec: ObjectSpec) -> list[_Job]:
     return jobs
 
 
+_by_name = operator.attrgetter("name")
+
+
 def _object_context(spec: ObjectSpec) -> dict[str, Any]:
     # The first master-detail field declared is the primary one (relationshipOrder 0), the
     # second one of a junction object gets 1.
     masters = [f.name for f in spec.fields if fieldtypes.FIELD_TYPES[f.type].implicitly_required]
+    orders = {name: order for order, name in enumerate(masters)}
     sharing = spec.sharing_model or ("ControlledByParent" if masters else "ReadWrite")
     return {
         "object": spec,
-        "fields": sorted(spec.fields, key=lambda f: f.name),
-        "web_links": sorted(spec.web_links, key=lambda w: w.name),
+        "fields": [FieldXml(f, orders.get(f.name)) for f in sorted(spec.fields, key=_by_name)],
+        "web_links": sorted(spec.web_links, key=_by_name),
         "sharing_model": sharing,
-        "relationship_orders": {name: order for order, name in enumerate(masters)},
     }
 
 
