@@ -165,3 +165,21 @@ def test_deletions_in_config_produce_the_manifest(sftk: Run, tmp_path: Path) -> 
     post = (demo / "build" / "metadata" / "destructiveChangesPost.xml").read_text()
     assert "<members>Account.Old__c</members>" in post
     assert sftk("validate", cwd=demo).returncode == 0
+
+
+def test_destructive_json_and_file(sftk: Run, tmp_path: Path) -> None:
+    result = sftk(
+        "destructive",
+        "CustomObject:Gone__c",
+        "--when",
+        "pre",
+        "--out",
+        "out",
+        "--json",
+        cwd=tmp_path,
+    )
+    data = json.loads(result.stdout)
+    assert data["manifest"] == "destructiveChangesPre.xml"
+    assert data["components"] == ["CustomObject:Gone__c"]
+    written = (tmp_path / "out" / "destructiveChangesPre.xml").read_text()
+    assert written == data["xml"] and "<members>Gone__c</members>" in written

@@ -256,16 +256,27 @@ def plugins(opts: Options, as_json: bool) -> int:
     type=click.Path(file_okay=False, path_type=Path),
     help="Write the manifest into this folder instead of printing it.",
 )
-def destructive(components: Sequence[str], when: str, out_dir: Path | None) -> int:
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def destructive(components: Sequence[str], when: str, out_dir: Path | None, as_json: bool) -> int:
     """Write a destructive changes manifest for TYPE:NAME components."""
     refs = [manifest.ComponentRef.parse(text) for text in components]
     data = manifest.destructive_xml(refs)
-    if out_dir is None:
+    name = manifest.DESTRUCTIVE_FILE[when]
+    target = None if out_dir is None else out_dir / name
+    if target is not None:
+        atomic_write_bytes(target, data)
+    if as_json:
+        emit_json(
+            {
+                "manifest": name,
+                "components": [str(ref) for ref in sorted(set(refs), key=str)],
+                "written_to": None if target is None else str(target),
+                "xml": data.decode("utf-8"),
+            }
+        )
+    elif target is None:
         click.echo(data.decode("utf-8"), nl=False)
     else:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        target = out_dir / manifest.DESTRUCTIVE_FILE[when]
-        atomic_write_bytes(target, data)
         err.print(f"wrote {escape(str(target))}")
     return ExitCode.OK
 
