@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+import toolkit.metadata.model as model_module
 from toolkit.metadata.files import MetadataFile
 from toolkit.metadata.model import Component, FieldDef, PackageModel, load_model
 from toolkit.metadata.standard_objects import (
@@ -189,7 +193,7 @@ MANIFEST = _doc(
 def _strip(field: FieldDef) -> FieldDef:
     """The field without where it came from, to compare the two formats."""
     values = tuple(replace(v, file="", line=0) for v in field.values)
-    return replace(field, file="", line=0, element_lines=(), values=values)
+    return replace(field, file="", line=0, values=values)
 
 
 def mdapi_model() -> PackageModel:
@@ -434,6 +438,116 @@ def test_find_object_ignores_case() -> None:
 
 def test_model_is_deterministic_whatever_the_file_order() -> None:
     assert load_model(SOURCE_FILES) == load_model(list(reversed(SOURCE_FILES)))
+
+
+# --- what the model reads lazily or builds without __init__ -------------------------------------
+
+
+def test_field_records_hold_every_attribute() -> None:
+    names = {f.name for f in dataclasses.fields(FieldDef)}
+    for field in mdapi_model().objects["Workshop__c"].fields:
+        assert set(vars(field)) == names
+        rebuilt = FieldDef(**{name: getattr(field, name) for name in names})
+        assert rebuilt == field and hash(rebuilt) == hash(field)
+
+
+def test_lines_of_child_elements_are_looked_up_on_demand() -> None:
+    obj = mdapi_model().objects["Workshop__c"]
+    lines = MDAPI_OBJECT.splitlines()
+    assert lines[obj.line_of("pluralLabel") - 1].strip() == "<pluralLabel>Workshops</pluralLabel>"
+    assert obj.line_of("no-such-element") == obj.line
+    trainer = obj.fields[2]
+    assert lines[trainer.line_of("relationshipName") - 1].strip() == (
+        "<relationshipName>Workshops_Led</relationshipName>"
+    )
+
+
+def test_elements_outside_the_root_namespace_are_still_read() -> None:
+    content = (
+        f'<CustomObject xmlns="{MD}">\n<fields xmlns="urn:elsewhere">\n'
+        "<fullName>Size__c</fullName>\n<length>12</length>\n<type>Text</type>\n</fields>\n"
+        '<label xmlns="">Box</label>\n</CustomObject>'
+    ).encode()
+    obj = load_model([MetadataFile("objects/Box__c.object", content)]).objects["Box__c"]
+    (field,) = obj.fields
+    assert (field.name, field.length, field.type, obj.label) == ("Size__c", 12, "Text", "Box")
+    assert (field.line_of("length"), obj.line_of("label")) == (4, 7)
+
+
+def test_tag_names_seen_stay_bounded() -> None:
+    for number in range(5000):
+        assert model_module._LOCAL[f"{{urn:ns{number}}}label"] == "label"
+    assert len(model_module._LOCAL) <= 4096
+    assert model_module._LOCAL[f"{{{MD}}}nosuchtag"] is None
+
+
+def test_records_read_on_demand_compare_by_content() -> None:
+    def one(path: str, content: bytes) -> PackageModel:
+        return load_model([MetadataFile(path, content)])
+
+    layout_path = "layouts/Workshop__c-Workshop - Main Layout.layout"
+    layout = one(layout_path, LAYOUT).layouts[0]
+    same = one(layout_path, LAYOUT).layouts[0]
+    other = one(layout_path, LAYOUT.replace(b"Hours__c", b"Minutes__c")).layouts[0]
+    assert layout == same and hash(layout) == hash(same)
+    assert layout != other
+    perm_path = "permissionsets/Workshop_Host.permissionset"
+    perm_set = one(perm_path, PERMISSION_SET).permission_sets[0]
+    assert perm_set == one(perm_path, PERMISSION_SET).permission_sets[0]
+    assert perm_set != one(perm_path, PERMISSION_SET.replace(b"Hours", b"Days")).permission_sets[0]
+    (types,) = one("package.xml", MANIFEST).manifests[0].types
+    (moved,) = one("package.xml", MANIFEST.replace(b"Workshop__c", b"Course__c")).manifests[0].types
+    assert types == one("package.xml", MANIFEST).manifests[0].types[0]
+    assert types != moved
+
+
+_ENTRY_PARTS = st.sampled_from(
+    [
+        "<field>Workshop__c.Hours__c</field>",
+        "<field> Workshop__c.Level__c </field>",
+        "<field/>",
+        "<readable>true</readable>",
+        "<!-- a note -->",
+        "<fieldPermissions><field>Nested__c.Deep__c</field></fieldPermissions>",
+    ]
+)
+
+
+@given(
+    st.lists(
+        st.one_of(st.lists(_ENTRY_PARTS, max_size=4), st.just("<field>Stray__c.Loose__c</field>")),
+        max_size=6,
+    )
+)
+def test_permission_field_names_are_the_entries_fields(entries: list[list[str] | str]) -> None:
+    body = "".join(
+        e if isinstance(e, str) else "<fieldPermissions>" + "".join(e) + "</fieldPermissions>"
+        for e in entries
+    )
+    content = _doc("PermissionSet", body)
+    model = load_model([MetadataFile("permissionsets/Host.permissionset", content)])
+    (perm_set,) = model.permission_sets
+    assert perm_set.field_names == {fp.field for fp in perm_set.field_permissions}
+
+
+def test_layout_field_names_cover_every_item() -> None:
+    stray = LAYOUT.replace(b"<style>", b"<field>Stray__c</field>\n        <style>")
+    (lay,) = load_model([MetadataFile("layouts/Workshop__c-Main.layout", stray)]).layouts
+    assert {item.field for item in lay.items} == {"Name", "Hours__c"}
+    assert lay.field_names == {"Name", "Hours__c", "Stray__c"}
+    plain = LAYOUT.replace(b"<customLink>Print_Badge</customLink>", b"")
+    (no_links,) = load_model([MetadataFile("layouts/Workshop__c-Main.layout", plain)]).layouts
+    assert no_links.custom_links == ()
+
+
+def test_manifest_member_names_are_the_members() -> None:
+    content = _doc(
+        "Package",
+        "<types><members> A__c </members><!-- b --><members>B__c</members>"
+        "<name>CustomObject</name></types>",
+    )
+    (types,) = load_model([MetadataFile("package.xml", content)]).manifests[0].types
+    assert types.member_names == {m.name for m in types.members} == {"A__c", "B__c"}
 
 
 # --- the standard-object table -------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import string
 from dataclasses import dataclass, field, replace
@@ -764,6 +765,46 @@ def test_permission_set_names_something_missing(entry: str, message: str) -> Non
     lines = target.content.decode().splitlines()
     assert lines[problem.line - 1].strip() == first_line_of_entry
     assert message in problem.message
+
+
+def test_field_permission_without_a_field() -> None:
+    pkg = clean()
+    pkg.permission_sets["Course_Manager"] += (
+        "\n<fieldPermissions>\n    <editable>true</editable>\n    <readable>true</readable>\n"
+        "</fieldPermissions>"
+    )
+    problem = only(check(build(pkg), api_version=API))
+    assert (problem.rule, problem.message) == (
+        "permission-reference",
+        "field permission '' does not name Object.Field",
+    )
+
+
+def test_quick_field_permission_check_agrees_with_the_full_one() -> None:
+    """A sound permission set is checked name by name without records; the answer must be
+    the one the per-entry rules give."""
+    ctx = rules_module._Context(load_model(build(clean())))
+    objects = [
+        "Course__c",
+        "course__C",
+        "Enrollment__c",
+        "Account",
+        "Contact",
+        "Ghost__c",
+        "Gizmo",
+        "",
+    ]
+    fields = ["Code__c", "title__c", "Course__c", "Tier__c", "Email", "LastName", "Ghost__c", ""]
+    for obj, dot, field_name in itertools.product(objects, [".", "", ".."], fields):
+        name = obj + dot + field_name
+        full = list(rules_module._field_permission_rules("f", 1, "c", name, "edit", ctx))
+        assert rules_module._field_permission_ok(name, ctx) == (full == []), name
+
+
+def test_field_element_outside_layout_items_is_no_reference() -> None:
+    pkg = clean()
+    pkg.layouts["Course__c-Course Layout"] += "\n<field>Ghost__c</field>"
+    assert check(build(pkg), api_version=API) == []
 
 
 def test_tab_for_an_object_not_in_the_package() -> None:

@@ -6,15 +6,22 @@ exactly once, here, into frozen records that remember the file and line they cam
 problem can always point at the place to edit. Both Metadata API format and Salesforce DX source
 format land in the same model; the rules never look at paths.
 
+A large package holds hundreds of thousands of elements and problems are rare, so what only a
+problem needs is read when asked for: the line of a field's child, and the entries of the long
+lists in layouts, permission sets and manifests (the records keep the parsed element for this).
+
 A file that is not well-formed XML is left out: the schema stage reports it with the parser's
 message, and reporting it twice would only add noise.
 """
 
 from __future__ import annotations
 
+import builtins
+import dataclasses
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from lxml import etree
 
@@ -33,6 +40,8 @@ _OBJECT_TYPE = BY_NAME["CustomObject"]
 _CHILD_TAGS = frozenset(child.tag for child in _OBJECT_TYPE.children)
 # Types whose XML the rules read; other known types are only counted as components.
 _PARSED_TYPES = frozenset({"CustomObject", "Layout", "PermissionSet", "CustomTab"})
+
+_Record = TypeVar("_Record")
 
 
 def is_custom_name(name: str) -> bool:
@@ -53,8 +62,10 @@ class PicklistValue:
 class FieldDef:
     """A field as the package defines it (``<fields>`` of an object, or a ``.field-meta.xml``).
 
-    ``element_lines`` maps child element names to their line so a problem about ``<length>``
-    can point at that line rather than at the start of the field.
+    ``element`` is the XML the field was read from, kept so that a problem about ``<length>``
+    can point at that line rather than at the start of the field. Lines are looked up only when
+    a rule asks: problems are rare, and recording the line of every child of every field up
+    front was most of the cost of loading a large package.
     """
 
     object: str
@@ -78,7 +89,7 @@ class FieldDef:
     values: tuple[PicklistValue, ...] = ()
     restricted: bool = False
     value_set_name: str | None = None
-    element_lines: tuple[tuple[str, int], ...] = ()
+    element: etree._Element | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def full_name(self) -> str:
@@ -90,7 +101,7 @@ class FieldDef:
 
     def line_of(self, tag: str) -> int:
         """Line of child element ``tag``, or the field's own line when it is absent."""
-        return next((line for name, line in self.element_lines if name == tag), self.line)
+        return _child_line(self.element, tag, self.line)
 
 
 @dataclass(frozen=True)
@@ -115,7 +126,8 @@ class ObjectDef:
 
     ``file`` is None when the package only holds children of the object (a source-format folder
     with ``fields/`` but no ``.object-meta.xml``). ``container_only`` marks an object file that
-    holds nothing but children, as a retrieve of single fields produces.
+    holds nothing but children, as a retrieve of single fields produces. ``element`` is the root
+    of ``file``, kept for ``line_of`` as on FieldDef.
     """
 
     name: str
@@ -128,14 +140,14 @@ class ObjectDef:
     web_links: tuple[WebLinkDef, ...]
     custom_settings: bool
     container_only: bool
-    element_lines: tuple[tuple[str, int], ...] = ()
+    element: etree._Element | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def custom(self) -> bool:
         return is_custom_name(self.name)
 
     def line_of(self, tag: str) -> int:
-        return next((line for name, line in self.element_lines if name == tag), self.line)
+        return _child_line(self.element, tag, self.line)
 
 
 @dataclass(frozen=True)
@@ -162,16 +174,63 @@ class RelatedList:
 
 @dataclass(frozen=True)
 class LayoutDef:
-    """A page layout; its object is the part of the name before the first hyphen."""
+    """A page layout; its object is the part of the name before the first hyphen.
+
+    Its entries are read from ``element`` when first asked for. A package's layouts name
+    thousands of fields, and records with lines are only needed for the few a problem is about;
+    ``field_names`` tells a rule whether it has anything to report without building them.
+    """
 
     name: str
     object: str
     file: str
     line: int
-    items: tuple[LayoutItem, ...]
-    related_lists: tuple[RelatedList, ...]
-    custom_buttons: tuple[NamedRef, ...]
-    custom_links: tuple[NamedRef, ...]
+    element: etree._Element = dataclasses.field(compare=False, repr=False)
+
+    # Equality covers the entries too; ``builtins.object`` as ``object`` is a field here.
+    def __eq__(self, other: builtins.object) -> bool:
+        if not isinstance(other, LayoutDef):
+            return NotImplemented
+        return self._content() == other._content()
+
+    def _content(self) -> tuple[builtins.object, ...]:
+        return (
+            self.name,
+            self.object,
+            self.file,
+            self.line,
+            self.items,
+            self.related_lists,
+            self.custom_buttons,
+            self.custom_links,
+        )
+
+    @functools.cached_property
+    def _items_and_links(self) -> tuple[tuple[LayoutItem, ...], tuple[NamedRef, ...]]:
+        return _layout_items(self.element)
+
+    @property
+    def items(self) -> tuple[LayoutItem, ...]:
+        return self._items_and_links[0]
+
+    @functools.cached_property
+    def custom_links(self) -> tuple[NamedRef, ...]:
+        if next(self.element.iter("{*}customLink"), None) is None:
+            return ()  # the usual answer, found without walking the items
+        return self._items_and_links[1]
+
+    @functools.cached_property
+    def related_lists(self) -> tuple[RelatedList, ...]:
+        return _related_lists(self.element)
+
+    @functools.cached_property
+    def custom_buttons(self) -> tuple[NamedRef, ...]:
+        return tuple(_named_refs(self.element, "{*}customButtons"))
+
+    @functools.cached_property
+    def field_names(self) -> frozenset[str]:
+        """The text of every ``<field>`` in the layout: each field an item names, maybe more."""
+        return _all_texts(self.element, "{*}field")
 
 
 @dataclass(frozen=True)
@@ -204,13 +263,45 @@ class FieldPermission:
 
 @dataclass(frozen=True)
 class PermissionSetDef:
+    """A permission set; its field permissions are read from ``element`` when first asked for.
+
+    A permission set can hold a field permission for every field of a package; ``field_names``
+    lets a rule check them all without building a record for each.
+    """
+
     name: str
     label: str | None
     file: str
     line: int
     object_permissions: tuple[ObjectPermission, ...]
-    field_permissions: tuple[FieldPermission, ...]
     label_line: int
+    element: etree._Element = dataclasses.field(compare=False, repr=False)
+
+    # Equality covers the field permissions too.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PermissionSetDef):
+            return NotImplemented
+        return self._content() == other._content()
+
+    def _content(self) -> tuple[object, ...]:
+        return (
+            self.name,
+            self.label,
+            self.file,
+            self.line,
+            self.object_permissions,
+            self.label_line,
+            self.field_permissions,
+        )
+
+    @functools.cached_property
+    def field_permissions(self) -> tuple[FieldPermission, ...]:
+        return _field_permissions(self.element)
+
+    @functools.cached_property
+    def field_names(self) -> frozenset[str]:
+        """The ``field`` of each field permission."""
+        return _first_child_texts(self.element, "fieldPermissions", "field")
 
 
 @dataclass(frozen=True)
@@ -235,9 +326,31 @@ class ManifestMember:
 
 @dataclass(frozen=True)
 class ManifestType:
+    """One ``<types>`` of a manifest; its members are read from ``element`` when first asked for.
+
+    ``member_names`` is what comparing a manifest with the files needs; the member records, with
+    their lines, are only built when one of them has something to report.
+    """
+
     name: str
-    members: tuple[ManifestMember, ...]
     line: int
+    element: etree._Element = dataclasses.field(compare=False, repr=False)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ManifestType):
+            return NotImplemented
+        return (self.name, self.line, self.members) == (other.name, other.line, other.members)
+
+    @functools.cached_property
+    def members(self) -> tuple[ManifestMember, ...]:
+        return tuple(
+            ManifestMember((m.text or "").strip(), _line(m))
+            for m in self.element.iterchildren("{*}members")
+        )
+
+    @functools.cached_property
+    def member_names(self) -> frozenset[str]:
+        return frozenset((m.text or "").strip() for m in self.element.iterchildren("{*}members"))
 
 
 @dataclass(frozen=True)
@@ -319,23 +432,78 @@ def _locate(path: str) -> _Location | None:
 
 
 # --- XML helpers -------------------------------------------------------------------------------
+#
+# A large package has hundreds of thousands of elements, so the walking is left to lxml wherever
+# it can do it: repeated children are fetched with ``iterchildren("{*}name")``, which filters in C
+# (in any namespace, like every name match here: the schema stage reports a wrong namespace), and
+# a record's leaf children are read in one pass, their names looked up in _LOCAL.
+
+# Every element name the model reads below the root of a file.
+_READ_TAGS = frozenset(
+    {
+        *_CHILD_TAGS,
+        "allowCreate",
+        "allowDelete",
+        "allowEdit",
+        "allowRead",
+        "behavior",
+        "customLink",
+        "customObject",
+        "customSettingsType",
+        "default",
+        "defaultValue",
+        "displayType",
+        "editable",
+        "externalId",
+        "field",
+        "formula",
+        "fullName",
+        "label",
+        "length",
+        "linkType",
+        "modifyAllRecords",
+        "nameField",
+        "object",
+        "picklist",
+        "pluralLabel",
+        "precision",
+        "readable",
+        "referenceTo",
+        "relatedList",
+        "relationshipLabel",
+        "relationshipName",
+        "required",
+        "restricted",
+        "restrictedPicklist",
+        "scale",
+        "type",
+        "unique",
+        "valueSet",
+        "valueSetName",
+        "viewAllRecords",
+        "visibleLines",
+    }
+)
 
 
-def _tag(el: etree._Element) -> str | None:
-    tag = el.tag
-    if not isinstance(tag, str):
-        return None  # comments and processing instructions
-    return tag.rpartition("}")[2]
+class _LocalNames(dict[object, "str | None"]):
+    """Tag as lxml gives it (``{namespace}name``) -> local name if the model reads it, else None.
+
+    Filled on first sight of each tag, so the few dozen tags of a package are split once rather
+    than for every element. Comments and processing instructions, whose tag is a function, map
+    to None.
+    """
+
+    def __missing__(self, tag: object) -> str | None:
+        if len(self) >= 4096:
+            self.clear()  # tags come from the files, so bound what hostile ones can pile up
+        name = tag.rpartition("}")[2] if isinstance(tag, str) else None
+        local = name if name in _READ_TAGS else None
+        self[tag] = local
+        return local
 
 
-def _index(el: etree._Element) -> dict[str, list[etree._Element]]:
-    """Children of ``el`` grouped by local name, namespace ignored (the schema stage checks it)."""
-    out: dict[str, list[etree._Element]] = {}
-    for child in el:
-        tag = _tag(child)
-        if tag is not None:
-            out.setdefault(tag, []).append(child)
-    return out
+_LOCAL = _LocalNames()
 
 
 def _line(el: etree._Element) -> int:
@@ -343,19 +511,38 @@ def _line(el: etree._Element) -> int:
     return line if isinstance(line, int) else 0
 
 
-def _text(idx: Mapping[str, list[etree._Element]], tag: str) -> str | None:
-    found = idx.get(tag)
-    if not found:
-        return None
-    return (found[0].text or "").strip()
+def _frozen(cls: type[_Record], values: dict[str, object]) -> _Record:
+    """An instance of the frozen dataclass ``cls`` holding ``values``, made without ``__init__``.
+
+    A frozen dataclass's ``__init__`` sets each attribute through ``object.__setattr__``; for
+    FieldDef's 22 attributes, times thousands of fields, that was the largest single cost of
+    loading a large package. Records with a few attributes keep their ``__init__``: they gain
+    little, and their attributes then live in the instance rather than in a dict of their own,
+    which is less for the garbage collector to trace. ``values`` must name every field (the
+    tests check that it does).
+    """
+    record = object.__new__(cls)
+    object.__setattr__(record, "__dict__", values)
+    return record
 
 
-def _bool(idx: Mapping[str, list[etree._Element]], tag: str) -> bool:
-    return _text(idx, tag) == "true"
+def _texts(el: etree._Element) -> dict[str, str]:
+    """Text of the first child of each name the model reads."""
+    out: dict[str, str] = {}
+    for child in el:
+        name = _LOCAL[child.tag]
+        if name is not None and name not in out:
+            out[name] = (child.text or "").strip()
+    return out
 
 
-def _int(idx: Mapping[str, list[etree._Element]], tag: str) -> int | None:
-    text = _text(idx, tag)
+def _first_text(el: etree._Element, tag: str) -> str | None:
+    for child in el.iterchildren(tag):
+        return (child.text or "").strip()
+    return None
+
+
+def _int(text: str | None) -> int | None:
     if text is None:
         return None
     try:
@@ -364,187 +551,229 @@ def _int(idx: Mapping[str, list[etree._Element]], tag: str) -> int | None:
         return None
 
 
-def _lines(idx: Mapping[str, list[etree._Element]]) -> tuple[tuple[str, int], ...]:
-    return tuple((tag, _line(els[0])) for tag, els in idx.items())
+def _child_line(el: etree._Element | None, tag: str, default: int) -> int:
+    """Line of the first child of ``el`` named ``tag`` in any namespace, else ``default``."""
+    if el is not None:
+        for child in el.iterchildren("{*}" + tag):
+            return _line(child)
+    return default
 
 
 # --- parsers per type --------------------------------------------------------------------------
 
+_NO_VALUES: tuple[tuple[PicklistValue, ...], bool, str | None] = ((), False, None)
+
 
 def _picklist_values(
-    idx: Mapping[str, list[etree._Element]], file: str
+    el: etree._Element, found: Mapping[str, str], file: str
 ) -> tuple[tuple[PicklistValue, ...], bool, str | None]:
+    if "valueSet" not in found and "picklist" not in found:
+        return _NO_VALUES
     values: list[PicklistValue] = []
     restricted = False
     value_set_name: str | None = None
-    for value_set in idx.get("valueSet", []):
-        vs = _index(value_set)
-        restricted = _bool(vs, "restricted")
-        value_set_name = _text(vs, "valueSetName")
-        for definition in vs.get("valueSetDefinition", []):
-            for value in _index(definition).get("value", []):
+    if "valueSet" in found:
+        for value_set in el.iterchildren("{*}valueSet"):
+            vs = _texts(value_set)
+            restricted = vs.get("restricted") == "true"
+            value_set_name = vs.get("valueSetName")
+            for definition in value_set.iterchildren("{*}valueSetDefinition"):
+                for value in definition.iterchildren("{*}value"):
+                    values.append(_picklist_value(value, file))
+    if "picklist" in found:
+        for legacy in el.iterchildren("{*}picklist"):
+            restricted = restricted or _first_text(legacy, "{*}restrictedPicklist") == "true"
+            for value in legacy.iterchildren("{*}picklistValues"):
                 values.append(_picklist_value(value, file))
-    for legacy in idx.get("picklist", []):
-        pl = _index(legacy)
-        restricted = restricted or _bool(pl, "restrictedPicklist")
-        for value in pl.get("picklistValues", []):
-            values.append(_picklist_value(value, file))
     return tuple(values), restricted, value_set_name
 
 
 def _picklist_value(el: etree._Element, file: str) -> PicklistValue:
-    idx = _index(el)
-    name = _text(idx, "fullName") or ""
+    found = _texts(el)
+    name = found.get("fullName") or ""
     return PicklistValue(
         name=name,
-        label=_text(idx, "label") or name,
-        default=_bool(idx, "default"),
+        label=found.get("label") or name,
+        default=found.get("default") == "true",
         file=file,
         line=_line(el),
     )
 
 
 def _field(el: etree._Element, obj: str, name: str | None, file: str) -> FieldDef:
-    idx = _index(el)
-    values, restricted, value_set_name = _picklist_values(idx, file)
-    return FieldDef(
-        object=obj,
-        name=name or _text(idx, "fullName") or "",
-        type=_text(idx, "type") or "",
-        file=file,
-        line=_line(el),
-        label=_text(idx, "label"),
-        length=_int(idx, "length"),
-        precision=_int(idx, "precision"),
-        scale=_int(idx, "scale"),
-        visible_lines=_int(idx, "visibleLines"),
-        required=_bool(idx, "required"),
-        unique=_bool(idx, "unique"),
-        external_id=_bool(idx, "externalId"),
-        formula=_text(idx, "formula"),
-        default_value=_text(idx, "defaultValue"),
-        reference_to=_text(idx, "referenceTo"),
-        relationship_name=_text(idx, "relationshipName"),
-        relationship_label=_text(idx, "relationshipLabel"),
-        values=values,
-        restricted=restricted,
-        value_set_name=value_set_name,
-        element_lines=_lines(idx),
+    found = _texts(el)
+    get = found.get
+    values, restricted, value_set_name = _picklist_values(el, found, file)
+    return _frozen(
+        FieldDef,
+        {
+            "object": obj,
+            "name": name or get("fullName") or "",
+            "type": get("type") or "",
+            "file": file,
+            "line": _line(el),
+            "label": get("label"),
+            "length": _int(get("length")),
+            "precision": _int(get("precision")),
+            "scale": _int(get("scale")),
+            "visible_lines": _int(get("visibleLines")),
+            "required": get("required") == "true",
+            "unique": get("unique") == "true",
+            "external_id": get("externalId") == "true",
+            "formula": get("formula"),
+            "default_value": get("defaultValue"),
+            "reference_to": get("referenceTo"),
+            "relationship_name": get("relationshipName"),
+            "relationship_label": get("relationshipLabel"),
+            "values": values,
+            "restricted": restricted,
+            "value_set_name": value_set_name,
+            "element": el,
+        },
     )
 
 
 def _web_link(el: etree._Element, obj: str, name: str | None, file: str) -> WebLinkDef:
-    idx = _index(el)
+    found = _texts(el)
     return WebLinkDef(
         object=obj,
-        name=name or _text(idx, "fullName") or "",
-        display_type=_text(idx, "displayType"),
-        link_type=_text(idx, "linkType"),
+        name=name or found.get("fullName") or "",
+        display_type=found.get("displayType"),
+        link_type=found.get("linkType"),
         file=file,
         line=_line(el),
     )
 
 
-def _layout(root: etree._Element, name: str, file: str) -> LayoutDef:
-    idx = _index(root)
+def _layout_items(root: etree._Element) -> tuple[tuple[LayoutItem, ...], tuple[NamedRef, ...]]:
     items: list[LayoutItem] = []
     links: list[NamedRef] = []
-    for section in idx.get("layoutSections", []):
-        for column in _index(section).get("layoutColumns", []):
-            for item in _index(column).get("layoutItems", []):
-                it = _index(item)
-                field = _text(it, "field")
+    for section in root.iterchildren("{*}layoutSections"):
+        for column in section.iterchildren("{*}layoutColumns"):
+            for item in column.iterchildren("{*}layoutItems"):
+                found = _texts(item)
+                field = found.get("field")
                 if field:
-                    items.append(LayoutItem(field, _text(it, "behavior"), _line(item)))
-                link = _text(it, "customLink")
+                    items.append(LayoutItem(field, found.get("behavior"), _line(item)))
+                link = found.get("customLink")
                 if link:
-                    links.append(NamedRef(link, _line(it["customLink"][0])))
-    related: list[RelatedList] = []
-    for rel in idx.get("relatedLists", []):
-        ri = _index(rel)
-        related.append(
-            RelatedList(
-                name=_text(ri, "relatedList") or "",
-                fields=tuple((f.text or "").strip() for f in ri.get("fields", [])),
-                line=_line(rel),
-            )
+                    link_el = next(item.iterchildren("{*}customLink"))
+                    links.append(NamedRef(link, _line(link_el)))
+    return tuple(items), tuple(links)
+
+
+def _related_lists(root: etree._Element) -> tuple[RelatedList, ...]:
+    return tuple(
+        RelatedList(
+            name=_first_text(rel, "{*}relatedList") or "",
+            fields=tuple((f.text or "").strip() for f in rel.iterchildren("{*}fields")),
+            line=_line(rel),
         )
-    buttons = tuple(
-        NamedRef((b.text or "").strip(), _line(b)) for b in idx.get("customButtons", [])
+        for rel in root.iterchildren("{*}relatedLists")
     )
+
+
+def _named_refs(root: etree._Element, tag: str) -> Iterator[NamedRef]:
+    for el in root.iterchildren(tag):
+        yield NamedRef((el.text or "").strip(), _line(el))
+
+
+def _first_child_texts(root: etree._Element, entry: str, child: str) -> frozenset[str]:
+    """The text of the first ``child`` of each ``entry`` child of ``root`` ("" for an entry
+    without one), as the entries' records would hold it, read in one lxml walk over elements of
+    those two names rather than with an iterator per entry. ``child`` must be in _READ_TAGS."""
+    texts: set[str] = set()
+    current: etree._Element | None = None
+    found = True
+    for el in root.iter("{*}" + entry, "{*}" + child):
+        parent = el.getparent()  # lxml hands back the live proxy, so ``is`` compares elements
+        if _LOCAL[el.tag] == child:
+            if parent is current and not found:
+                texts.add((el.text or "").strip())
+                found = True
+        elif parent is root:
+            if not found:
+                texts.add("")
+            current, found = el, False
+    if not found:
+        texts.add("")
+    return frozenset(texts)
+
+
+def _all_texts(root: etree._Element, tag: str) -> frozenset[str]:
+    """The text of every element named ``tag`` at any depth, found by lxml without proxies for
+    the elements in between."""
+    return frozenset((el.text or "").strip() for el in root.iter(tag))
+
+
+def _layout(root: etree._Element, name: str, file: str) -> LayoutDef:
     return LayoutDef(
-        name=name,
-        object=name.partition("-")[0],
-        file=file,
-        line=_line(root),
-        items=tuple(items),
-        related_lists=tuple(related),
-        custom_buttons=buttons,
-        custom_links=tuple(links),
+        name=name, object=name.partition("-")[0], file=file, line=_line(root), element=root
     )
 
 
 def _permission_set(root: etree._Element, name: str, file: str) -> PermissionSetDef:
-    idx = _index(root)
     objects: list[ObjectPermission] = []
-    for el in idx.get("objectPermissions", []):
-        op = _index(el)
+    for el in root.iterchildren("{*}objectPermissions"):
+        op = _texts(el)
         objects.append(
             ObjectPermission(
-                object=_text(op, "object") or "",
-                allow_create=_bool(op, "allowCreate"),
-                allow_read=_bool(op, "allowRead"),
-                allow_edit=_bool(op, "allowEdit"),
-                allow_delete=_bool(op, "allowDelete"),
-                view_all_records=_bool(op, "viewAllRecords"),
-                modify_all_records=_bool(op, "modifyAllRecords"),
+                object=op.get("object") or "",
+                allow_create=op.get("allowCreate") == "true",
+                allow_read=op.get("allowRead") == "true",
+                allow_edit=op.get("allowEdit") == "true",
+                allow_delete=op.get("allowDelete") == "true",
+                view_all_records=op.get("viewAllRecords") == "true",
+                modify_all_records=op.get("modifyAllRecords") == "true",
                 line=_line(el),
             )
         )
-    fields: list[FieldPermission] = []
-    for el in idx.get("fieldPermissions", []):
-        fp = _index(el)
-        fields.append(
-            FieldPermission(
-                field=_text(fp, "field") or "",
-                readable=_bool(fp, "readable"),
-                editable=_bool(fp, "editable"),
-                line=_line(el),
-            )
-        )
-    label_els = idx.get("label", [])
+    label_el = next(root.iterchildren("{*}label"), None)
     return PermissionSetDef(
         name=name,
-        label=_text(idx, "label"),
+        label=None if label_el is None else (label_el.text or "").strip(),
         file=file,
         line=_line(root),
         object_permissions=tuple(objects),
-        field_permissions=tuple(fields),
-        label_line=_line(label_els[0]) if label_els else _line(root),
+        label_line=_line(root if label_el is None else label_el),
+        element=root,
     )
 
 
+def _field_permissions(root: etree._Element) -> tuple[FieldPermission, ...]:
+    fields: list[FieldPermission] = []
+    for el in root.iterchildren("{*}fieldPermissions"):
+        fp = _texts(el)
+        fields.append(
+            FieldPermission(
+                field=fp.get("field") or "",
+                readable=fp.get("readable") == "true",
+                editable=fp.get("editable") == "true",
+                line=_line(el),
+            )
+        )
+    return tuple(fields)
+
+
 def _tab(root: etree._Element, name: str, file: str) -> TabDef:
-    idx = _index(root)
+    found = _texts(root)
     return TabDef(
         name=name,
-        custom_object=_bool(idx, "customObject"),
-        label=_text(idx, "label"),
+        custom_object=found.get("customObject") == "true",
+        label=found.get("label"),
         file=file,
         line=_line(root),
     )
 
 
 def _manifest(root: etree._Element, file: str) -> Manifest:
-    idx = _index(root)
-    types: list[ManifestType] = []
-    for el in idx.get("types", []):
-        ti = _index(el)
-        members = tuple(
-            ManifestMember((m.text or "").strip(), _line(m)) for m in ti.get("members", [])
-        )
-        types.append(ManifestType(_text(ti, "name") or "", members, _line(el)))
-    return Manifest(file=file, line=_line(root), version=_text(idx, "version"), types=tuple(types))
+    types = tuple(
+        ManifestType(_first_text(el, "{*}name") or "", _line(el), el)
+        for el in root.iterchildren("{*}types")
+    )
+    return Manifest(
+        file=file, line=_line(root), version=_first_text(root, "{*}version"), types=types
+    )
 
 
 # --- assembling the package --------------------------------------------------------------------
@@ -562,30 +791,42 @@ class _ObjectBuilder:
         self.name_field: FieldDef | None = None
         self.custom_settings = False
         self.container_only = False
-        self.element_lines: tuple[tuple[str, int], ...] = ()
+        self.element: etree._Element | None = None
         self.fields: list[FieldDef] = []
         self.web_links: list[WebLinkDef] = []
         self.first_child_file: str | None = None
 
     def define(self, root: etree._Element, file: str, components: list[Component]) -> bool:
         """Take in one object file; returns whether that file only carries children."""
-        idx = _index(root)
-        container_only = all(tag in _CHILD_TAGS or tag == "fullName" for tag in idx)
+        # One pass over the root: its own settings (first of each name), and its children
+        # grouped by tag in the order the tags first appear, which is the order they are added.
+        own: dict[str, etree._Element] = {}
+        children: dict[str, list[etree._Element]] = {}
+        container_only = True
+        for el in root:
+            name = _LOCAL[el.tag]
+            if name is None:
+                if isinstance(el.tag, str):
+                    container_only = False  # an element the model does not read (not a comment)
+            elif name in _CHILD_TAGS:
+                children.setdefault(name, []).append(el)
+            else:
+                own.setdefault(name, el)
+                container_only = container_only and name == "fullName"
         if self.file is None:
             self.file = file
             self.line = _line(root)
-            self.label = _text(idx, "label")
-            self.plural_label = _text(idx, "pluralLabel")
-            self.custom_settings = "customSettingsType" in idx
+            self.label = _el_text(own.get("label"))
+            self.plural_label = _el_text(own.get("pluralLabel"))
+            self.custom_settings = "customSettingsType" in own
             self.container_only = container_only
-            self.element_lines = _lines(idx)
-            name_fields = idx.get("nameField", [])
-            if name_fields:
-                self.name_field = _field(name_fields[0], self.name, "Name", file)
-        for tag, elements in idx.items():
+            self.element = root
+            name_field = own.get("nameField")
+            if name_field is not None:
+                self.name_field = _field(name_field, self.name, "Name", file)
+        for tag, elements in children.items():
             child = _OBJECT_TYPE.child_by_tag(tag)
-            if child is None:
-                continue
+            assert child is not None
             for el in elements:
                 self.add_child(child, el, None, file, components)
         return container_only
@@ -609,7 +850,7 @@ class _ObjectBuilder:
             self.web_links.append(link)
             child_name = link.name
         else:
-            child_name = name or _text(_index(el), "fullName") or ""
+            child_name = name or _first_text(el, "{*}fullName") or ""
         components.append(Component(child.type, f"{self.name}.{child_name}", file, _line(el)))
 
     def build(self) -> ObjectDef:
@@ -624,8 +865,12 @@ class _ObjectBuilder:
             web_links=tuple(self.web_links),
             custom_settings=self.custom_settings,
             container_only=self.container_only,
-            element_lines=self.element_lines,
+            element=self.element,
         )
+
+
+def _el_text(el: etree._Element | None) -> str | None:
+    return None if el is None else (el.text or "").strip()
 
 
 def _parse(

@@ -12,18 +12,20 @@ wrong because sftk's table of standard objects is not exhaustive is a ``warning`
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from toolkit.errors import ConfigError
 from toolkit.metadata import fieldtypes
 from toolkit.metadata.files import MetadataFile
 from toolkit.metadata.model import (
     CUSTOM_OBJECT_SUFFIXES,
+    Component,
     FieldDef,
     LayoutDef,
     Manifest,
@@ -118,6 +120,8 @@ def _split_suffix(name: str) -> tuple[str, str]:
 
 def api_name_error(name: str, *, max_length: int = NAME_MAX) -> str | None:
     """Why ``name`` (given without its ``__c``-style suffix) is not a valid API name, or None."""
+    if len(name) <= max_length and _NAME_SHAPE.match(name):
+        return None  # the common case, settled by one match
     if not name:
         return "is empty"
     if not ("a" <= name[0].lower() <= "z"):
@@ -168,7 +172,7 @@ def check(
                 )
             )
     for manifest in package.manifests:
-        problems.extend(_manifest_rules(manifest, package, api_version))
+        problems.extend(_manifest_rules(manifest, ctx, api_version))
     problems.extend(_package_limits(files))
     return sorted(problems, key=lambda p: (p.file, p.line, p.rule, p.component, p.message))
 
@@ -179,29 +183,48 @@ _ObjectState = Literal["package", "standard", "missing", "unknown"]
 _FieldState = Literal["ok", "missing", "unknown"]
 
 
+class _Holdings(NamedTuple):
+    """What the files hold, by type: every name, and the names a manifest must list (held by a
+    file that is more than a container)."""
+
+    held: dict[str, set[str]]
+    must_list: dict[str, set[str]]
+
+
 class _Context:
-    """Case-folded indexes over the model, built once so every rule is a dict lookup."""
+    """Case-folded indexes over the model, built once so every rule is a dict lookup.
+
+    Keys are strings in nested dicts rather than tuples: a large package would need tens of
+    thousands of tuples, each one more object for the garbage collector to trace.
+    """
 
     def __init__(self, model: PackageModel) -> None:
         self.model = model
-        self.fields: dict[tuple[str, str], FieldDef] = {}
-        self.web_links: set[tuple[str, str]] = set()
+        self.object_states: dict[str, _ObjectState] = {}
+        self.fields: dict[str, dict[str, FieldDef]] = {}
+        self.web_links: dict[str, set[str]] = {}
         for obj in model.objects.values():
             key = obj.name.lower()
+            fields = self.fields.setdefault(key, {})
             for field in obj.fields:
-                self.fields.setdefault((key, field.name.lower()), field)
-            for link in obj.web_links:
-                self.web_links.add((key, link.name.lower()))
+                fields.setdefault(field.name.lower(), field)
+            self.web_links.setdefault(key, set()).update(w.name.lower() for w in obj.web_links)
 
     def object_state(self, name: str) -> _ObjectState:
-        if self.model.find_object(name) is not None:
-            return "package"
-        if is_standard_object(name):
-            return "standard"
-        return "missing" if is_custom_name(name) else "unknown"
+        """Memoised: permission sets and layouts name the same few objects thousands of times."""
+        state = self.object_states.get(name)
+        if state is None:
+            if self.model.find_object(name) is not None:
+                state = "package"
+            elif is_standard_object(name):
+                state = "standard"
+            else:
+                state = "missing" if is_custom_name(name) else "unknown"
+            self.object_states[name] = state
+        return state
 
     def field_state(self, object_name: str, field_name: str) -> _FieldState:
-        if (object_name.lower(), field_name.lower()) in self.fields:
+        if self.package_field(object_name, field_name) is not None:
             return "ok"
         if standard_field(object_name, field_name) is not None:
             return "ok"
@@ -210,7 +233,31 @@ class _Context:
         return "unknown"
 
     def package_field(self, object_name: str, field_name: str) -> FieldDef | None:
-        return self.fields.get((object_name.lower(), field_name.lower()))
+        fields = self.fields.get(object_name.lower())
+        return None if fields is None else fields.get(field_name.lower())
+
+    def not_in_package(self, object_name: str, field_names: Iterable[str]) -> list[str]:
+        """The names that are not fields the package gives the object (case ignored)."""
+        fields = self.fields.get(object_name.lower(), {})
+        return [name for name in field_names if name.lower() not in fields]
+
+    def has_web_link(self, object_name: str, name: str) -> bool:
+        return name.lower() in self.web_links.get(object_name.lower(), ())
+
+    @functools.cached_property
+    def holdings(self) -> _Holdings:
+        held: dict[str, set[str]] = defaultdict(set)
+        must_list: dict[str, set[str]] = defaultdict(set)
+        for comp in self.model.components:
+            held[comp.type].add(comp.name)
+            if comp.must_be_listed:
+                must_list[comp.type].add(comp.name)
+        return _Holdings(held, must_list)
+
+    @functools.cached_property
+    def holders(self) -> dict[tuple[str, str], Component]:
+        """(type, name) -> the first component that holds it; only built to word a problem."""
+        return {(c.type, c.name): c for c in reversed(self.model.components)}
 
 
 def _field_component(field: FieldDef) -> str:
@@ -225,10 +272,12 @@ def _object_rules(obj: ObjectDef) -> Iterator[Problem]:
     if obj.file is not None and obj.custom:
         yield from _object_definition_rules(obj, obj.file)
     masters: list[FieldDef] = []
+    found: list[Problem] = []
     for field in obj.fields:
         if field.type == "MasterDetail":
             masters.append(field)
-        yield from _field_rules(field, obj)
+        _field_rules(field, obj, found)
+    yield from found
     limit = fieldtypes.MAX_MASTER_DETAIL_PER_OBJECT
     for extra in masters[limit:]:
         names = ", ".join(m.name for m in masters)
@@ -317,96 +366,111 @@ def _object_definition_rules(obj: ObjectDef, file: str) -> Iterator[Problem]:
         )
 
 
-def _field_rules(field: FieldDef, obj: ObjectDef) -> Iterator[Problem]:
-    component = _field_component(field)
+# A package can hold thousands of fields, so the rules run once per field append to a list
+# instead of yielding (a generator per field cost more than the checks), and each field type
+# runs only the rules that can apply to it.
+_FieldRule = Callable[[FieldDef, fieldtypes.FieldType, list[Problem]], None]
+
+
+def _field_rules(field: FieldDef, obj: ObjectDef, out: list[Problem]) -> None:
     if field.custom:
         base = field.name.removesuffix("__c")
         error = api_name_error(base)
         if error:
-            yield Problem(
-                "api-name",
-                field.file,
-                field.line,
-                component,
-                f"field name {field.name!r}: {base!r} {error}",
-                "rename the field, e.g. Start_Date__c",
+            out.append(
+                Problem(
+                    "api-name",
+                    field.file,
+                    field.line,
+                    _field_component(field),
+                    f"field name {field.name!r}: {base!r} {error}",
+                    "rename the field, e.g. Start_Date__c",
+                )
             )
     elif standard_field(obj.name, field.name) is not None:
         return  # a standard field the package customises: its shape is Salesforce's
     elif is_custom_name(obj.name) or is_standard_object(obj.name):
-        yield Problem(
-            "custom-suffix",
-            field.file,
-            field.line,
-            component,
-            f"{field.name!r} is not a standard field of {obj.name}, so it must be a custom "
-            "field, and custom field names end in __c",
-            f"rename it to {field.name}__c",
+        out.append(
+            Problem(
+                "custom-suffix",
+                field.file,
+                field.line,
+                _field_component(field),
+                f"{field.name!r} is not a standard field of {obj.name}, so it must be a custom "
+                "field, and custom field names end in __c",
+                f"rename it to {field.name}__c",
+            )
         )
     else:
         return  # an object sftk does not know: the field may well be one of its own
     if field.label is not None and len(field.label) > LABEL_MAX:
-        yield Problem(
-            "label-length",
-            field.file,
-            field.line_of("label"),
-            component,
-            f"<label> is {len(field.label)} characters long; Salesforce allows {LABEL_MAX}",
-            "shorten the label",
+        out.append(
+            Problem(
+                "label-length",
+                field.file,
+                field.line_of("label"),
+                _field_component(field),
+                f"<label> is {len(field.label)} characters long; Salesforce allows {LABEL_MAX}",
+                "shorten the label",
+            )
         )
     ftype = fieldtypes.field_type(field.type)
     if field.external_id and not (ftype is not None and ftype.external_id_allowed):
-        yield Problem(
-            "external-id-type",
-            field.file,
-            field.line_of("externalId"),
-            component,
-            f"a {field.type or 'typeless'} field cannot be an external ID "
-            f"(only {_EXTERNAL_ID_TYPES})",
-            "remove <externalId>true</externalId> or change the field type",
+        out.append(
+            Problem(
+                "external-id-type",
+                field.file,
+                field.line_of("externalId"),
+                _field_component(field),
+                f"a {field.type or 'typeless'} field cannot be an external ID "
+                f"(only {_EXTERNAL_ID_TYPES})",
+                "remove <externalId>true</externalId> or change the field type",
+            )
         )
     if ftype is None:
         return
-    yield from _size_rules(field, ftype, component)
-    if ftype.is_relationship:
-        yield from _relationship_rules(field, component)
-    if ftype.is_picklist:
-        yield from _picklist_rules(field, component)
+    for rule in _TYPE_RULES[field.type]:
+        rule(field, ftype, out)
 
 
-def _size_rules(field: FieldDef, ftype: fieldtypes.FieldType, component: str) -> Iterator[Problem]:
-    if ftype.length_range is not None and field.formula is None:
-        low, high = ftype.length_range
-        if field.length is None:
-            yield Problem(
+def _length_rules(field: FieldDef, ftype: fieldtypes.FieldType, out: list[Problem]) -> None:
+    if ftype.length_range is None or field.formula is not None:
+        return
+    low, high = ftype.length_range
+    if field.length is None:
+        out.append(
+            Problem(
                 "field-length",
                 field.file,
                 field.line,
-                component,
+                _field_component(field),
                 f"a {field.type} field needs a <length> between {low:,} and {high:,}",
                 f"add <length>{ftype.default_length}</length>",
             )
-        elif not low <= field.length <= high:
-            yield Problem(
+        )
+    elif not low <= field.length <= high:
+        out.append(
+            Problem(
                 "field-length",
                 field.file,
                 field.line_of("length"),
-                component,
+                _field_component(field),
                 f"length {field.length:,} is outside {low:,}-{high:,} for a {field.type} field",
                 _length_hint(field, ftype),
             )
-        # Long text types are the ones with both a length range and a default line count.
-        if ftype.default_visible_lines is not None and field.visible_lines is None:
-            yield Problem(
+        )
+    # Long text types are the ones with both a length range and a default line count.
+    if ftype.default_visible_lines is not None and field.visible_lines is None:
+        out.append(
+            Problem(
                 "visible-lines",
                 field.file,
                 field.line,
-                component,
+                _field_component(field),
                 f"a {field.type} field needs <visibleLines>",
                 f"add <visibleLines>{ftype.default_visible_lines}</visibleLines>",
             )
-    if ftype.numeric:
-        yield from _numeric_rules(field, component)
+        )
 
 
 def _length_hint(field: FieldDef, ftype: fieldtypes.FieldType) -> str:
@@ -415,81 +479,170 @@ def _length_hint(field: FieldDef, ftype: fieldtypes.FieldType) -> str:
     return f"set a length in that range (default {ftype.default_length:,})"
 
 
-def _numeric_rules(field: FieldDef, component: str) -> Iterator[Problem]:
+def _numeric_rules(field: FieldDef, ftype: fieldtypes.FieldType, out: list[Problem]) -> None:
     top = fieldtypes.NUMERIC_MAX_PRECISION
-    missing = [tag for tag in ("precision", "scale") if getattr(field, tag) is None]
-    if missing:
-        yield Problem(
-            "numeric-precision",
-            field.file,
-            field.line,
-            component,
-            f"a {field.type} field needs " + " and ".join(f"<{tag}>" for tag in missing),
-            f"add them, e.g. <precision>{top}</precision><scale>2</scale>",
+    precision, scale = field.precision, field.scale
+    if precision is None or scale is None:
+        missing = [tag for tag in ("precision", "scale") if getattr(field, tag) is None]
+        out.append(
+            Problem(
+                "numeric-precision",
+                field.file,
+                field.line,
+                _field_component(field),
+                f"a {field.type} field needs " + " and ".join(f"<{tag}>" for tag in missing),
+                f"add them, e.g. <precision>{top}</precision><scale>2</scale>",
+            )
         )
         return
-    assert field.precision is not None and field.scale is not None
-    if not 1 <= field.precision <= top:
-        yield Problem(
-            "numeric-precision",
-            field.file,
-            field.line_of("precision"),
-            component,
-            f"precision {field.precision} is outside 1-{top}",
-            f"set a precision between 1 and {top} (total digits, scale included)",
+    if not 1 <= precision <= top:
+        out.append(
+            Problem(
+                "numeric-precision",
+                field.file,
+                field.line_of("precision"),
+                _field_component(field),
+                f"precision {precision} is outside 1-{top}",
+                f"set a precision between 1 and {top} (total digits, scale included)",
+            )
         )
-    if not 0 <= field.scale <= field.precision:
-        yield Problem(
-            "numeric-precision",
-            field.file,
-            field.line_of("scale"),
-            component,
-            f"scale {field.scale} must be between 0 and the precision ({field.precision})",
-            "lower the scale or raise the precision",
+    if not 0 <= scale <= precision:
+        out.append(
+            Problem(
+                "numeric-precision",
+                field.file,
+                field.line_of("scale"),
+                _field_component(field),
+                f"scale {scale} must be between 0 and the precision ({precision})",
+                "lower the scale or raise the precision",
+            )
         )
 
 
-def _relationship_rules(field: FieldDef, component: str) -> Iterator[Problem]:
+def _relationship_rules(field: FieldDef, ftype: fieldtypes.FieldType, out: list[Problem]) -> None:
     if not field.reference_to:
-        yield Problem(
-            "relationship-name",
-            field.file,
-            field.line,
-            component,
-            f"a {field.type} field needs <referenceTo> naming its parent object",
-            "add <referenceTo>Parent__c</referenceTo>",
+        out.append(
+            Problem(
+                "relationship-name",
+                field.file,
+                field.line,
+                _field_component(field),
+                f"a {field.type} field needs <referenceTo> naming its parent object",
+                "add <referenceTo>Parent__c</referenceTo>",
+            )
         )
     if not field.relationship_name:
-        yield Problem(
-            "relationship-name",
-            field.file,
-            field.line,
-            component,
-            f"a {field.type} field needs a <relationshipName>",
-            "add one in the plural of the child, e.g. <relationshipName>Enrollments"
-            "</relationshipName>",
+        out.append(
+            Problem(
+                "relationship-name",
+                field.file,
+                field.line,
+                _field_component(field),
+                f"a {field.type} field needs a <relationshipName>",
+                "add one in the plural of the child, e.g. <relationshipName>Enrollments"
+                "</relationshipName>",
+            )
         )
         return
     error = api_name_error(field.relationship_name)
     if error:
-        yield Problem(
-            "api-name",
-            field.file,
-            field.line_of("relationshipName"),
-            component,
-            f"relationship name {field.relationship_name!r} {error}",
-            "use a plain name without a suffix, e.g. Enrollments (Salesforce adds __r)",
+        out.append(
+            Problem(
+                "api-name",
+                field.file,
+                field.line_of("relationshipName"),
+                _field_component(field),
+                f"relationship name {field.relationship_name!r} {error}",
+                "use a plain name without a suffix, e.g. Enrollments (Salesforce adds __r)",
+            )
         )
+
+
+def _picklist_rules(field: FieldDef, ftype: fieldtypes.FieldType, out: list[Problem]) -> None:
+    seen: dict[str, str] = {}
+    defaults = []
+    for value in field.values:
+        folded = value.name.lower()
+        if folded in seen:
+            out.append(
+                Problem(
+                    "picklist-values",
+                    value.file,
+                    value.line,
+                    _field_component(field),
+                    f"picklist value {value.name!r} repeats {seen[folded]!r} "
+                    "(Salesforce ignores case when comparing values)",
+                    "remove the duplicate value",
+                )
+            )
+        else:
+            seen[folded] = value.name
+        if len(value.name) > fieldtypes.PICKLIST_VALUE_MAX:
+            out.append(
+                Problem(
+                    "picklist-values",
+                    value.file,
+                    value.line,
+                    _field_component(field),
+                    f"picklist value is {len(value.name)} characters long; Salesforce allows "
+                    f"{fieldtypes.PICKLIST_VALUE_MAX}",
+                    "shorten the value",
+                )
+            )
+        if value.default:
+            defaults.append(value)
+    for extra in defaults[1:]:
+        out.append(
+            Problem(
+                "picklist-default",
+                extra.file,
+                extra.line,
+                _field_component(field),
+                f"{extra.name!r} is marked default, but so is {defaults[0].name!r}",
+                "mark at most one value <default>true</default>",
+            )
+        )
+    if field.default_value is not None and field.values:
+        literal = field.default_value.strip().strip("'\"")
+        if literal.lower() not in seen:
+            out.append(
+                Problem(
+                    "picklist-default",
+                    field.file,
+                    field.line_of("defaultValue"),
+                    _field_component(field),
+                    f"default value {literal!r} is not one of the picklist's values",
+                    "mark one of the values <default>true</default> instead of <defaultValue>",
+                )
+            )
+
+
+def _rules_for(ftype: fieldtypes.FieldType) -> tuple[_FieldRule, ...]:
+    rules: list[_FieldRule] = []
+    if ftype.length_range is not None:
+        rules.append(_length_rules)
+    if ftype.numeric:
+        rules.append(_numeric_rules)
+    if ftype.is_relationship:
+        rules.append(_relationship_rules)
+    if ftype.is_picklist:
+        rules.append(_picklist_rules)
+    return tuple(rules)
+
+
+_TYPE_RULES: Mapping[str, tuple[_FieldRule, ...]] = {
+    name: _rules_for(ftype) for name, ftype in fieldtypes.FIELD_TYPES.items()
+}
 
 
 def _relationship_clashes(model: PackageModel) -> Iterator[Problem]:
     by_parent: dict[tuple[str, str], list[FieldDef]] = defaultdict(list)
     for obj in model.objects.values():
         for field in obj.fields:
-            ftype = fieldtypes.field_type(field.type)
-            if ftype is None or not ftype.is_relationship:
+            if not (field.reference_to and field.relationship_name and field.custom):
                 continue
-            if field.custom and field.reference_to and field.relationship_name:
+            ftype = fieldtypes.field_type(field.type)
+            if ftype is not None and ftype.is_relationship:
                 key = (field.reference_to.lower(), field.relationship_name.lower())
                 by_parent[key].append(field)
     for fields in by_parent.values():
@@ -505,57 +658,6 @@ def _relationship_clashes(model: PackageModel) -> Iterator[Problem]:
                 f"relationship name {field.relationship_name!r} on parent "
                 f"{field.reference_to} is also used by {others}",
                 "give each child relationship of a parent its own name",
-            )
-
-
-def _picklist_rules(field: FieldDef, component: str) -> Iterator[Problem]:
-    seen: dict[str, str] = {}
-    defaults = []
-    for value in field.values:
-        folded = value.name.lower()
-        if folded in seen:
-            yield Problem(
-                "picklist-values",
-                value.file,
-                value.line,
-                component,
-                f"picklist value {value.name!r} repeats {seen[folded]!r} "
-                "(Salesforce ignores case when comparing values)",
-                "remove the duplicate value",
-            )
-        else:
-            seen[folded] = value.name
-        if len(value.name) > fieldtypes.PICKLIST_VALUE_MAX:
-            yield Problem(
-                "picklist-values",
-                value.file,
-                value.line,
-                component,
-                f"picklist value is {len(value.name)} characters long; Salesforce allows "
-                f"{fieldtypes.PICKLIST_VALUE_MAX}",
-                "shorten the value",
-            )
-        if value.default:
-            defaults.append(value)
-    for extra in defaults[1:]:
-        yield Problem(
-            "picklist-default",
-            extra.file,
-            extra.line,
-            component,
-            f"{extra.name!r} is marked default, but so is {defaults[0].name!r}",
-            "mark at most one value <default>true</default>",
-        )
-    if field.default_value is not None and field.values:
-        literal = field.default_value.strip().strip("'\"")
-        if literal.lower() not in seen:
-            yield Problem(
-                "picklist-default",
-                field.file,
-                field.line_of("defaultValue"),
-                component,
-                f"default value {literal!r} is not one of the picklist's values",
-                "mark one of the values <default>true</default> instead of <defaultValue>",
             )
 
 
@@ -581,12 +683,24 @@ def _layout_rules(layout: LayoutDef, ctx: _Context) -> Iterator[Problem]:
             severity="error" if state == "missing" else "warning",
         )
         return
-    for item in layout.items:
-        yield from _field_reference(
-            "layout-reference", layout.file, item.line, component, layout.object, item.field, ctx
-        )
+    # Every <field> of the layout (the items' fields, maybe more) is checked first, so a sound
+    # layout builds no item records.
+    unknown = ctx.not_in_package(layout.object, layout.field_names)
+    if any(ctx.field_state(layout.object, name) != "ok" for name in unknown):
+        for item in layout.items:
+            field_state = ctx.field_state(layout.object, item.field)
+            if field_state != "ok":
+                yield _missing_field(
+                    "layout-reference",
+                    layout.file,
+                    item.line,
+                    component,
+                    layout.object,
+                    item.field,
+                    field_state,
+                )
     for ref in (*layout.custom_buttons, *layout.custom_links):
-        if (layout.object.lower(), ref.name.lower()) not in ctx.web_links:
+        if not ctx.has_web_link(layout.object, ref.name):
             yield Problem(
                 "layout-reference",
                 layout.file,
@@ -610,25 +724,31 @@ def _layout_rules(layout: LayoutDef, ctx: _Context) -> Iterator[Problem]:
                 "add the child object, or remove the related list",
             )
         elif child_state != "unknown":
-            yield from _field_reference(
-                "layout-reference", layout.file, related.line, component, child, lookup, ctx
-            )
+            field_state = ctx.field_state(child, lookup)
+            if field_state != "ok":
+                yield _missing_field(
+                    "layout-reference",
+                    layout.file,
+                    related.line,
+                    component,
+                    child,
+                    lookup,
+                    field_state,
+                )
 
 
-def _field_reference(
+def _missing_field(
     rule: str,
     file: str,
     line: int,
     component: str,
     object_name: str,
     field_name: str,
-    ctx: _Context,
-) -> Iterator[Problem]:
-    state = ctx.field_state(object_name, field_name)
-    if state == "ok":
-        return
+    state: _FieldState,
+) -> Problem:
+    """The problem with a reference to a field whose state is not "ok"."""
     if state == "missing":
-        yield Problem(
+        return Problem(
             rule,
             file,
             line,
@@ -637,17 +757,16 @@ def _field_reference(
             + ("" if field_name.endswith("__c") else " and is not a standard field"),
             f"add the field to {object_name}, or remove the reference",
         )
-    else:
-        yield Problem(
-            rule,
-            file,
-            line,
-            component,
-            f"field {object_name}.{field_name} is not in the package and is not a standard "
-            "field sftk knows",
-            "check the API name; custom fields end in __c",
-            severity="warning",
-        )
+    return Problem(
+        rule,
+        file,
+        line,
+        component,
+        f"field {object_name}.{field_name} is not in the package and is not a standard "
+        "field sftk knows",
+        "check the API name; custom fields end in __c",
+        severity="warning",
+    )
 
 
 def _permission_set_rules(perm_set: PermissionSetDef, ctx: _Context) -> Iterator[Problem]:
@@ -674,50 +793,78 @@ def _permission_set_rules(perm_set: PermissionSetDef, ctx: _Context) -> Iterator
         )
     for obj_perm in perm_set.object_permissions:
         yield from _object_reference(perm_set.file, obj_perm.line, component, obj_perm.object, ctx)
-    for field_perm in perm_set.field_permissions:
-        object_name, field_name = field_perm.object_name, field_perm.field_name
-        if not field_name:
-            yield Problem(
-                "permission-reference",
-                perm_set.file,
-                field_perm.line,
-                component,
-                f"field permission {field_perm.field!r} does not name Object.Field",
-                "write the field as Object__c.Field__c",
-            )
-            continue
-        state = ctx.object_state(object_name)
-        if state in ("missing", "unknown"):
-            yield from _object_reference(
-                perm_set.file, field_perm.line, component, object_name, ctx
-            )
-            continue
-        yield from _field_reference(
-            "permission-reference",
-            perm_set.file,
-            field_perm.line,
-            component,
-            object_name,
-            field_name,
-            ctx,
-        )
-        required = _required_reason(object_name, field_name, ctx)
-        if required:
+    # The fields named are checked first, so a sound permission set builds no record per entry.
+    if not all(_field_permission_ok(name, ctx) for name in perm_set.field_names):
+        for field_perm in perm_set.field_permissions:
             access = "edit" if field_perm.editable else "read" if field_perm.readable else "no"
-            yield Problem(
-                "required-field-permission",
-                perm_set.file,
-                field_perm.line,
-                component,
-                f"field permission ({access} access) on {field_perm.field}, which {required}; "
-                "Salesforce refuses field permissions on required fields",
-                "remove this fieldPermissions entry: required fields are always readable and "
-                "editable",
+            yield from _field_permission_rules(
+                perm_set.file, field_perm.line, component, field_perm.field, access, ctx
             )
 
 
-def _required_reason(object_name: str, field_name: str, ctx: _Context) -> str | None:
-    field = ctx.package_field(object_name, field_name)
+def _field_permission_rules(
+    file: str, line: int, component: str, field: str, access: str, ctx: _Context
+) -> Iterator[Problem]:
+    """What is wrong with a permission on ``field`` with ``access`` (edit, read or no)."""
+    object_name, _, field_name = field.partition(".")
+    if not field_name:
+        yield Problem(
+            "permission-reference",
+            file,
+            line,
+            component,
+            f"field permission {field!r} does not name Object.Field",
+            "write the field as Object__c.Field__c",
+        )
+        return
+    state = ctx.object_state(object_name)
+    if state in ("missing", "unknown"):
+        yield from _object_reference(file, line, component, object_name, ctx)
+        return
+    package_field = ctx.package_field(object_name, field_name)
+    if package_field is None:
+        field_state = ctx.field_state(object_name, field_name)
+        if field_state != "ok":
+            yield _missing_field(
+                "permission-reference",
+                file,
+                line,
+                component,
+                object_name,
+                field_name,
+                field_state,
+            )
+    required = _required_reason(object_name, field_name, package_field)
+    if required:
+        yield Problem(
+            "required-field-permission",
+            file,
+            line,
+            component,
+            f"field permission ({access} access) on {field}, which {required}; "
+            "Salesforce refuses field permissions on required fields",
+            "remove this fieldPermissions entry: required fields are always readable and editable",
+        )
+
+
+def _field_permission_ok(field: str, ctx: _Context) -> bool:
+    """True exactly when ``_field_permission_rules`` finds nothing wrong with ``field``: the
+    question a sound permission set asks once per field, so it builds no problems to ask it."""
+    object_name, _, field_name = field.partition(".")
+    if not field_name:
+        return False
+    package_field = ctx.package_field(object_name, field_name)
+    if package_field is not None:  # then the object is in the package too
+        return not _required_reason(object_name, field_name, package_field)
+    if ctx.object_state(object_name) in ("missing", "unknown"):
+        return False
+    if ctx.field_state(object_name, field_name) != "ok":
+        return False
+    return not _required_reason(object_name, field_name, None)
+
+
+def _required_reason(object_name: str, field_name: str, field: FieldDef | None) -> str | None:
+    """Why the field is required, if it is; ``field`` is its definition in the package, if any."""
     if field is not None:
         if field.type == "MasterDetail":
             return "is a master-detail field (always required)"
@@ -758,45 +905,44 @@ _CHILD_TYPES = frozenset(child.type for child in OBJECT_CHILDREN)
 _MANIFEST_TYPES = frozenset(BY_NAME) | _CHILD_TYPES
 
 
-def _manifest_rules(manifest: Manifest, model: PackageModel, api_version: str) -> Iterator[Problem]:
+def _manifest_rules(manifest: Manifest, ctx: _Context, api_version: str) -> Iterator[Problem]:
     listed: dict[str, set[str]] = defaultdict(set)
     type_lines: dict[str, int] = {}
     for mtype in manifest.types:
         type_lines.setdefault(mtype.name, mtype.line)
-        listed[mtype.name].update(m.name for m in mtype.members)
+        listed[mtype.name].update(mtype.member_names)
 
     def covered(type_name: str, name: str) -> bool:
-        members = listed.get(type_name, set())
-        return "*" in members or name in members
+        members = listed.get(type_name)
+        return members is not None and ("*" in members or name in members)
 
-    present: dict[tuple[str, str], bool] = {}
-    for comp in model.components:
-        key = (comp.type, comp.name)
-        present[key] = present.get(key, False) or comp.must_be_listed
-    seen: set[tuple[str, str]] = set()
-    for comp in model.components:
-        key = (comp.type, comp.name)
-        if key in seen or not present[key]:
+    # Set differences first, so a package that agrees with its manifest costs no loop in Python.
+    held, must_list = ctx.holdings
+    for type_name, names in sorted(must_list.items()):
+        members = listed.get(type_name, set())
+        if "*" in members:
             continue
-        seen.add(key)
-        if covered(comp.type, comp.name):
-            continue
-        parent, dot, _ = comp.name.partition(".")
-        if dot and comp.type in _CHILD_TYPES and covered(_OBJECT, parent):
-            continue  # listing an object deploys everything its file or folder holds
-        yield Problem(
-            "manifest-not-listed",
-            manifest.file,
-            type_lines.get(comp.type, manifest.line),
-            f"{comp.type} {comp.name}",
-            f"{comp.file} holds {comp.type} {comp.name}, which {manifest.file} does not list",
-            f"add <members>{comp.name}</members> to the <types> named {comp.type}",
-        )
+        for name in sorted(names - members):
+            parent, dot, _ = name.partition(".")
+            if dot and type_name in _CHILD_TYPES and covered(_OBJECT, parent):
+                continue  # listing an object deploys everything its file or folder holds
+            comp = ctx.holders[type_name, name]
+            yield Problem(
+                "manifest-not-listed",
+                manifest.file,
+                type_lines.get(type_name, manifest.line),
+                f"{type_name} {name}",
+                f"{comp.file} holds {type_name} {name}, which {manifest.file} does not list",
+                f"add <members>{name}</members> to the <types> named {type_name}",
+            )
     for mtype in manifest.types:
         if mtype.name not in _MANIFEST_TYPES:
             continue  # a type sftk cannot place in files: nothing to compare against
+        names = held.get(mtype.name, set())
+        if not mtype.member_names.difference(names, {"*"}):
+            continue
         for member in mtype.members:
-            if member.name != "*" and (mtype.name, member.name) not in present:
+            if member.name != "*" and member.name not in names:
                 yield Problem(
                     "manifest-no-file",
                     manifest.file,
