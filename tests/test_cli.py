@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-
-from conftest import Run
+from typing import TYPE_CHECKING
 
 from toolkit.metadata import xmlsafe
+
+if TYPE_CHECKING:
+    from conftest import Run  # the shared fixture's type, for readers and editors
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-
-from conftest import Run
+from typing import TYPE_CHECKING
 
 from toolkit.metadata.rules import RULES
+
+if TYPE_CHECKING:
+    from conftest import Run  # the shared fixture's type, for readers and editors
 
 NS = 'xmlns="http://soap.sforce.com/2006/04/metadata"'
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -240,6 +241,61 @@ def plugins(opts: Options, as_json: bool) -> int:
         if not found:
             out.print("no plugins installed")
     return ExitCode.OK
+
+
+@cli.group()
+def org() -> None:
+    """Org commands: the local org on loopback (more org kinds arrive with deploys)."""
+
+
+@org.command()
+@click.option(
+    "--state",
+    "state_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="State folder (default: the project's .sftk/localorg, else ./.sftk/localorg).",
+)
+@click.option("--port", default=0, show_default=True, help="HTTPS port (0: any free port).")
+@click.option("--http-port", type=int, help="Also serve plain HTTP on this port.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--json", "as_json", is_flag=True, help="Print the connection as JSON.")
+@click.pass_obj
+def serve(
+    opts: Options,
+    state_dir: Path | None,
+    port: int,
+    http_port: int | None,
+    host: str,
+    as_json: bool,
+) -> int:
+    """Run the local org in the foreground until interrupted (Ctrl-C)."""
+    from toolkit.localorg.org import CONNECTION_FILE, start
+
+    folder = state_dir or _default_state_dir(opts)
+    running = start(folder, host=host, port=port, http_port=http_port)
+    try:
+        if as_json:
+            emit_json(running.connection)
+        else:
+            for key in sorted(running.connection):
+                out.print(f"{key}: {escape(running.connection[key])}")
+            err.print(
+                f"connection written to {escape(str(folder / CONNECTION_FILE))}; Ctrl-C stops"
+            )
+        sys.stdout.flush()
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        err.print("stopping")
+    finally:
+        running.stop()
+    return ExitCode.OK
+
+
+def _default_state_dir(opts: Options) -> Path:
+    try:
+        return open_project(opts.project_dir, no_plugins=True).config.state_dir / "localorg"
+    except SftkError:
+        return Path.cwd() / ".sftk" / "localorg"
 
 
 @cli.command(name="destructive")

@@ -1,0 +1,672 @@
+"""The local org's Metadata API, driven as a user would: simple-salesforce and raw SOAP/REST calls
+over real HTTPS. Packages are written here by hand, one small school-administration example."""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lxml import etree
+from simple_salesforce.api import Salesforce
+
+from tests.localorg.conftest import OrgHttp
+from toolkit.localorg import deploys
+from toolkit.localorg.org import RunningOrg
+from toolkit.metadata.files import MetadataFile
+from toolkit.metadata.schema import build_xsd, bundled_wsdl_path
+
+MD = "http://soap.sforce.com/2006/04/metadata"
+ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+NS = {"m": MD, "s": ENV}
+DONE = ("Succeeded", "SucceededPartial", "Failed", "Canceled")
+
+
+def xml(body: str) -> bytes:
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n{body.strip()}\n'.encode()
+
+
+ROOM = xml(f"""
+<CustomObject xmlns="{MD}">
+    <deploymentStatus>Deployed</deploymentStatus>
+    <fields>
+        <fullName>Building__c</fullName>
+        <label>Building</label>
+        <length>40</length>
+        <required>true</required>
+        <type>Text</type>
+    </fields>
+    <fields>
+        <fullName>Campus__c</fullName>
+        <label>Campus</label>
+        <referenceTo>Account</referenceTo>
+        <relationshipName>Rooms</relationshipName>
+        <type>Lookup</type>
+    </fields>
+    <fields>
+        <fullName>Seats__c</fullName>
+        <label>Seats</label>
+        <precision>4</precision>
+        <scale>0</scale>
+        <type>Number</type>
+    </fields>
+    <label>Room</label>
+    <nameField>
+        <label>Room Name</label>
+        <type>Text</type>
+    </nameField>
+    <pluralLabel>Rooms</pluralLabel>
+    <sharingModel>ReadWrite</sharingModel>
+</CustomObject>
+""")
+
+ROOM_LAYOUT = xml(f"""
+<Layout xmlns="{MD}">
+    <layoutSections>
+        <customLabel>false</customLabel>
+        <detailHeading>false</detailHeading>
+        <editHeading>true</editHeading>
+        <layoutColumns>
+            <layoutItems>
+                <behavior>Required</behavior>
+                <field>Name</field>
+            </layoutItems>
+            <layoutItems>
+                <behavior>Required</behavior>
+                <field>Building__c</field>
+            </layoutItems>
+            <layoutItems>
+                <behavior>Edit</behavior>
+                <field>Seats__c</field>
+            </layoutItems>
+        </layoutColumns>
+        <style>OneColumn</style>
+    </layoutSections>
+</Layout>
+""")
+
+PERMSET = xml(f"""
+<PermissionSet xmlns="{MD}">
+    <fieldPermissions>
+        <editable>true</editable>
+        <field>Room__c.Seats__c</field>
+        <readable>true</readable>
+    </fieldPermissions>
+    <label>Room Planner</label>
+    <objectPermissions>
+        <allowCreate>true</allowCreate>
+        <allowDelete>false</allowDelete>
+        <allowEdit>true</allowEdit>
+        <allowRead>true</allowRead>
+        <modifyAllRecords>false</modifyAllRecords>
+        <object>Room__c</object>
+        <viewAllRecords>false</viewAllRecords>
+    </objectPermissions>
+</PermissionSet>
+""")
+
+
+def package(types: dict[str, list[str]], version: str = "63.0") -> bytes:
+    entries = "".join(
+        "<types>" + "".join(f"<members>{m}</members>" for m in members) + f"<name>{name}</name>"
+        "</types>"
+        for name, members in types.items()
+    )
+    return xml(f'<Package xmlns="{MD}">{entries}<version>{version}</version></Package>')
+
+
+GOOD = {
+    "package.xml": package(
+        {
+            "CustomObject": ["Room__c"],
+            "Layout": ["Room__c-Room Layout"],
+            "PermissionSet": ["Room_Planner"],
+        }
+    ),
+    "objects/Room__c.object": ROOM,
+    "layouts/Room__c-Room Layout.layout": ROOM_LAYOUT,
+    "permissionsets/Room_Planner.permissionset": PERMSET,
+}
+
+
+def make_zip(files: dict[str, bytes], root: str = "") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path, content in files.items():
+            archive.writestr(root + path, content)
+    return buffer.getvalue()
+
+
+def soap_call(http: OrgHttp, body: str, *, session: str | None = None, path: str = "") -> Any:
+    """POST a Metadata API envelope written with the ``x:`` prefix; returns (status, root)."""
+    token = http.org.access_token if session is None else session
+    envelope = (
+        f'<e:Envelope xmlns:e="{ENV}" xmlns:x="{MD}"><e:Header><x:SessionHeader>'
+        f"<x:sessionId>{token}</x:sessionId></x:SessionHeader></e:Header>"
+        f"<e:Body>{body}</e:Body></e:Envelope>"
+    )
+    answer = http.post(
+        "/services/Soap/m/63.0" + path,
+        data=envelope.encode(),
+        headers={"Content-Type": "text/xml", "SOAPAction": "x"},
+        auth=False,
+    )
+    return answer.status_code, etree.fromstring(answer.content)
+
+
+def deploy(http: OrgHttp, data: bytes, **options: Any) -> str:
+    opts = "".join(
+        f"<x:{k}>{str(v).lower() if isinstance(v, bool) else v}</x:{k}>"
+        for k, v in sorted(options.items())
+    )
+    encoded = base64.b64encode(data).decode()
+    status, root = soap_call(
+        http,
+        f"<x:deploy><x:ZipFile>{encoded}</x:ZipFile><x:DeployOptions>{opts}"
+        "</x:DeployOptions></x:deploy>",
+    )
+    assert status == 200, etree.tostring(root)
+    return str(root.findtext(".//m:deployResponse/m:result/m:id", namespaces=NS))
+
+
+def deploy_status(http: OrgHttp, deploy_id: str, details: bool = True) -> etree._Element:
+    status, root = soap_call(
+        http,
+        f"<x:checkDeployStatus><x:asyncProcessId>{deploy_id}</x:asyncProcessId>"
+        f"<x:includeDetails>{str(details).lower()}</x:includeDetails></x:checkDeployStatus>",
+    )
+    assert status == 200, etree.tostring(root)
+    result: etree._Element | None = root.find(".//m:checkDeployStatusResponse/m:result", NS)
+    assert result is not None
+    return result
+
+
+def wait(http: OrgHttp, deploy_id: str) -> etree._Element:
+    for _ in range(400):
+        result = deploy_status(http, deploy_id)
+        if result.findtext("m:done", namespaces=NS) == "true":
+            return result
+        time.sleep(0.02)
+    raise AssertionError(f"deploy {deploy_id} did not finish")
+
+
+def messages(result: etree._Element, kind: str) -> list[dict[str, str]]:
+    return [
+        {etree.QName(c).localname: c.text or "" for c in m}
+        for m in result.findall(f"m:details/m:{kind}", NS)
+    ]
+
+
+def retrieve(http: OrgHttp, types: dict[str, list[str]], single: bool = True) -> Any:
+    unpackaged = "".join(
+        "<x:types>" + "".join(f"<x:members>{m}</x:members>" for m in ms) + f"<x:name>{n}</x:name>"
+        "</x:types>"
+        for n, ms in types.items()
+    )
+    _, root = soap_call(
+        http,
+        "<x:retrieve><x:retrieveRequest><x:apiVersion>63.0</x:apiVersion>"
+        f"<x:singlePackage>{str(single).lower()}</x:singlePackage>"
+        f"<x:unpackaged>{unpackaged}</x:unpackaged></x:retrieveRequest></x:retrieve>",
+    )
+    retrieve_id = root.findtext(".//m:result/m:id", namespaces=NS)
+    _, root = soap_call(
+        http,
+        f"<x:checkRetrieveStatus><x:asyncProcessId>{retrieve_id}</x:asyncProcessId>"
+        "<x:includeZip>true</x:includeZip></x:checkRetrieveStatus>",
+    )
+    result = root.find(".//m:checkRetrieveStatusResponse/m:result", NS)
+    assert result is not None
+    archive = zipfile.ZipFile(io.BytesIO(base64.b64decode(result.findtext("m:zipFile", "", NS))))
+    files = {name: archive.read(name) for name in archive.namelist()}
+    problems = [m.findtext("m:problem", "", NS) for m in result.findall("m:messages", NS)]
+    return files, problems, result
+
+
+def list_names(http: OrgHttp, type_name: str) -> list[str]:
+    _, root = soap_call(
+        http,
+        f"<x:listMetadata><x:queries><x:type>{type_name}</x:type></x:queries>"
+        "<x:asOfVersion>63.0</x:asOfVersion></x:listMetadata>",
+    )
+    return [str(r.findtext("m:fullName", namespaces=NS)) for r in root.iterfind(".//m:result", NS)]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def quick(local_org: RunningOrg) -> None:
+    deploys.set_component_delay(local_org.org, 0.005)
+
+
+@pytest.fixture(scope="module")
+def wsdl_schema() -> etree.XMLSchema:
+    """The Metadata WSDL's own schema, to hold every response body to it."""
+    xsd = build_xsd(bundled_wsdl_path().read_bytes(), "metadata.wsdl")
+    return etree.XMLSchema(etree.fromstring(xsd))
+
+
+@pytest.fixture(scope="module")
+def deployed(http: OrgHttp, sf: Salesforce, local_org: RunningOrg) -> Iterator[list[Any]]:
+    """The good package, deployed with simple-salesforce and polled to the end; yields the
+    (status, deployed, total) seen at each poll."""
+    deploys.set_component_delay(local_org.org, 0.08)
+    started = sf.deploy(io.BytesIO(make_zip(GOOD, "unpackaged/")), sandbox=False)
+    seen = []
+    for _ in range(300):
+        answer = sf.checkDeployStatus(str(started["asyncId"]))
+        detail = answer["deployment_detail"]
+        assert isinstance(detail, dict)
+        seen.append((answer["state"], int(detail["deployed_count"]), int(detail["total_count"])))
+        if answer["state"] in DONE:
+            break
+        time.sleep(0.02)
+    deploys.set_component_delay(local_org.org, 0.005)
+    yield [started, seen]
+
+
+def test_a_package_deploys_with_moving_counters(deployed: list[Any]) -> None:
+    started, seen = deployed
+    assert started["state"] == "Queued"
+    assert seen[-1] == ("Succeeded", 6, 6)  # object, 3 fields, layout, permission set
+    progress = [deployed for state, deployed, total in seen if state == "InProgress" and total]
+    assert progress == sorted(progress)
+    assert any(0 < n < 6 for n in progress)
+
+
+def test_details_name_every_component_and_field(http: OrgHttp, deployed: list[Any]) -> None:
+    result = deploy_status(http, deployed[0]["asyncId"])
+    successes = {
+        (m["componentType"], m["fullName"], m["fileName"])
+        for m in messages(result, "componentSuccesses")
+    }
+    assert ("CustomField", "Room__c.Seats__c", "unpackaged/objects/Room__c.object") in successes
+    assert ("Layout", "Room__c-Room Layout", "unpackaged/layouts/Room__c-Room Layout.layout") in (
+        successes
+    )
+    assert ("", "package.xml", "unpackaged/package.xml") in successes
+    assert len(successes) == 7
+    assert messages(result, "componentFailures") == []
+
+
+def test_retrieve_gives_back_the_deployed_bytes(http: OrgHttp, deployed: list[Any]) -> None:
+    files, problems, result = retrieve(
+        http,
+        {
+            "CustomObject": ["Room__c"],
+            "Layout": ["Room__c-Room Layout"],
+            "PermissionSet": ["Room_Planner"],
+        },
+    )
+    assert problems == []
+    for path in (
+        "objects/Room__c.object",
+        "layouts/Room__c-Room Layout.layout",
+        "permissionsets/Room_Planner.permissionset",
+    ):
+        assert files[path] == GOOD[path]
+    kinds = {
+        (p.findtext("m:type", "", NS), p.findtext("m:fullName", "", NS))
+        for p in result.findall("m:fileProperties", NS)
+    }
+    assert ("CustomField", "Room__c.Building__c") in kinds
+    assert ("Package", "package.xml") in kinds
+
+
+def test_list_and_describe(
+    http: OrgHttp,
+    sf: Salesforce,
+    deployed: list[Any],
+    local_org: RunningOrg,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert "Room__c" in list_names(http, "CustomObject")
+    assert "Contact" in list_names(http, "CustomObject")
+    assert {"Room__c-Room Layout", "Contact-Contact Layout"} <= set(list_names(http, "Layout"))
+    # simple-salesforce's zeep client uses its own session, which trusts REQUESTS_CA_BUNDLE
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", local_org.ca_bundle)
+    query = sf.mdapi.ListMetadataQuery(type="PermissionSet")
+    assert [p.fullName for p in sf.mdapi.list_metadata([query])] == ["Room_Planner"]
+    described = sf.mdapi.describe_metadata()
+    names = {o.xmlName: o for o in described.metadataObjects}
+    assert names["CustomObject"].directoryName == "objects"
+    assert "CustomField" in names["CustomObject"].childXmlNames
+    assert names["ApexClass"].metaFile is True
+
+
+def test_deployed_objects_become_live_schema(local_org: RunningOrg, deployed: list[Any]) -> None:
+    db = local_org.org.store.connection()
+    fields = {
+        row["name"]: row
+        for row in db.execute("SELECT * FROM schema_fields WHERE object = 'Room__c'")
+    }
+    assert fields["Seats__c"]["type"] == "double" and fields["Seats__c"]["precision"] == 4
+    assert fields["Building__c"]["required"] == 1 and fields["Building__c"]["length"] == 40
+    assert fields["Campus__c"]["reference_to"] == '["Account"]'
+    assert {"Id", "Name", "OwnerId", "CreatedDate"} <= set(fields)
+    room = db.execute("SELECT * FROM schema_objects WHERE name = 'Room__c'").fetchone()
+    assert (room["label"], room["plural_label"], room["custom"]) == ("Room", "Rooms", 1)
+
+
+BROKEN_LAYOUT = ROOM_LAYOUT.replace(b"<field>Seats__c</field>", b"<field>Floor__c</field>")
+BROKEN_PERMSET = PERMSET.replace(b"Room__c.Seats__c", b"Room__c.Colour__c").replace(
+    b"<object>Room__c</object>", b"<object>Hall__c</object>"
+)
+
+
+def test_a_broken_package_fails_per_component_and_commits_nothing(http: OrgHttp) -> None:
+    lab = ROOM.replace(b"Room", b"Lab").replace(b"<referenceTo>Account", b"<referenceTo>Wing__c")
+    files = {
+        "package.xml": package(
+            {
+                "CustomObject": ["Lab__c"],
+                "Layout": ["Lab__c-Lab Layout"],
+                "PermissionSet": ["Lab_Planner"],
+            }
+        ),
+        "objects/Lab__c.object": lab,
+        "layouts/Lab__c-Lab Layout.layout": BROKEN_LAYOUT,
+        "permissionsets/Lab_Planner.permissionset": BROKEN_PERMSET.replace(b"Room__c", b"Lab__c"),
+    }
+    result = wait(http, deploy(http, make_zip(files), rollbackOnError=True))
+    assert result.findtext("m:status", namespaces=NS) == "Failed"
+    failures = {
+        (m["fullName"], m["problem"], m.get("lineNumber"))
+        for m in messages(result, "componentFailures")
+    }
+    assert (
+        "Lab__c.Campus__c",
+        "referenceTo value of 'Wing__c' does not resolve to a valid sObject type",
+        "14",
+    ) in failures
+    assert ("Lab__c-Lab Layout", "Field Floor__c does not exist. Check spelling.", "18") in failures
+    assert (
+        "Lab_Planner",
+        "In field: field - no CustomField named Lab__c.Colour__c found",
+        "5",
+    ) in failures
+    assert (
+        "Lab_Planner",
+        "In field: object - no CustomObject named Hall__c found",
+        "15",
+    ) in failures
+    layout_failure = next(
+        m for m in messages(result, "componentFailures") if m["componentType"] == "Layout"
+    )
+    assert layout_failure["columnNumber"] == "17"
+    assert result.findtext("m:numberComponentsDeployed", namespaces=NS) == "0"
+    assert "Lab__c" not in list_names(http, "CustomObject")
+    _, problems, _ = retrieve(http, {"CustomObject": ["Lab__c"]})
+    assert problems == ["Entity of type 'CustomObject' named 'Lab__c' cannot be found"]
+
+
+@pytest.mark.parametrize(
+    ("files", "problem"),
+    [
+        ({"objects/Room__c.object": ROOM}, "No package.xml found"),
+        (
+            {"package.xml": package({"Gadget": ["X"]})},
+            "Unknown type name 'Gadget' specified in package.xml",
+        ),
+        (
+            {"package.xml": package({"Layout": ["Room__c-Gone"]})},
+            "An object 'Room__c-Gone' of type Layout was named in package.xml, but was not "
+            "found in zipped directory",
+        ),
+        ({"../escape.xml": b"x", "package.xml": package({})}, "'..' path segment"),
+    ],
+)
+def test_bad_packages_fail_with_a_clear_problem(
+    http: OrgHttp, files: dict[str, bytes], problem: str
+) -> None:
+    result = wait(http, deploy(http, make_zip(files)))
+    assert result.findtext("m:status", namespaces=NS) == "Failed"
+    assert any(problem in m["problem"] for m in messages(result, "componentFailures"))
+
+
+def test_schema_problems_are_located(http: OrgHttp) -> None:
+    bad = ROOM.replace(b"<type>Number</type>", b"<type>Gizmo</type>").replace(b"Room", b"Den")
+    result = wait(
+        http,
+        deploy(
+            http,
+            make_zip(
+                {"package.xml": package({"CustomObject": ["Den__c"]}), "objects/Den__c.object": bad}
+            ),
+        ),
+    )
+    failure = messages(result, "componentFailures")[0]
+    assert failure["fullName"] == "Den__c.Seats__c"
+    assert failure["problem"].startswith("Error parsing file:")
+    assert "Gizmo" in failure["problem"] and failure["lineNumber"] == "23"
+
+
+def test_not_a_zip_and_not_base64(http: OrgHttp) -> None:
+    result = wait(http, deploy(http, b"this is no zip"))
+    assert "not a zip file" in messages(result, "componentFailures")[0]["problem"]
+    status, root = soap_call(http, "<x:deploy><x:ZipFile>%%%</x:ZipFile></x:deploy>")
+    assert status == 500
+    assert root.findtext(".//faultcode") == "soapenv:Client"
+
+
+def test_sessions_and_envelopes_are_checked(http: OrgHttp) -> None:
+    status, root = soap_call(http, "<x:describeMetadata/>", session="nope")
+    assert status == 500
+    assert root.findtext(".//faultcode") == "sf:INVALID_SESSION_ID"
+    assert root.findtext(".//{urn:fault.partner.soap.sforce.com}exceptionCode") == (
+        "INVALID_SESSION_ID"
+    )
+    answer = http.post("/services/Soap/m/63.0", data=b"<not xml", auth=False)
+    assert answer.status_code == 500 and b"soapenv:Client" in answer.content
+    status, root = soap_call(
+        http,
+        "<x:checkDeployStatus><x:asyncProcessId>0Af000000009999</x:asyncProcessId>"
+        "</x:checkDeployStatus>",
+        path="/deployRequest/0Af000000009999",
+    )
+    assert root.findtext(".//faultcode") == "sf:INVALID_ID_FIELD"
+
+
+def test_responses_validate_against_the_wsdl(
+    http: OrgHttp, deployed: list[Any], wsdl_schema: etree.XMLSchema
+) -> None:
+    bodies = [
+        soap_call(
+            http, "<x:describeMetadata><x:asOfVersion>63.0</x:asOfVersion></x:describeMetadata>"
+        )[1],
+        soap_call(
+            http,
+            "<x:listMetadata><x:queries><x:type>CustomField</x:type></x:queries></x:listMetadata>",
+        )[1],
+    ]
+    bodies.append(deploy_status(http, deployed[0]["asyncId"]).getroottree().getroot())
+    bodies.append(retrieve(http, {"CustomObject": ["Room__c"]})[2].getroottree().getroot())
+    for envelope in bodies:
+        response = envelope.find("s:Body", NS)[0]
+        assert wsdl_schema.validate(response), (response.tag, wsdl_schema.error_log)
+
+
+FIELD_ONLY = xml(f"""
+<CustomObject xmlns="{MD}">
+    <fields>
+        <fullName>Homeroom__c</fullName>
+        <label>Homeroom</label>
+        <length>10</length>
+        <type>Text</type>
+    </fields>
+</CustomObject>
+""")
+
+
+def test_fields_merge_into_objects_and_destructive_changes_remove_them(http: OrgHttp) -> None:
+    files = {
+        "package.xml": package({"CustomField": ["Contact.Homeroom__c"]}),
+        "objects/Contact.object": FIELD_ONLY,
+    }
+    result = wait(http, deploy(http, make_zip(files)))
+    assert result.findtext("m:status", namespaces=NS) == "Succeeded"
+    retrieved, _, _ = retrieve(http, {"CustomField": ["Contact.Homeroom__c"]}, single=False)
+    assert retrieved["unpackaged/objects/Contact.object"] == FIELD_ONLY
+    delete = {
+        "package.xml": package({}),
+        "destructiveChanges.xml": package({"CustomField": ["Contact.Homeroom__c"]}),
+    }
+    result = wait(http, deploy(http, make_zip(delete)))
+    assert result.findtext("m:status", namespaces=NS) == "Succeeded"
+    assert [
+        m["deleted"]
+        for m in messages(result, "componentSuccesses")
+        if m["fullName"] == "Contact.Homeroom__c"
+    ] == ["true"]
+    assert "Contact.Homeroom__c" not in list_names(http, "CustomField")
+    again = wait(http, deploy(http, make_zip(delete)))
+    assert messages(again, "componentFailures")[0]["problem"] == (
+        "No CustomField named: Contact.Homeroom__c found"
+    )
+    forgiving = wait(http, deploy(http, make_zip(delete), ignoreWarnings=True))
+    assert forgiving.findtext("m:status", namespaces=NS) == "Succeeded"
+
+
+def test_check_only_then_quick_deploy(http: OrgHttp) -> None:
+    files = {
+        "package.xml": package({"CustomObject": ["Studio__c"]}),
+        "objects/Studio__c.object": ROOM.replace(b"Room", b"Studio"),
+    }
+    untested = wait(http, deploy(http, make_zip(files), checkOnly=True))
+    _, root = soap_call(
+        http,
+        "<x:deployRecentValidation><x:validationId>"
+        f"{untested.findtext('m:id', namespaces=NS)}</x:validationId>"
+        "</x:deployRecentValidation>",
+    )
+    assert root.findtext(".//faultcode") == "sf:INVALID_ID_FIELD"
+    validation = wait(
+        http, deploy(http, make_zip(files), checkOnly=True, testLevel="RunLocalTests")
+    )
+    assert validation.findtext("m:status", namespaces=NS) == "Succeeded"
+    assert "Studio__c" not in list_names(http, "CustomObject")
+    body = (
+        f"<x:deployRecentValidation><x:validationId>{validation.findtext('m:id', namespaces=NS)}"
+        "</x:validationId></x:deployRecentValidation>"
+    )
+    _, root = soap_call(http, body)
+    quick_id = root.findtext(".//m:result", namespaces=NS)
+    assert quick_id and quick_id.startswith("0Af")
+    assert wait(http, quick_id).findtext("m:status", namespaces=NS) == "Succeeded"
+    assert "Studio__c" in list_names(http, "CustomObject")
+    _, root = soap_call(http, body)
+    assert root.findtext(".//faultcode") == "sf:INVALID_ID_FIELD"
+
+
+def test_cancel_a_running_deploy(http: OrgHttp, local_org: RunningOrg) -> None:
+    deploys.set_component_delay(local_org.org, 0.3)
+    files = {
+        "package.xml": package({"CustomObject": ["Gym__c"]}),
+        "objects/Gym__c.object": ROOM.replace(b"Room", b"Gym"),
+    }
+    deploy_id = deploy(http, make_zip(files))
+    _, root = soap_call(http, f"<x:cancelDeploy><x:String>{deploy_id}</x:String></x:cancelDeploy>")
+    assert root.findtext(".//m:result/m:id", namespaces=NS) == deploy_id
+    deploys.set_component_delay(local_org.org, 0.005)
+    assert wait(http, deploy_id).findtext("m:status", namespaces=NS) == "Canceled"
+    assert "Gym__c" not in list_names(http, "CustomObject")
+    _, root = soap_call(http, f"<x:cancelDeploy><x:String>{deploy_id}</x:String></x:cancelDeploy>")
+    assert root.findtext(".//faultstring") == "INVALID_ID_FIELD: Deployment already completed"
+
+
+def test_rest_deploy_request(http: OrgHttp) -> None:
+    files = {
+        "package.xml": package({"CustomObject": ["Locker__c"]}),
+        "objects/Locker__c.object": ROOM.replace(b"Room", b"Locker"),
+    }
+    answer = http.post(
+        "/services/data/v63.0/metadata/deployRequest",
+        files={
+            "json": (None, '{"deployOptions": {"rollbackOnError": true}}', "application/json"),
+            "file": ("deploy.zip", make_zip(files), "application/zip"),
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    deploy_id = answer.json()["id"]
+    assert answer.json()["deployOptions"]["rollbackOnError"] is True
+    for _ in range(200):
+        status = http.get(
+            f"/services/data/v63.0/metadata/deployRequest/{deploy_id}",
+            params={"includeDetails": "true"},
+        ).json()
+        if status["deployResult"]["done"]:
+            break
+        time.sleep(0.02)
+    result = status["deployResult"]
+    assert (result["status"], result["numberComponentsDeployed"]) == ("Succeeded", 4)
+    names = {m["fullName"] for m in result["details"]["componentSuccesses"]}
+    assert "Locker__c.Seats__c" in names
+
+
+def test_production_rules(http: OrgHttp) -> None:
+    http.patch("/_sftk/org", json={"organization_type": "Enterprise Edition"})
+    try:
+        delete = {
+            "package.xml": package({}),
+            "destructiveChanges.xml": package({"CustomObject": ["Room__c"]}),
+        }
+        data = base64.b64encode(make_zip(delete)).decode()
+        _, root = soap_call(
+            http,
+            f"<x:deploy><x:ZipFile>{data}</x:ZipFile><x:DeployOptions>"
+            "<x:purgeOnDelete>true</x:purgeOnDelete></x:DeployOptions></x:deploy>",
+        )
+        assert root.findtext(".//faultcode") == "sf:INVALID_OPERATION"
+        http.patch("/_sftk/org", json={"permissions": ["ApiEnabled"]})
+        _, root = soap_call(http, "<x:describeMetadata/>")
+        assert root.findtext(".//faultcode") == "sf:INSUFFICIENT_ACCESS"
+    finally:
+        http.patch(
+            "/_sftk/org",
+            json={
+                "organization_type": "Developer Edition",
+                "permissions": ["ApiEnabled", "ModifyAllData"],
+            },
+        )
+
+
+def test_partial_deploys_on_a_sandbox_and_restarts(
+    tmp_path: Path, org_factory: Callable[[Path], OrgHttp]
+) -> None:
+    first = org_factory(tmp_path)
+    deploys.set_component_delay(first.org.org, 0)
+    first.patch("/_sftk/org", json={"is_sandbox": True})
+    files = {**GOOD, "layouts/Room__c-Room Layout.layout": BROKEN_LAYOUT}
+    result = wait(first, deploy(first, make_zip(files), rollbackOnError=False))
+    assert result.findtext("m:status", namespaces=NS) == "SucceededPartial"
+    assert result.findtext("m:numberComponentErrors", namespaces=NS) == "1"
+    first.org.stop()
+    second = org_factory(tmp_path)
+    assert "Room__c" in list_names(second, "CustomObject")
+    assert "Room__c-Room Layout" not in list_names(second, "Layout")
+    retrieved, _, _ = retrieve(second, {"CustomObject": ["Room__c"]})
+    assert retrieved["objects/Room__c.object"] == ROOM
+
+
+def test_standard_layouts_can_be_retrieved_patched_and_deployed(http: OrgHttp) -> None:
+    schema = deploys.load_schema(http.org.org.state_dir)
+    names = [f"{o}-{o} Layout" for o in ("Account", "Contact", "Event", "Lead", "Task", "User")]
+    files, problems, _ = retrieve(http, {"Layout": names})
+    assert problems == []
+    for name in names:
+        path = f"layouts/{name}.layout"
+        assert schema.validate(MetadataFile(path, files[path])) == []
+    contact = files["layouts/Contact-Contact Layout.layout"]
+    patched = contact.replace(b"<field>Title</field>", b"<field>Department</field>", 1)
+    assert patched != contact
+    package_files = {
+        "package.xml": package({"Layout": ["Contact-Contact Layout"]}),
+        "layouts/Contact-Contact Layout.layout": patched,
+    }
+    result = wait(http, deploy(http, make_zip(package_files)))
+    assert messages(result, "componentSuccesses")[0]["changed"] == "true"
+    again, _, _ = retrieve(http, {"Layout": ["Contact-Contact Layout"]})
+    assert again["layouts/Contact-Contact Layout.layout"] == patched

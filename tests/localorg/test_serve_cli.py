@@ -1,0 +1,59 @@
+"""`sftk org serve` as a user runs it: a foreground process that writes connection.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import requests
+
+
+def test_serve_writes_connection_and_answers_until_interrupted(
+    sftk_exe: list[str], tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    env = {**os.environ, "NO_COLOR": "1"}
+    process = subprocess.Popen(
+        [*sftk_exe, "org", "serve", "--state", str(state), "--http-port", "0", "--json"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        connection_file = state / "connection.json"
+        deadline = time.monotonic() + 30
+        while not connection_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        connection = json.loads(connection_file.read_text())
+        assert set(connection) == {
+            "access_token",
+            "ca_bundle",
+            "http_url",
+            "instance_url",
+            "org_id",
+            "username",
+        }
+        assert connection["instance_url"].startswith("https://localhost:")
+        assert oct(connection_file.stat().st_mode & 0o777) == "0o600"
+        session = requests.Session()
+        session.trust_env = False
+        versions = session.get(
+            connection["instance_url"] + "/services/data",
+            verify=connection["ca_bundle"],
+            timeout=10,
+        )
+        assert versions.status_code == 200 and versions.json()[-1]["version"]
+        plain = session.get(connection["http_url"] + "/services/data", timeout=10)
+        assert plain.json() == versions.json()
+    finally:
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert json.loads(stdout) == connection
+    assert "Traceback" not in stderr

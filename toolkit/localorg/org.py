@@ -1,0 +1,153 @@
+"""The local org itself: state, routes, and the running servers.
+
+``Org`` answers requests (``dispatch``); ``start`` puts it on loopback over HTTPS (and plain
+HTTP when asked), writes ``connection.json`` for clients, and returns a handle to stop it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from toolkit.localorg import control, faults, identity, metadata_api
+from toolkit.localorg.certs import ensure_certificate
+from toolkit.localorg.facts import OrgFacts, load_facts
+from toolkit.localorg.http import Listener, Request, Response, Router, listen
+from toolkit.localorg.store import Store
+
+CONNECTION_FILE = "connection.json"
+DEFAULT_HOST = "127.0.0.1"
+_log = logging.getLogger(__name__)
+
+ROUTE_MODULES = (identity, control, faults, metadata_api)
+
+
+class Org:
+    """Everything the org knows and how it answers; shared by all server threads."""
+
+    def __init__(self, state_dir: Path) -> None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir = state_dir.resolve()
+        self.store = Store(self.state_dir / "org.sqlite3")
+        self.router = Router()
+        self.instance_url = ""
+        for module in ROUTE_MODULES:
+            module.register(self.router)
+        for module in ROUTE_MODULES:
+            module.prepare(self)
+
+    @property
+    def facts(self) -> OrgFacts:
+        return load_facts(self.store)
+
+    def dispatch(self, request: Request) -> Response:
+        """Route, authenticate, count, answer; any bug becomes a Salesforce-style 500."""
+        found = self.router.match(request.method, request.path)
+        if found is None:
+            if self.router.allows(request.path):
+                return Response.json(
+                    [
+                        {
+                            "errorCode": "METHOD_NOT_ALLOWED",
+                            "message": f"HTTP Method '{request.method}' not allowed.",
+                        }
+                    ],
+                    405,
+                )
+            return Response.json(
+                [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}],
+                404,
+            )
+        route, params = found
+        unsupported = identity.unsupported_version(self, route.name, params)
+        if unsupported is not None:
+            return unsupported
+        if route.authenticated and not identity.bearer_is_valid(self, request):
+            return Response.json(
+                [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}], 401
+            )
+        request = Request(
+            request.method, request.path, request.query, request.headers, request.body, params
+        )
+        injected = faults.apply(self, route.name, request)
+        if injected is not None:
+            return injected
+        try:
+            response = route.handler(request, self)
+        except Exception:
+            _log.exception("local org: %s %s failed", request.method, request.path)
+            return Response.json(
+                [
+                    {
+                        "errorCode": "UNKNOWN_EXCEPTION",
+                        "message": "An unexpected error occurred in the local org.",
+                    }
+                ],
+                500,
+            )
+        if route.authenticated and request.path.startswith("/services/data/"):
+            return identity.with_limit_info(self, response)
+        return response
+
+    def today(self) -> str:
+        return dt.datetime.now(dt.UTC).date().isoformat()
+
+
+@dataclass
+class RunningOrg:
+    """A started org: its URLs and credentials (as written to connection.json), and stop()."""
+
+    org: Org
+    listeners: list[Listener]
+    connection: dict[str, str]
+
+    @property
+    def instance_url(self) -> str:
+        return self.connection["instance_url"]
+
+    @property
+    def access_token(self) -> str:
+        return self.connection["access_token"]
+
+    @property
+    def ca_bundle(self) -> str:
+        return self.connection["ca_bundle"]
+
+    def stop(self) -> None:
+        for listener in self.listeners:
+            listener.stop()
+
+
+def start(
+    state_dir: Path, *, host: str = DEFAULT_HOST, port: int = 0, http_port: int | None = None
+) -> RunningOrg:
+    """Serve the org in background threads of this process until ``stop()``."""
+    org = Org(state_dir)
+    tls = ensure_certificate(org.state_dir / "tls")
+    listeners = [listen(org, host, port, tls.server_context())]
+    if http_port is not None:
+        listeners.append(listen(org, host, http_port, None))
+    shown_host = "localhost" if host in ("127.0.0.1", "localhost") else host
+    org.instance_url = f"https://{shown_host}:{listeners[0].port}"
+    facts = org.facts
+    connection = {
+        "instance_url": org.instance_url,
+        "access_token": identity.default_token(org),
+        "ca_bundle": str(tls.cert),
+        "org_id": facts.org_id,
+        "username": facts.username,
+    }
+    if http_port is not None:
+        connection["http_url"] = f"http://{shown_host}:{listeners[1].port}"
+    path = org.state_dir / CONNECTION_FILE
+    temp = path.with_suffix(".tmp")
+    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(connection, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    os.replace(temp, path)
+    return RunningOrg(org, listeners, connection)
