@@ -9,17 +9,19 @@ import time
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from lxml import etree
 from simple_salesforce.api import Salesforce
 
-from tests.localorg.conftest import OrgHttp
 from toolkit.localorg import deploys
 from toolkit.localorg.org import RunningOrg
 from toolkit.metadata.files import MetadataFile
 from toolkit.metadata.schema import build_xsd, bundled_wsdl_path
+
+if TYPE_CHECKING:
+    from conftest import OrgHttp  # tests/localorg/conftest.py
 
 MD = "http://soap.sforce.com/2006/04/metadata"
 ENV = "http://schemas.xmlsoap.org/soap/envelope/"

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, cast
 from lxml import etree
 
 from toolkit.errors import ConfigError
-from toolkit.localorg import components
+from toolkit.localorg import apex, components
 from toolkit.localorg.components import CHILD_BY_TAG, ORG_TYPES, TYPES_BY_FOLDER, ObjectFacts
 from toolkit.localorg.facts import OrgFacts
 from toolkit.localorg.store import Store, register_schema
@@ -60,6 +60,10 @@ register_schema(SCHEMA)
 DEPLOY_PREFIX = "0Af"
 DELAY_KEY = "metadata.component_delay"
 DEFAULT_DELAY = 0.02
+# Pacing makes progress visible on small deploys; it never adds more than this to a deploy.
+PACING_CAP = 2.0
+# Progress is written at most this often: a big deploy's result grows with every component.
+SAVE_INTERVAL = 0.1
 QUICK_DEPLOY_WINDOW = dt.timedelta(days=10)
 APEX_TYPES = frozenset({"ApexClass", "ApexTrigger"})
 TEST_LEVELS = (
@@ -197,9 +201,9 @@ def _line(element: etree._Element) -> int | None:
     return cast("int | None", element.sourceline)
 
 
-def _column(content: bytes, line: int, tag: str) -> int | None:
+def _column(content: bytes, line: int, tag: str, lines: list[bytes] | None = None) -> int | None:
     """The column of ``<tag`` on a 1-based line, so a problem points at the element itself."""
-    lines = content.split(b"\n")
+    lines = content.split(b"\n") if lines is None else lines
     if not 1 <= line <= len(lines):
         return None
     text = lines[line - 1]
@@ -218,7 +222,7 @@ def _locate(content: bytes, line: int, tag: str) -> tuple[int, int | None]:
     permission set starts a few lines above the element that names the missing thing."""
     lines = content.split(b"\n")
     for number in range(max(line, 1), min(line + 20, len(lines)) + 1):
-        column = _column(content, number, tag)
+        column = _column(content, number, tag, lines)
         if column is not None:
             return number, column
     return line, None
@@ -591,12 +595,10 @@ class _Planner:
                 )
         for field_perm in perm_set.field_permissions:
             obj, _, name = field_perm.field.partition(".")
-            line, column = _locate(unit.content, field_perm.line, "field")
             if not name or not field_ok(obj, name):
                 unit.fail(
                     f"In field: field - no CustomField named {field_perm.field} found",
-                    line,
-                    column,
+                    *_locate(unit.content, field_perm.line, "field"),
                 )
                 continue
             package_field = fields.get(field_perm.field.lower())
@@ -609,8 +611,7 @@ class _Planner:
             if required:
                 unit.fail(
                     f"You cannot deploy to a required field: {field_perm.field}",
-                    line,
-                    column,
+                    *_locate(unit.content, field_perm.line, "field"),
                 )
 
 
@@ -686,6 +687,16 @@ class DeployEngine:
             raise DeployRefused(
                 "INVALID_OPERATION",
                 f"'{options.test_level}' is not a test level; use one of {', '.join(TEST_LEVELS)}",
+            )
+        if options.test_level == "NoTestRun" and is_production(facts):
+            raise DeployRefused(
+                "INVALID_OPERATION",
+                "testLevel of NoTestRun cannot be used in production organizations",
+            )
+        if options.test_level == "RunSpecifiedTests" and not options.run_tests:
+            raise DeployRefused(
+                "INVALID_OPERATION",
+                "runTests must not be empty when a testLevel of RunSpecifiedTests is used",
             )
         return self._insert(zip_bytes, options)
 
@@ -859,8 +870,9 @@ class DeployEngine:
             result["errorMessage"] = plan.error
         if plan.package_messages:
             result["numberComponentErrors"] = len(plan.package_messages)
-        delay = self.delay()
-        for unit in counted:
+        delay = min(self.delay(), PACING_CAP / max(len(counted), 1))
+        last_save = time.monotonic()
+        for index, unit in enumerate(counted):
             if delay:
                 time.sleep(delay)
             failures, successes = self._messages(unit, options)
@@ -870,16 +882,43 @@ class DeployEngine:
                 result["numberComponentErrors"] += 1
             else:
                 result["numberComponentsDeployed"] += 1
+            now = time.monotonic()
+            if now - last_save < SAVE_INTERVAL and index < len(counted) - 1:
+                continue
+            last_save = now
             if self._save(deploy_id, result):
                 self._finish_canceled(deploy_id, result)
                 return
         failed = bool(plan.package_messages) or any(self._is_failure(u, options) for u in counted)
         good = [u for u in counted if not self._is_failure(u, options)]
-        commit = not options.check_only and (
-            not failed or (not options.rollback_on_error and not plan.package_messages)
-        )
+        keeps = not failed or (not options.rollback_on_error and not plan.package_messages)
+        run: apex.TestRun | None = None
+        tests_passed = True
+        if level != "NoTestRun" and keeps:
+            run = apex.plan_run(
+                self.store.connection(),
+                apex.load_profile(self.store),
+                level,
+                options.run_tests,
+                [
+                    apex.PackageApex(u.type, u.full_name, u.content, u.delete)
+                    for u in good
+                    if u.type in APEX_TYPES
+                ],
+            )
+            if self._run_tests(deploy_id, result, run):
+                self._finish_canceled(deploy_id, result)
+                return
+            tested = apex.outcome(run, facts.org_id)
+            details["runTestResult"] = tested.result
+            tests_passed = tested.passed
+            failed = failed or not tested.passed  # a failing test or coverage rolls all back
+        commit = not options.check_only and tests_passed and keeps
         if commit:
             self._commit(deploy_id, good, details["componentSuccesses"])
+            if run is not None:
+                ids = apex.committed_ids(self.store.connection(), run)
+                details["runTestResult"] = apex.replace_ids(details["runTestResult"], ids)
         if failed and not commit:
             result["numberComponentsDeployed"] = 0  # rolled back: nothing of it is in the org
         if not failed:
@@ -904,6 +943,27 @@ class DeployEngine:
         result["stateDetail"] = None
         result["completedDate"] = components.now()
         self._save(deploy_id, result, done=True)
+
+    def _run_tests(self, deploy_id: str, result: dict[str, Any], run: apex.TestRun) -> bool:
+        """Walk the run's test methods so clients see the test counters move (the outcome
+        comes from the coverage profile); returns whether a cancel was asked for."""
+        result["numberTestsTotal"] = len(run.methods)
+        result["stateDetail"] = "Running Apex tests"
+        if self._save(deploy_id, result):
+            return True
+        delay = min(self.delay(), PACING_CAP / max(len(run.methods), 1))
+        last_save = time.monotonic()
+        for index, test in enumerate(run.methods):
+            if delay:
+                time.sleep(delay)
+            result["numberTestsCompleted" if test.failure is None else "numberTestErrors"] += 1
+            now = time.monotonic()
+            if now - last_save < SAVE_INTERVAL and index < len(run.methods) - 1:
+                continue
+            last_save = now
+            if self._save(deploy_id, result):
+                return True
+        return False
 
     def _fail_unexpectedly(self, deploy_id: str) -> None:
         """A bug must not leave a deploy running forever or stop the queue."""

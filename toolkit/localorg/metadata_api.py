@@ -13,7 +13,7 @@ import email.policy
 import json
 from typing import TYPE_CHECKING, Any
 
-from toolkit.localorg import components, deploys, identity, retrieves, soap
+from toolkit.localorg import apex, components, deploys, identity, retrieves, soap
 from toolkit.localorg.deploys import DeployOptions, DeployRefused
 from toolkit.localorg.http import Request, Response, Router
 from toolkit.localorg.ids import to18
@@ -76,7 +76,7 @@ def _check_deploy_status(org: Org, call: SoapCall) -> Response:
     result = deploys.engine(org).status(deploy_id)
     if not soap.boolean(soap.text(call.element, "includeDetails")):
         result = deploys.strip_details(result)
-    return soap.respond("checkDeployStatus", [result])
+    return soap.respond("checkDeployStatus", [apex.soap_view(result)])
 
 
 def _cancel_deploy(org: Org, call: SoapCall) -> Response:
