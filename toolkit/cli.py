@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import threading
 from collections import Counter
@@ -273,6 +274,9 @@ def serve(
 
     folder = state_dir or _default_state_dir(opts)
     running = start(folder, host=host, port=port, http_port=http_port)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     try:
         if as_json:
             emit_json(running.connection)
@@ -283,8 +287,7 @@ def serve(
                 f"connection written to {escape(str(folder / CONNECTION_FILE))}; Ctrl-C stops"
             )
         sys.stdout.flush()
-        threading.Event().wait()
-    except KeyboardInterrupt:
+        stop.wait()
         err.print("stopping")
     finally:
         running.stop()

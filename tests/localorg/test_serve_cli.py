@@ -9,11 +9,13 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_serve_writes_connection_and_answers_until_interrupted(
-    sftk_exe: list[str], tmp_path: Path
+    sftk_exe: list[str], tmp_path: Path, stop_signal: signal.Signals
 ) -> None:
     state = tmp_path / "state"
     env = {**os.environ, "NO_COLOR": "1"}
@@ -52,7 +54,7 @@ def test_serve_writes_connection_and_answers_until_interrupted(
         plain = session.get(connection["http_url"] + "/services/data", timeout=10)
         assert plain.json() == versions.json()
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop_signal)
         stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
     assert json.loads(stdout) == connection
