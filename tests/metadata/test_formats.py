@@ -527,3 +527,98 @@ def test_round_trip_property(fields: list[tuple[str, str]], description: str) ->
         if "/fields/" in f.path
     }
     assert labels == {label for _, label in fields}
+
+
+# --------------------------------------------------------------------------- bundles and folders
+
+# One package in both formats: an lwc bundle with a nested module, an aura bundle, a report and
+# a dashboard in folders, an email template and a document with their meta files.
+_FOLDER_XML = b"<ReportFolder/>"
+BUNDLES_MDAPI = {
+    "lwc/roomPicker/roomPicker.js": b"export default class RoomPicker {}\n",
+    "lwc/roomPicker/roomPicker.html": b"<template></template>\n",
+    "lwc/roomPicker/roomPicker.js-meta.xml": b"<LightningComponentBundle/>",
+    "lwc/roomPicker/utils/seats.js": b"export const seats = 4;\n",
+    "aura/bookingCard/bookingCard.cmp": b"<aura:component/>\n",
+    "aura/bookingCard/bookingCard.cmp-meta.xml": b"<AuraDefinitionBundle/>",
+    "aura/bookingCard/bookingCardController.js": b"({})\n",
+    "reports/Rooms-meta.xml": _FOLDER_XML,
+    "reports/Rooms/Busy_Rooms.report": b"<Report/>",
+    "dashboards/Ops-meta.xml": b"<DashboardFolder/>",
+    "dashboards/Ops/Weekly.dashboard": b"<Dashboard/>",
+    "email/Letters-meta.xml": b"<EmailFolder/>",
+    "email/Letters/Welcome.email": b"Hello {!Contact.FirstName}\n",
+    "email/Letters/Welcome.email-meta.xml": b"<EmailTemplate/>",
+    "documents/Logos-meta.xml": b"<DocumentFolder/>",
+    "documents/Logos/campus.png": b"\x89PNG\r\n\x1a\n",
+    "documents/Logos/campus.png-meta.xml": b"<Document/>",
+}
+BUNDLES_SOURCE = {
+    f"{SRC}/lwc/roomPicker/roomPicker.js": "lwc/roomPicker/roomPicker.js",
+    f"{SRC}/lwc/roomPicker/roomPicker.html": "lwc/roomPicker/roomPicker.html",
+    f"{SRC}/lwc/roomPicker/roomPicker.js-meta.xml": "lwc/roomPicker/roomPicker.js-meta.xml",
+    f"{SRC}/lwc/roomPicker/utils/seats.js": "lwc/roomPicker/utils/seats.js",
+    f"{SRC}/aura/bookingCard/bookingCard.cmp": "aura/bookingCard/bookingCard.cmp",
+    f"{SRC}/aura/bookingCard/bookingCard.cmp-meta.xml": "aura/bookingCard/bookingCard.cmp-meta.xml",
+    f"{SRC}/aura/bookingCard/bookingCardController.js": "aura/bookingCard/bookingCardController.js",
+    f"{SRC}/reports/Rooms.reportFolder-meta.xml": "reports/Rooms-meta.xml",
+    f"{SRC}/reports/Rooms/Busy_Rooms.report-meta.xml": "reports/Rooms/Busy_Rooms.report",
+    f"{SRC}/dashboards/Ops.dashboardFolder-meta.xml": "dashboards/Ops-meta.xml",
+    f"{SRC}/dashboards/Ops/Weekly.dashboard-meta.xml": "dashboards/Ops/Weekly.dashboard",
+    f"{SRC}/email/Letters.emailFolder-meta.xml": "email/Letters-meta.xml",
+    f"{SRC}/email/Letters/Welcome.email": "email/Letters/Welcome.email",
+    f"{SRC}/email/Letters/Welcome.email-meta.xml": "email/Letters/Welcome.email-meta.xml",
+    f"{SRC}/documents/Logos.documentFolder-meta.xml": "documents/Logos-meta.xml",
+    f"{SRC}/documents/Logos/campus.png": "documents/Logos/campus.png",
+    f"{SRC}/documents/Logos/campus.document-meta.xml": "documents/Logos/campus.png-meta.xml",
+}
+
+
+def _mdapi_bundles() -> list[MetadataFile]:
+    return [MetadataFile(p, c) for p, c in sorted(BUNDLES_MDAPI.items())]
+
+
+def test_bundles_and_folders_to_source_and_back() -> None:
+    source = formats.to_source(_mdapi_bundles(), "63.0")
+    by_path = {f.path: f.content for f in source if f.path.startswith(SRC)}
+    assert by_path == {s: BUNDLES_MDAPI[m] for s, m in BUNDLES_SOURCE.items()}
+    assert formats.detect_format(source) == "source"
+    back = formats.to_mdapi(source)
+    assert [(f.path, f.content) for f in back] == sorted(BUNDLES_MDAPI.items())
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("reports/Rooms-meta.xml", "mdapi"),
+        ("reports/Rooms/Busy_Rooms.report", "mdapi"),
+        ("reports/Rooms.reportFolder-meta.xml", "source"),
+        ("reports/Rooms/Busy_Rooms.report-meta.xml", "source"),
+        ("documents/Logos/campus.png-meta.xml", "mdapi"),
+        ("documents/Logos/campus.document-meta.xml", "source"),
+        ("lwc/roomPicker/roomPicker.js", "mdapi"),  # alike in both: mdapi by default
+        ("email/Letters/Welcome.email-meta.xml", "mdapi"),
+    ],
+)
+def test_detect_format_of_bundles_and_folders(path: str, expected: str) -> None:
+    assert formats.detect_format([MetadataFile(path, b"")]) == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("lwc/roomPicker.js", r"folder of files, lwc/<name>/<files>"),
+        ("reports/Rooms/Busy_Rooms.txt", r"Report files end in \.report"),
+        ("reports/Rooms/Sub/Busy.report", "one folder down"),
+        ("reports/Rooms.txt", r"reports/<Folder>-meta\.xml"),
+    ],
+)
+def test_bad_bundle_and_folder_paths_are_refused(path: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        formats.parse_mdapi_path(MetadataFile(path, b""))
+
+
+def test_source_document_meta_needs_its_file() -> None:
+    lone = MetadataFile(f"{SRC}/documents/Logos/campus.document-meta.xml", b"<Document/>")
+    with pytest.raises(ConfigError, match=r"no single document file campus\.\*"):
+        formats.to_mdapi([lone])

@@ -364,3 +364,29 @@ def test_read_zip_strips_a_single_root_folder() -> None:
 def test_read_zip_refuses_garbage() -> None:
     with pytest.raises(ConfigError, match="not a zip file"):
         packaging.read_zip(b"PK but not really", source="upload.zip")
+
+
+def test_components_of_bundles_and_folders() -> None:
+    files = [
+        MetadataFile("lwc/roomPicker/roomPicker.js", b""),
+        MetadataFile("lwc/roomPicker/roomPicker.js-meta.xml", b""),
+        MetadataFile("lwc/roomPicker/utils/seats.js", b""),
+        MetadataFile("aura/bookingCard/bookingCard.cmp", b""),
+        MetadataFile("reports/Rooms-meta.xml", b""),
+        MetadataFile("reports/Rooms/Busy_Rooms.report", b""),
+        MetadataFile("reports/unfiled$public/Spare.report", b""),
+        MetadataFile("email/Letters/Welcome.email", b""),
+        MetadataFile("email/Letters/Welcome.email-meta.xml", b""),
+        MetadataFile("documents/Logos/campus.png", b""),
+        MetadataFile("documents/Logos/campus.png-meta.xml", b""),
+    ]
+    # one member per bundle; a folder is a member of its type when its file is there
+    assert [str(r) for r in manifest.components_of(files)] == [
+        "AuraDefinitionBundle:bookingCard",
+        "Document:Logos/campus.png",
+        "EmailTemplate:Letters/Welcome",
+        "LightningComponentBundle:roomPicker",
+        "Report:Rooms",
+        "Report:Rooms/Busy_Rooms",
+        "Report:unfiled$public/Spare",
+    ]

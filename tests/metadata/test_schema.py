@@ -351,3 +351,19 @@ def test_wsdl_without_metadata_schema(tmp_path: Path) -> None:
 )
 def test_is_xml_metadata(path: str, expected: bool) -> None:
     assert is_xml_metadata(path) is expected
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("lwc/roomPicker/roomPicker.js-meta.xml", True),
+        ("lwc/roomPicker/roomPicker.html", False),
+        ("aura/bookingCard/bookingCard.cmp", False),
+        ("reports/Rooms/Busy_Rooms.report", True),
+        ("reports/Rooms-meta.xml", True),
+        ("email/Letters/Welcome.email", False),
+        ("documents/Logos/campus.png", False),
+    ],
+)
+def test_is_xml_metadata_for_bundles_and_folders(path: str, expected: bool) -> None:
+    assert is_xml_metadata(path) is expected

@@ -6,6 +6,10 @@ whole file plus one row per child (field, list view, ...), because later deploys
 delete single fields and a retrieve must then recompose the file. ``schema_objects`` and
 ``schema_fields`` are the live schema the data APIs read: one row per object and per field,
 with the facts a describe and a record write need.
+
+A bundle (``lwc/name/...``) or the folder of an in-folder type (``reports/F-meta.xml``) is not
+one file plus a meta file: its files are kept, path and bytes, in ``md_component_files``.
+Which types exist, and where their files go, comes from the one table in metadata.types.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from toolkit.metadata.standard_objects import (
     STANDARD_OBJECTS,
     StandardField,
 )
-from toolkit.metadata.types import METADATA_TYPES, OBJECT_CHILDREN
+from toolkit.metadata.types import BY_FOLDER, BY_FOLDER_TYPE, BY_NAME, OBJECT_CHILDREN, MetadataType
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS md_components (
@@ -42,6 +46,13 @@ CREATE TABLE IF NOT EXISTS md_components (
     created_date TEXT NOT NULL,
     last_modified_date TEXT NOT NULL,
     PRIMARY KEY (type, full_name)
+);
+CREATE TABLE IF NOT EXISTS md_component_files (
+    type TEXT NOT NULL,
+    full_name TEXT NOT NULL COLLATE NOCASE,
+    path TEXT NOT NULL,
+    content BLOB NOT NULL,
+    PRIMARY KEY (type, full_name, path)
 );
 CREATE TABLE IF NOT EXISTS md_sequences (prefix TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS schema_objects (
@@ -82,59 +93,9 @@ register_schema(SCHEMA)
 SEED_DEPLOY = ""  # deploy id of what the org was born with
 
 
-@dataclass(frozen=True)
-class OrgType:
-    """A metadata type as describeMetadata reports it: folder, suffix, companion -meta.xml."""
-
-    name: str
-    folder: str
-    suffix: str
-    meta_file: bool = False
-    children: tuple[str, ...] = ()
-
-
-_EXTRA_TYPES = (
-    OrgType("ApexTestSuite", "testSuites", "testSuite"),
-    OrgType("AssignmentRules", "assignmentRules", "assignmentRules"),
-    OrgType("AutoResponseRules", "autoResponseRules", "autoResponseRules"),
-    OrgType("ConnectedApp", "connectedApps", "connectedApp"),
-    OrgType("ContentAsset", "contentassets", "asset", meta_file=True),
-    OrgType("CustomObjectTranslation", "objectTranslations", "objectTranslation"),
-    OrgType("CustomPageWebLink", "weblinks", "weblink"),
-    OrgType("DuplicateRule", "duplicateRules", "duplicateRule"),
-    OrgType("EscalationRules", "escalationRules", "escalationRules"),
-    OrgType("ExternalDataSource", "dataSources", "dataSource"),
-    OrgType("Group", "groups", "group"),
-    OrgType("HomePageLayout", "homePageLayouts", "homePageLayout"),
-    OrgType("LightningMessageChannel", "messageChannels", "messageChannel"),
-    OrgType("NamedCredential", "namedCredentials", "namedCredential"),
-    OrgType("PathAssistant", "pathAssistants", "pathAssistant"),
-    OrgType("Queue", "queues", "queue"),
-    OrgType("ReportType", "reportTypes", "reportType"),
-    OrgType("Role", "roles", "role"),
-    OrgType("Settings", "settings", "settings"),
-    OrgType("SharingRules", "sharingRules", "sharingRules"),
-    OrgType("StandardValueSet", "standardValueSets", "standardValueSet"),
-    OrgType("Translations", "translations", "translation"),
-    OrgType("Workflow", "workflows", "workflow"),
-)
-
-ORG_TYPES: Mapping[str, OrgType] = {
-    t.name: t
-    for t in sorted(
-        (
-            *(
-                OrgType(
-                    m.name, m.folder, m.suffix, m.has_content, tuple(c.type for c in m.children)
-                )
-                for m in METADATA_TYPES
-            ),
-            *_EXTRA_TYPES,
-        ),
-        key=lambda t: t.name,
-    )
-}
-TYPES_BY_FOLDER: Mapping[str, OrgType] = {t.folder: t for t in ORG_TYPES.values()}
+ORG_TYPES: Mapping[str, MetadataType] = BY_NAME
+TYPES_BY_FOLDER: Mapping[str, MetadataType] = BY_FOLDER
+FOLDER_TYPES: Mapping[str, MetadataType] = BY_FOLDER_TYPE  # ReportFolder -> Report
 CHILD_BY_TAG = {c.tag: c for c in OBJECT_CHILDREN}
 CHILD_BY_TYPE = {c.type: c for c in OBJECT_CHILDREN}
 
@@ -199,9 +160,39 @@ class StoredComponent:
     deploy_id: str
     created_date: str
     last_modified_date: str
+    files: tuple[tuple[str, bytes], ...] = ()  # a bundle's or a folder's files, by path
 
 
-def _stored(row: sqlite3.Row) -> StoredComponent:
+def stored_type(type_name: str, member: str) -> str:
+    """The type a package.xml member is stored under: ``Report: F`` names the ReportFolder F."""
+    mtype = ORG_TYPES.get(type_name)
+    if mtype is not None and mtype.in_folder and "/" not in member:
+        return mtype.folder_type
+    return type_name
+
+
+def is_known(type_name: str) -> bool:
+    return type_name in ORG_TYPES or type_name in CHILD_BY_TYPE
+
+
+def _has_files(type_name: str) -> bool:
+    mtype = ORG_TYPES.get(type_name)
+    return type_name in FOLDER_TYPES or (mtype is not None and mtype.is_bundle)
+
+
+def _files_of(
+    db: sqlite3.Connection, type_name: str, full_name: str
+) -> tuple[tuple[str, bytes], ...]:
+    rows = db.execute(
+        "SELECT path, content FROM md_component_files WHERE type = ? AND full_name = ? "
+        "ORDER BY path",
+        (type_name, full_name),
+    ).fetchall()
+    return tuple((str(row["path"]), bytes(row["content"])) for row in rows)
+
+
+def _stored(row: sqlite3.Row, db: sqlite3.Connection | None = None) -> StoredComponent:
+    files = () if db is None else _files_of(db, row["type"], row["full_name"])
     return StoredComponent(
         row["type"],
         row["full_name"],
@@ -212,6 +203,7 @@ def _stored(row: sqlite3.Row) -> StoredComponent:
         row["deploy_id"],
         row["created_date"],
         row["last_modified_date"],
+        files,
     )
 
 
@@ -219,14 +211,17 @@ def get(db: sqlite3.Connection, type_name: str, full_name: str) -> StoredCompone
     row = db.execute(
         "SELECT * FROM md_components WHERE type = ? AND full_name = ?", (type_name, full_name)
     ).fetchone()
-    return None if row is None else _stored(row)
+    if row is None:
+        return None
+    return _stored(row, db if _has_files(type_name) else None)
 
 
 def list_type(db: sqlite3.Connection, type_name: str) -> list[StoredComponent]:
     rows = db.execute(
         "SELECT * FROM md_components WHERE type = ? ORDER BY full_name", (type_name,)
     ).fetchall()
-    return [_stored(row) for row in rows]
+    with_files = db if _has_files(type_name) else None
+    return [_stored(row, with_files) for row in rows]
 
 
 def children_of(db: sqlite3.Connection, object_name: str) -> list[StoredComponent]:
@@ -254,10 +249,21 @@ def put(
     content: bytes,
     deploy_id: str,
     meta: bytes | None = None,
+    files: Sequence[tuple[str, bytes]] = (),
 ) -> bool:
-    """Store a component as deployed; returns whether it is new (created) or replaced."""
+    """Store a component as deployed; returns whether it is new (created) or replaced.
+
+    ``files`` are the files of a bundle or folder, replacing all it had before."""
     existing = get(db, type_name, full_name)
     stamp = now()
+    stored_name = full_name if existing is None else existing.full_name
+    db.execute(
+        "DELETE FROM md_component_files WHERE type = ? AND full_name = ?", (type_name, stored_name)
+    )
+    db.executemany(
+        "INSERT INTO md_component_files (type, full_name, path, content) VALUES (?, ?, ?, ?)",
+        [(type_name, stored_name, path, content) for path, content in files],
+    )
     if existing is None:
         db.execute(
             "INSERT INTO md_components (type, full_name, file_name, id, content, meta, deploy_id,"
@@ -288,9 +294,10 @@ def delete(db: sqlite3.Connection, type_name: str, full_name: str) -> bool:
     found = get(db, type_name, full_name)
     if found is None:
         return False
-    db.execute(
-        "DELETE FROM md_components WHERE type = ? AND full_name = ?", (type_name, found.full_name)
-    )
+    for table in ("md_components", "md_component_files"):
+        db.execute(
+            f"DELETE FROM {table} WHERE type = ? AND full_name = ?", (type_name, found.full_name)
+        )
     if type_name == "CustomObject":
         for child in children_of(db, found.full_name):
             db.execute(

@@ -38,6 +38,7 @@ from toolkit.metadata.model import FieldDef, PackageModel, load_model
 from toolkit.metadata.packaging import read_zip
 from toolkit.metadata.schema import MetadataSchema
 from toolkit.metadata.standard_objects import standard_field
+from toolkit.metadata.types import MetadataType
 
 if TYPE_CHECKING:
     from toolkit.localorg.org import Org
@@ -73,6 +74,7 @@ TEST_LEVELS = (
     "RunAllTestsInOrg",
     "RunRelevantTests",
 )
+_UNFILED = "unfiled$public"  # the folder every org has for reports and email templates
 _DESTRUCTIVE = ("destructiveChangesPre.xml", "destructiveChanges.xml", "destructiveChangesPost.xml")
 _log = logging.getLogger(__name__)
 _APEX_NOTE = (
@@ -137,6 +139,8 @@ class Unit:
     file_name: str  # as the client sees it, root folder included
     content: bytes = b""
     meta: bytes | None = None
+    files: tuple[tuple[str, bytes], ...] = ()  # a bundle's or a folder's files
+    path: str = ""  # where it is stored in the package, when not folder/name.suffix
     delete: bool = False
     parent: str | None = None  # object of an object child
     phase: int = 1  # deletes: 0 before the other components, 2 after
@@ -309,7 +313,7 @@ class _Planner:
             members = {
                 (m.text or "").strip() for m in types.iterchildren(f"{{{METADATA_NS}}}members")
             }
-            if name not in ORG_TYPES and name not in components.CHILD_BY_TYPE:
+            if not components.is_known(name):
                 self.fail_package(
                     file.path,
                     f"Unknown type name '{name}' specified in package.xml",
@@ -330,13 +334,14 @@ class _Planner:
             type_name = (types.findtext(f"{{{METADATA_NS}}}name") or "").strip()
             for member in types.iterchildren(f"{{{METADATA_NS}}}members"):
                 full_name = (member.text or "").strip()
-                unit = Unit(type_name, full_name, self.prefix + name, delete=True, phase=phase)
-                if type_name not in ORG_TYPES and type_name not in components.CHILD_BY_TYPE:
+                kind = components.stored_type(type_name, full_name)
+                unit = Unit(kind, full_name, self.prefix + name, delete=True, phase=phase)
+                if not components.is_known(type_name):
                     unit.fail(f"Unknown type name '{type_name}' specified in {name}", _line(member))
                 elif "*" in full_name:
                     unit.fail(f"Wildcards are not allowed in {name}", _line(member))
                 else:
-                    stored = components.get(self.db, type_name, full_name)
+                    stored = components.get(self.db, kind, full_name)
                     if stored is None:
                         unit.problems.append(
                             ("Warning", f"No {type_name} named: {full_name} found", None, None)
@@ -357,9 +362,19 @@ class _Planner:
         """Units for every listed component the files hold; returns (type, lower name) held."""
         held: set[tuple[str, str]] = set()
         metas = {f.path for f in files if f.path.endswith("-meta.xml")}
+        by_path = {f.path: f for f in files}
+        bundles: dict[tuple[str, str], list[MetadataFile]] = {}
         for file in files:
             folder, _, file_name = file.path.partition("/")
             mtype = TYPES_BY_FOLDER.get(folder)
+            if mtype is not None and mtype.is_bundle:
+                name, sep, inner = file_name.partition("/")
+                if name and sep and inner:
+                    bundles.setdefault((mtype.name, name), []).append(file)
+                continue
+            if mtype is not None and mtype.in_folder:
+                held.update(self._in_folder(file, mtype, file_name, by_path, listed))
+                continue
             if mtype is None or "/" in file_name or not file_name.endswith("." + mtype.suffix):
                 continue
             name = file_name[: -len(mtype.suffix) - 1]
@@ -371,37 +386,101 @@ class _Planner:
                 continue
             unit = Unit(mtype.name, name, self.prefix + file.path, content=file.content)
             xml_file = file
-            if mtype.meta_file:
+            if mtype.has_content:
                 meta_path = file.path + "-meta.xml"
                 if meta_path not in metas:
                     unit.fail(f"The -meta.xml file {self.prefix + meta_path} is missing")
                     self._add(unit)
                     continue
-                xml_file = next(f for f in files if f.path == meta_path)
+                xml_file = by_path[meta_path]
                 unit.meta = xml_file.content
-            root, problems = self.parse(xml_file)
-            for message, line, element in problems:
-                unit.fail(message, line or None, _column(xml_file.content, line, element))
-            if root is not None and not problems:
-                expected = f"{name}Settings" if mtype.name == "Settings" else mtype.name
-                found = etree.QName(root).localname
-                if found != expected:
-                    unit.fail(
-                        f"Error parsing file: the root element is <{found}>, expected <{expected}>",
-                        _line(root),
-                    )
+            expected = f"{name}Settings" if mtype.name == "Settings" else mtype.name
+            self._check_xml(unit, xml_file, expected)
             if mtype.name in APEX_TYPES and not unit.failed:
                 unit.problems.append(("Info", _APEX_NOTE, None, None))
             self._add(unit)
+        for (type_name, name), parts in sorted(bundles.items()):
+            held.add((type_name, name.lower()))
+            if not self._wanted(listed, type_name, name):
+                continue
+            path = f"{ORG_TYPES[type_name].folder}/{name}"
+            unit = Unit(type_name, name, self.prefix + path, path=path)
+            unit.files = tuple(sorted((f.path, f.content) for f in parts))
+            for part in parts:
+                if part.path.endswith("-meta.xml"):
+                    self._check_xml(unit, part, type_name)
+            self._add(unit)
         return held
+
+    def _check_xml(self, unit: Unit, xml_file: MetadataFile, expected: str) -> None:
+        """Schema problems of a component's XML, and a root element of the wrong type."""
+        root, problems = self.parse(xml_file)
+        for message, line, element in problems:
+            unit.fail(message, line or None, _column(xml_file.content, line, element))
+        if root is not None and not problems:
+            found = etree.QName(root).localname
+            if found != expected:
+                unit.fail(
+                    f"Error parsing file: the root element is <{found}>, expected <{expected}>",
+                    _line(root),
+                )
+
+    def _in_folder(
+        self,
+        file: MetadataFile,
+        mtype: MetadataType,
+        rest: str,
+        by_path: dict[str, MetadataFile],
+        listed: dict[str, set[str]],
+    ) -> set[tuple[str, str]]:
+        """A unit for a file of an in-folder type: a folder (``reports/F-meta.xml``) or a
+        component in one (``reports/F/R.report``); returns the (type, lower name) it holds."""
+        folder, sep, file_name = rest.partition("/")
+        if not sep:
+            name = folder.removesuffix("-meta.xml")
+            if name == folder or not name:
+                return set()
+            if self._wanted(listed, mtype.name, name):
+                path = f"{mtype.folder}/{name}"
+                unit = Unit(mtype.folder_type, name, self.prefix + path, path=path)
+                unit.files = ((file.path, file.content),)
+                self._check_xml(unit, file, mtype.folder_type)
+                self._add(unit)
+            return {(mtype.name, name.lower())}
+        suffix = "." + mtype.suffix
+        any_name = mtype.name == "Document"  # a document keeps its own file name
+        if not folder or "/" in file_name or file_name.endswith("-meta.xml"):
+            return set()
+        if not any_name and not file_name.endswith(suffix):
+            return set()
+        name = f"{folder}/{file_name if any_name else file_name[: -len(suffix)]}"
+        if not self._wanted(listed, mtype.name, name):
+            return {(mtype.name, name.lower())}
+        unit = Unit(mtype.name, name, self.prefix + file.path, content=file.content, path=file.path)
+        xml_file: MetadataFile | None = file
+        if mtype.has_content:
+            xml_file = by_path.get(file.path + "-meta.xml")
+            if xml_file is None:
+                unit.fail(f"The -meta.xml file {self.prefix + file.path}-meta.xml is missing")
+            else:
+                unit.meta = xml_file.content
+        if xml_file is not None:
+            self._check_xml(unit, xml_file, mtype.name)
+        folder_file = f"{mtype.folder}/{folder}-meta.xml"
+        known = folder == _UNFILED or folder_file in by_path
+        if not known and components.get(self.db, mtype.folder_type, folder) is None:
+            unit.fail(f"Cannot find folder:{folder}")
+        self._add(unit)
+        return {(mtype.name, name.lower())}
 
     def _add(self, unit: Unit) -> None:
         stored = components.get(self.db, unit.type, unit.full_name)
         unit.exists = stored is not None
         unit.created = stored is None
-        unit.changed = stored is not None and (stored.content, stored.meta) != (
+        unit.changed = stored is not None and (stored.content, stored.meta, stored.files) != (
             unit.content,
             unit.meta,
+            unit.files,
         )
         self.units.append(unit)
 
@@ -1047,6 +1126,7 @@ class DeployEngine:
                     unit.content,
                     deploy_id,
                     unit.meta,
+                    unit.files,
                 )
                 if unit.type == "CustomObject" and unit.facts is not None:
                     components.save_object(db, unit.facts)
@@ -1068,6 +1148,8 @@ def _package_path(unit: Unit) -> str:
     """The path of a component's file inside the package (without any root folder)."""
     if unit.parent is not None and not unit.delete:
         return f"objects/{unit.parent}.object"
+    if unit.path:
+        return unit.path
     mtype = ORG_TYPES[unit.type]
     return f"{mtype.folder}/{unit.full_name}.{mtype.suffix}"
 

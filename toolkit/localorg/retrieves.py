@@ -86,10 +86,16 @@ def _package_xml(types: Mapping[str, Iterable[str]], api_version: str) -> bytes:
 def _members(
     db: sqlite3.Connection, type_name: str, members: Iterable[str]
 ) -> tuple[list[StoredComponent], list[str]]:
-    """The stored components named (``*`` for all custom ones) and the names not found."""
+    """The stored components named (``*`` for all custom ones) and the names not found.
+
+    In-folder types take no wildcard, as in Salesforce: their members are listed one by one,
+    ``Folder`` for a folder and ``Folder/Name`` for a component in it."""
     found: list[StoredComponent] = []
     missing: list[str] = []
+    in_folder = ORG_TYPES[type_name].in_folder if type_name in ORG_TYPES else False
     for member in sorted(set(members)):
+        if member == "*" and in_folder:
+            continue
         if member == "*":
             found.extend(
                 c
@@ -97,7 +103,7 @@ def _members(
                 if type_name != "CustomObject" or is_custom_name(c.full_name)
             )
             continue
-        stored = components.get(db, type_name, member)
+        stored = components.get(db, components.stored_type(type_name, member), member)
         if stored is None:
             missing.append(member)
         else:
@@ -117,7 +123,7 @@ def build(org: Org, request: RetrieveRequest) -> tuple[bytes, dict[str, Any]]:
     for name in request.package_names:
         messages.append({"fileName": name, "problem": f"No package named '{name}' found"})
     for type_name, members in sorted(request.types.items()):
-        if type_name not in ORG_TYPES and type_name not in CHILD_BY_TYPE:
+        if not components.is_known(type_name):
             messages.append(
                 {
                     "fileName": root + "package.xml",
@@ -138,6 +144,9 @@ def build(org: Org, request: RetrieveRequest) -> tuple[bytes, dict[str, Any]]:
                 whole_objects[stored.full_name] = stored
             elif type_name in CHILD_BY_TYPE:
                 parts.setdefault(stored.full_name.partition(".")[0], []).append(stored)
+            elif stored.files:
+                files.update((root + path, content) for path, content in stored.files)
+                properties.append(_properties(org, stored, root + stored.file_name))
             else:
                 files[root + stored.file_name] = stored.content
                 if stored.meta is not None:
@@ -230,11 +239,25 @@ def list_metadata(org: Org, queries: list[tuple[str, str | None]]) -> list[dict[
         )
     db = org.store.connection()
     out: list[dict[str, Any]] = []
-    for type_name, _folder in queries:
-        for stored in components.list_type(db, type_name):
+    for type_name, folder in queries:
+        for stored in _listed(db, type_name, folder):
             kind = f"{stored.full_name}Settings" if type_name == "Settings" else None
             out.append(_properties(org, stored, stored.file_name, kind))
     return out
+
+
+def _listed(db: sqlite3.Connection, type_name: str, folder: str | None) -> list[StoredComponent]:
+    """What one ListMetadataQuery names: components of an in-folder type only with their
+    folder given (``*`` is no folder name), folders by their own type (ReportFolder)."""
+    mtype = ORG_TYPES.get(type_name)
+    if mtype is None or not mtype.in_folder:
+        return components.list_type(db, type_name)
+    if not folder:
+        return []
+    prefix = f"{folder}/".casefold()
+    return [
+        c for c in components.list_type(db, type_name) if c.full_name.casefold().startswith(prefix)
+    ]
 
 
 def describe(org: Org) -> dict[str, Any]:
@@ -242,11 +265,11 @@ def describe(org: Org) -> dict[str, Any]:
     return {
         "metadataObjects": [
             {
-                "childXmlNames": list(mtype.children),
+                "childXmlNames": [c.type for c in mtype.children],
                 "directoryName": mtype.folder,
-                "inFolder": False,
-                "metaFile": mtype.meta_file,
-                "suffix": mtype.suffix,
+                "inFolder": mtype.in_folder,
+                "metaFile": mtype.has_content,
+                **({"suffix": mtype.suffix} if mtype.suffix else {}),
                 "xmlName": mtype.name,
             }
             for mtype in ORG_TYPES.values()

@@ -902,7 +902,10 @@ def _object_reference(
 
 _OBJECT = "CustomObject"
 _CHILD_TYPES = frozenset(child.type for child in OBJECT_CHILDREN)
-_MANIFEST_TYPES = frozenset(BY_NAME) | _CHILD_TYPES
+# Types whose components the model places in files; bundles and in-folder types it does not read.
+_MANIFEST_TYPES = (
+    frozenset(n for n, t in BY_NAME.items() if not (t.is_bundle or t.in_folder)) | _CHILD_TYPES
+)
 
 
 def _manifest_rules(manifest: Manifest, ctx: _Context, api_version: str) -> Iterator[Problem]:

@@ -53,8 +53,14 @@ _FIRST_ELEMENT_RE = re.compile(rb"<[A-Za-z_]")
 _ELEMENT_RE = re.compile(r"^Element '(?:\{[^}]*\})?([^']+)'")
 
 # (mdapi folder, suffix) of the types whose one file is the XML itself; content types such as
-# classes/X.cls keep their XML in a separate -meta.xml file.
-_XML_FILE_KINDS = frozenset((t.folder, t.suffix) for t in METADATA_TYPES if not t.has_content)
+# classes/X.cls keep their XML in a separate -meta.xml file, and of a bundle's files only its
+# -meta.xml is metadata XML. In-folder types (reports/F/R.report) sit one folder further down.
+_XML_FILE_KINDS = frozenset(
+    (t.folder, t.suffix) for t in METADATA_TYPES if t.kind == "file" and not t.in_folder
+)
+_IN_FOLDER_XML_KINDS = frozenset(
+    (t.folder, t.suffix) for t in METADATA_TYPES if t.kind == "file" and t.in_folder
+)
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,11 @@ def is_xml_metadata(path: str) -> bool:
     if name in MANIFEST_NAMES or name.endswith("-meta.xml"):
         return True
     stem, dot, suffix = name.rpartition(".")
-    return len(parts) >= 2 and bool(dot and stem) and (parts[-2], suffix) in _XML_FILE_KINDS
+    if not (dot and stem):
+        return False
+    if len(parts) >= 2 and (parts[-2], suffix) in _XML_FILE_KINDS:
+        return True
+    return len(parts) >= 3 and (parts[-3], suffix) in _IN_FOLDER_XML_KINDS
 
 
 def build_xsd(wsdl: bytes, where: str) -> bytes:

@@ -1,13 +1,25 @@
-"""The table of metadata types sftk knows how to place in a package, in both formats.
+"""The table of metadata types sftk knows, in both formats and in the local org: one row per fact.
 
 One row per type: the Metadata API type name, its folder and file suffix in Metadata API
-(mdapi) format, whether it has a separate content file (``.cls`` + ``.cls-meta.xml``), and, for
-CustomObject, the child types that Salesforce DX source format splits into their own files.
+(mdapi) format, and its kind, which decides how its files are laid out:
+
+- ``file``: one XML file, ``layouts/X.layout`` (``-meta.xml`` appended in source format);
+- ``content``: a content file and its metadata, ``classes/A.cls`` + ``classes/A.cls-meta.xml``;
+- ``bundle``: a folder of files, ``lwc/name/...``, the same in both formats; member ``name``;
+- in-folder types (``folder_type`` set) live in user folders, ``reports/Folder/Name.report``,
+  member ``Folder/Name``; the folder is a component too (member ``Folder``, file
+  ``reports/Folder-meta.xml``, ``reports/Folder.reportFolder-meta.xml`` in source format).
+
+For CustomObject the row also lists the child types that source format splits into files.
+The local org answers describeMetadata from this same table.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["file", "content", "bundle"]
 
 
 @dataclass(frozen=True)
@@ -24,9 +36,28 @@ class ChildType:
 class MetadataType:
     name: str
     folder: str
-    suffix: str
-    has_content: bool = False
+    suffix: str  # empty for bundles, which have none
+    kind: Kind = "file"
     children: tuple[ChildType, ...] = ()
+    folder_type: str = ""  # the type of its folders (ReportFolder) when it lives in folders
+
+    @property
+    def has_content(self) -> bool:
+        """Whether a component is a content file plus a separate ``-meta.xml``."""
+        return self.kind == "content"
+
+    @property
+    def is_bundle(self) -> bool:
+        return self.kind == "bundle"
+
+    @property
+    def in_folder(self) -> bool:
+        return bool(self.folder_type)
+
+    @property
+    def folder_suffix(self) -> str:
+        """Source-format suffix of a folder's metadata file: ``reportFolder``."""
+        return self.folder_type[:1].lower() + self.folder_type[1:]
 
     def child_by_tag(self, tag: str) -> ChildType | None:
         return next((c for c in self.children if c.tag == tag), None)
@@ -48,31 +79,66 @@ OBJECT_CHILDREN = (
     ChildType("webLinks", "WebLink", "webLinks", "webLink"),
 )
 
+
+def _content(name: str, folder: str, suffix: str, folder_type: str = "") -> MetadataType:
+    return MetadataType(name, folder, suffix, "content", folder_type=folder_type)
+
+
 METADATA_TYPES: tuple[MetadataType, ...] = (
-    MetadataType("ApexClass", "classes", "cls", has_content=True),
-    MetadataType("ApexComponent", "components", "component", has_content=True),
-    MetadataType("ApexPage", "pages", "page", has_content=True),
-    MetadataType("ApexTrigger", "triggers", "trigger", has_content=True),
+    _content("ApexClass", "classes", "cls"),
+    _content("ApexComponent", "components", "component"),
+    _content("ApexPage", "pages", "page"),
+    MetadataType("ApexTestSuite", "testSuites", "testSuite"),
+    _content("ApexTrigger", "triggers", "trigger"),
+    MetadataType("AssignmentRules", "assignmentRules", "assignmentRules"),
+    MetadataType("AuraDefinitionBundle", "aura", "", "bundle"),
+    MetadataType("AutoResponseRules", "autoResponseRules", "autoResponseRules"),
+    MetadataType("ConnectedApp", "connectedApps", "connectedApp"),
+    _content("ContentAsset", "contentassets", "asset"),
     MetadataType("CustomApplication", "applications", "app"),
     MetadataType("CustomLabels", "labels", "labels"),
     MetadataType("CustomMetadata", "customMetadata", "md"),
     MetadataType("CustomObject", "objects", "object", children=OBJECT_CHILDREN),
+    MetadataType("CustomObjectTranslation", "objectTranslations", "objectTranslation"),
+    MetadataType("CustomPageWebLink", "weblinks", "weblink"),
     MetadataType("CustomPermission", "customPermissions", "customPermission"),
     MetadataType("CustomTab", "tabs", "tab"),
+    MetadataType("Dashboard", "dashboards", "dashboard", folder_type="DashboardFolder"),
+    _content("Document", "documents", "document", "DocumentFolder"),
+    MetadataType("DuplicateRule", "duplicateRules", "duplicateRule"),
+    _content("EmailTemplate", "email", "email", "EmailFolder"),
+    MetadataType("EscalationRules", "escalationRules", "escalationRules"),
+    MetadataType("ExternalDataSource", "dataSources", "dataSource"),
     MetadataType("FlexiPage", "flexipages", "flexipage"),
     MetadataType("Flow", "flows", "flow"),
     MetadataType("GlobalValueSet", "globalValueSets", "globalValueSet"),
+    MetadataType("Group", "groups", "group"),
+    MetadataType("HomePageLayout", "homePageLayouts", "homePageLayout"),
     MetadataType("Layout", "layouts", "layout"),
+    MetadataType("LightningComponentBundle", "lwc", "", "bundle"),
+    MetadataType("LightningMessageChannel", "messageChannels", "messageChannel"),
+    MetadataType("NamedCredential", "namedCredentials", "namedCredential"),
+    MetadataType("PathAssistant", "pathAssistants", "pathAssistant"),
     MetadataType("PermissionSet", "permissionsets", "permissionset"),
     MetadataType("PermissionSetGroup", "permissionsetgroups", "permissionsetgroup"),
     MetadataType("Profile", "profiles", "profile"),
+    MetadataType("Queue", "queues", "queue"),
     MetadataType("QuickAction", "quickActions", "quickAction"),
     MetadataType("RemoteSiteSetting", "remoteSiteSettings", "remoteSite"),
-    MetadataType("StaticResource", "staticresources", "resource", has_content=True),
+    MetadataType("Report", "reports", "report", folder_type="ReportFolder"),
+    MetadataType("ReportType", "reportTypes", "reportType"),
+    MetadataType("Role", "roles", "role"),
+    MetadataType("Settings", "settings", "settings"),
+    MetadataType("SharingRules", "sharingRules", "sharingRules"),
+    MetadataType("StandardValueSet", "standardValueSets", "standardValueSet"),
+    _content("StaticResource", "staticresources", "resource"),
+    MetadataType("Translations", "translations", "translation"),
+    MetadataType("Workflow", "workflows", "workflow"),
 )
 
 BY_NAME: dict[str, MetadataType] = {t.name: t for t in METADATA_TYPES}
 BY_FOLDER: dict[str, MetadataType] = {t.folder: t for t in METADATA_TYPES}
+BY_FOLDER_TYPE: dict[str, MetadataType] = {t.folder_type: t for t in METADATA_TYPES if t.in_folder}
 
 MANIFEST_NAMES = frozenset(
     {
