@@ -62,7 +62,7 @@ def emit_json(data: Any) -> None:
 @click.option("--no-plugins", is_flag=True, help="Load no plugins (deterministic CI runs).")
 @click.pass_context
 def cli(ctx: click.Context, project_dir: Path | None, no_plugins: bool) -> None:
-    """sftk: Salesforce metadata from templates, validated offline."""
+    """sftk: Salesforce metadata from templates, validated offline; a local org on loopback."""
     ctx.obj = Options(project_dir, no_plugins)
 
 
