@@ -185,3 +185,17 @@ def test_destructive_json_and_file(sftk: Run, tmp_path: Path) -> None:
     assert data["components"] == ["CustomObject:Gone__c"]
     written = (tmp_path / "out" / "destructiveChangesPre.xml").read_text()
     assert written == data["xml"] and "<members>Gone__c</members>" in written
+
+
+def test_validate_against_a_users_own_wsdl(sftk: Run, tmp_path: Path) -> None:
+    from toolkit.metadata.schema import bundled_wsdl_path
+
+    demo = init(sftk, tmp_path)
+    own = tmp_path / "org-metadata.wsdl"
+    own.write_bytes(bundled_wsdl_path().read_bytes())
+    result = sftk("validate", "--wsdl", str(own), "--json", cwd=demo)
+    assert result.returncode == 0, result.stdout
+    broken = tmp_path / "broken.wsdl"
+    broken.write_text("<definitions>\n<oops>\n")
+    bad = sftk("validate", "--wsdl", str(broken), cwd=demo)
+    assert bad.returncode == 2 and "broken.wsdl" in bad.stderr and "Traceback" not in bad.stderr
