@@ -255,3 +255,22 @@ DELETE_CONSTRAINTS = ("SetNull", "Restrict", "Cascade")
 
 def field_type(name: str) -> FieldType | None:
     return FIELD_TYPES.get(name)
+
+
+# Describe types of standard fields that no custom field type produces.
+_STANDARD_DESCRIBE_COERCE: dict[str, Callable[[Any], Any]] = {
+    "int": _decimal,
+    "combobox": _text,
+    "id": _text,
+    "encryptedstring": _text,
+}
+_COERCE_BY_DESCRIBE: dict[str, Callable[[Any], Any]] = dict(_STANDARD_DESCRIBE_COERCE)
+for _type in FIELD_TYPES.values():
+    _COERCE_BY_DESCRIBE.setdefault(_type.describe_type, _type.coerce)
+
+
+def coerce_value(describe_type: str, value: Any) -> Any:
+    """A value for a field known only by its describe type (as the live schema has it), so
+    standard fields (``int``, ``combobox``) coerce through the same table as custom ones."""
+    coerce: Callable[[Any], Any] = _COERCE_BY_DESCRIBE.get(describe_type) or _text
+    return coerce(value)
