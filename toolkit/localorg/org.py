@@ -13,7 +13,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit.localorg import apex, control, faults, identity, metadata_api, rest_data, tooling
+from toolkit.localorg import (
+    apex,
+    control,
+    faults,
+    identity,
+    metadata_api,
+    query,
+    rest_data,
+    tooling,
+)
 from toolkit.localorg.certs import ensure_certificate
 from toolkit.localorg.facts import OrgFacts, load_facts
 from toolkit.localorg.http import Listener, Request, Response, Router, listen
@@ -23,7 +32,7 @@ CONNECTION_FILE = "connection.json"
 DEFAULT_HOST = "127.0.0.1"
 _log = logging.getLogger(__name__)
 
-ROUTE_MODULES = (identity, control, faults, metadata_api, apex, tooling, rest_data)
+ROUTE_MODULES = (identity, control, faults, metadata_api, apex, tooling, rest_data, query)
 
 
 class Org:
