@@ -15,6 +15,7 @@ from pathlib import Path
 
 from toolkit.localorg import (
     apex,
+    bulk,
     control,
     faults,
     identity,
@@ -32,7 +33,7 @@ CONNECTION_FILE = "connection.json"
 DEFAULT_HOST = "127.0.0.1"
 _log = logging.getLogger(__name__)
 
-ROUTE_MODULES = (identity, control, faults, metadata_api, apex, tooling, rest_data, query)
+ROUTE_MODULES = (identity, control, faults, metadata_api, apex, tooling, rest_data, query, bulk)
 
 
 class Org:
