@@ -99,3 +99,68 @@ def test_query_all_sees_deleted_records(local_org: RunningOrg, http: OrgHttp) ->
     assert http.get("/services/data/v63.0/query", params=query).json()["totalSize"] == 0
     found = http.get("/services/data/v63.0/queryAll", params=query).json()
     assert found["totalSize"] == 1 and found["records"][0]["IsDeleted"] is True
+
+
+def test_ordered_answers_page_in_order(sf: Salesforce) -> None:
+    """ORDER BY over several pages: the cursor keeps the sorted order, relationship keys too."""
+    answer = sf.query_all(
+        "SELECT Catalog_Id__c FROM Course__c WHERE Catalog_Id__c LIKE 'Q-%' "
+        "ORDER BY Mentor__r.LastName NULLS LAST, Catalog_Id__c DESC OFFSET 10"
+    )
+    seen = [r["Catalog_Id__c"] for r in answer["records"]]
+    mentored = sorted((f"Q-{n:05d}" for n in range(COURSES) if n % 3 == 0), reverse=True)
+    others = sorted((f"Q-{n:05d}" for n in range(COURSES) if n % 3), reverse=True)
+    assert seen == (mentored + others)[10:]
+    assert answer["totalSize"] == COURSES - 10
+
+
+def test_a_page_reads_records_as_they_are_now(
+    local_org: RunningOrg, sf: Salesforce, http: OrgHttp
+) -> None:
+    """The cursor holds Ids, not rows: a change made between two pages shows on the later one,
+    and a record deleted meanwhile is left out of its page."""
+    first = http.get(
+        "/services/data/v63.0/query",
+        params={"q": "SELECT Id, Credits__c FROM Course__c ORDER BY Catalog_Id__c"},
+    ).json()
+    later = http.get(first["nextRecordsUrl"]).json()["records"]
+    changed, gone = later[0]["Id"], later[1]["Id"]
+    sf.Course__c.update(changed, {"Credits__c": 99})
+    sf.Course__c.delete(gone)
+    again = http.get(first["nextRecordsUrl"]).json()["records"]
+    assert again[0]["Id"] == changed and again[0]["Credits__c"] == 99
+    assert gone not in {r["Id"] for r in again} and len(again) == len(later) - 1
+
+
+def test_columns_true_describes_the_select_list(http: OrgHttp) -> None:
+    answer = http.get(
+        "/services/data/v63.0/query",
+        params={
+            "q": "SELECT Id, Catalog_Id__c, Credits__c, Mentor__r.LastName, Mentor__r.Email "
+            "FROM Course__c",
+            "columns": "true",
+        },
+    ).json()
+    assert answer["entityName"] == "Course__c" and answer["idSelected"] is True
+    assert answer["keyPrefix"] and "records" not in answer
+    columns = answer["columnMetadata"]
+    assert [c["columnName"] for c in columns] == ["Id", "Catalog_Id__c", "Credits__c", "Mentor__r"]
+    ident, catalog, credits, mentor = columns
+    assert ident["apexType"] == "Id" and ident["insertable"] is False
+    assert catalog["custom"] is True and catalog["textType"] is True
+    assert catalog["insertable"] is True and catalog["updatable"] is True
+    assert credits["numberType"] is True and credits["apexType"] == "Decimal"
+    assert [j["columnName"] for j in mentor["joinColumns"]] == ["LastName", "Email"]
+    counted = http.get(
+        "/services/data/v63.0/query",
+        params={"q": "SELECT COUNT(Mentor__c) total FROM Course__c", "columns": "true"},
+    ).json()["columnMetadata"]
+    assert counted[0]["aggregate"] is True and counted[0]["columnName"] == "total"
+
+
+def test_columns_true_reports_query_errors(http: OrgHttp) -> None:
+    answer = http.get(
+        "/services/data/v63.0/query",
+        params={"q": "SELECT Nope__c FROM Course__c", "columns": "true"},
+    )
+    assert answer.status_code == 400 and answer.json()[0]["errorCode"] == "INVALID_FIELD"

@@ -157,8 +157,22 @@ def job_info(job: dict[str, Any]) -> dict[str, Any]:
 # --- CSV -----------------------------------------------------------------------------------------
 
 
-def _uploads(org: Org, job: dict[str, Any]) -> Iterator[list[list[str]]]:
-    """Each upload's rows (header first), one upload in memory at a time."""
+def _parse(data: bytes, delimiter: str) -> Iterator[list[str]]:
+    """One upload's non-empty rows, decoded and parsed as they are read."""
+    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+    reader = csv.reader(text, delimiter=delimiter, strict=True)
+    try:
+        for row in reader:
+            if row:
+                yield row
+    except UnicodeDecodeError:
+        raise _InvalidBatch("InvalidBatch : The CSV data is not UTF-8") from None
+    except csv.Error as exc:
+        raise _InvalidBatch(f"InvalidBatch : Failed to parse CSV: {exc}") from None
+
+
+def _uploads(org: Org, job: dict[str, Any]) -> Iterator[Iterator[list[str]]]:
+    """Each upload's rows (header first), one upload read from the store at a time."""
     db = org.store.connection()
     seqs = [
         int(r["seq"])
@@ -171,33 +185,35 @@ def _uploads(org: Org, job: dict[str, Any]) -> Iterator[list[list[str]]]:
         row = db.execute(
             "SELECT data FROM bulk_uploads WHERE job_id = ? AND seq = ?", (job["id"], seq)
         ).fetchone()
-        try:
-            text = bytes(row["data"]).decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise _InvalidBatch("InvalidBatch : The CSV data is not UTF-8") from None
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-        try:
-            yield [r for r in reader if r]
-        except csv.Error as exc:
-            raise _InvalidBatch(f"InvalidBatch : Failed to parse CSV: {exc}") from None
+        yield _parse(bytes(row["data"]), delimiter)
 
 
 def _rows(org: Org, job: dict[str, Any]) -> tuple[list[str], Iterator[list[str]]]:
-    """The job's header and its data rows across all uploads, which must share that header."""
+    """The job's header and its data rows across all uploads, which must share that header;
+    rows are parsed as the caller reads them."""
     uploads = _uploads(org, job)
     first = next(uploads, None)
-    if not first:
+    header = next(first, None) if first is not None else None
+    if first is None or header is None:
         return [], iter(())
-    header = first[0]
 
     def rows() -> Iterator[list[str]]:
-        yield from first[1:]
+        yield from first
         for upload in uploads:
-            if upload and upload[0] != header:
+            if next(upload, header) != header:
                 raise _InvalidBatch("InvalidBatch : Every upload of a job must have one header")
-            yield from upload[1:]
+            yield from upload
 
     return header, rows()
+
+
+def _parsed_header(org: Org, job: dict[str, Any]) -> list[str]:
+    """The header, after reading every upload once: bad CSV anywhere fails the job whole,
+    before any row is saved."""
+    header, rows = _rows(org, job)
+    for _ in rows:
+        pass
+    return header
 
 
 def _check_header(org: Org, job: dict[str, Any], header: list[str]) -> None:
@@ -315,9 +331,10 @@ def _process(org: Org, job_id: str) -> None:
     done, failed = int(job["rowsDone"]), int(job["numberRecordsFailed"])
     elapsed = int(job["totalProcessingTime"])
     try:
-        header, rows = _rows(org, job)
+        header = _parsed_header(org, job)
         _check_header(org, job, header)
         _change(org, job_id, {"columns": header})
+        _, rows = _rows(org, job)
         remaining = itertools.islice(rows, done, None)
         seq = done // CHUNK
         while chunk := list(itertools.islice(remaining, CHUNK)):
@@ -508,42 +525,46 @@ def _header(org: Org, job: dict[str, Any], first: Sequence[str]) -> str:
     return leading + ("," + _csv_line(columns, False) if columns else "\n")
 
 
-def _stored_results(org: Org, job: dict[str, Any], kind: str) -> Iterator[str]:
-    for row in org.store.connection().execute(
+def _stored_results(org: Org, job: dict[str, Any], kind: str) -> Iterator[bytes]:
+    for (rows,) in org.store.read(
         "SELECT rows FROM bulk_results WHERE job_id = ? AND kind = ? ORDER BY seq",
         (job["id"], kind),
     ):
-        yield str(row["rows"])
+        yield str(rows).encode("utf-8")
+
+
+def _csv_stream(head: str, rest: Iterator[bytes]) -> Response:
+    return Response(200, content_type=_CSV, stream=itertools.chain([head.encode("utf-8")], rest))
 
 
 def _successful(request: Request, org: Org) -> Response:
     job = _must_load(org, request.params["job"])
-    text = _header(org, job, ("sf__Id", "sf__Created")) + "".join(
-        _stored_results(org, job, _SUCCESS)
-    )
-    return Response(200, text.encode("utf-8"), _CSV)
+    head = _header(org, job, ("sf__Id", "sf__Created"))
+    return _csv_stream(head, _stored_results(org, job, _SUCCESS))
 
 
 def _failed(request: Request, org: Org) -> Response:
     job = _must_load(org, request.params["job"])
-    text = _header(org, job, ("sf__Id", "sf__Error")) + "".join(_stored_results(org, job, _FAILED))
-    return Response(200, text.encode("utf-8"), _CSV)
+    head = _header(org, job, ("sf__Id", "sf__Error"))
+    return _csv_stream(head, _stored_results(org, job, _FAILED))
 
 
 def _unprocessed(request: Request, org: Org) -> Response:
     """Rows no chunk got to: only aborted and failed jobs leave any."""
     job = _must_load(org, request.params["job"])
     try:
-        header, rows = _rows(org, job)
-        lines = (
-            [_csv_line(cells, True) for cells in itertools.islice(rows, int(job["rowsDone"]), None)]
-            if job["state"] in ("Aborted", "Failed")
-            else []
-        )
+        header = _parsed_header(org, job)
     except _InvalidBatch:
-        header, lines = [], []
-    text = (_csv_line(header, False) if header else "\n") + "".join(lines)
-    return Response(200, text.encode("utf-8"), _CSV)
+        header = []
+    if not header:
+        return _csv_stream("\n", iter(()))
+    if job["state"] not in ("Aborted", "Failed"):
+        return _csv_stream(_csv_line(header, False), iter(()))
+    _, rows = _rows(org, job)
+    left = itertools.islice(rows, int(job["rowsDone"]), None)
+    return _csv_stream(
+        _csv_line(header, False), (_csv_line(cells, True).encode("utf-8") for cells in left)
+    )
 
 
 def _guarded(handler: Any) -> Any:

@@ -31,6 +31,7 @@ from toolkit.metadata.standard_objects import (
     CUSTOM_OBJECT_FIELDS,
     STANDARD_OBJECTS,
     StandardField,
+    StandardObject,
 )
 from toolkit.metadata.types import BY_FOLDER, BY_FOLDER_TYPE, BY_NAME, OBJECT_CHILDREN, MetadataType
 
@@ -91,6 +92,7 @@ CREATE TABLE IF NOT EXISTS schema_fields (
 register_schema(SCHEMA)
 
 SEED_DEPLOY = ""  # deploy id of what the org was born with
+AUTO_NUMBER_LENGTH = 30  # what a describe reports for an auto-number field, name field included
 
 
 ORG_TYPES: Mapping[str, MetadataType] = BY_NAME
@@ -114,6 +116,7 @@ _ID_PREFIXES = {
     "WebLink": "00b",
 }
 _GENERIC_PREFIX = "0Md"
+_TEXT_NAME_LENGTH = next(f.length for f in CUSTOM_OBJECT_FIELDS if f.name == "Name")
 _STANDARD_LAYOUTS = ("Account", "Contact", "Event", "Lead", "Task", "User")
 _SYSTEM_FIELDS = frozenset(
     {
@@ -459,13 +462,16 @@ def save_object(db: sqlite3.Connection, facts: ObjectFacts) -> None:
         for field in CUSTOM_OBJECT_FIELDS:
             _save_standard_field(db, facts.name, field)
     if facts.name_field_label is not None:
+        auto = facts.name_field_type == "AutoNumber"
         db.execute(
-            "UPDATE schema_fields SET label = ?, updateable = ?, createable = ? "
-            "WHERE object = ? AND name = 'Name'",
+            "UPDATE schema_fields SET label = ?, updateable = ?, createable = ?, field_type = ?, "
+            "length = ? WHERE object = ? AND name = 'Name'",
             (
                 facts.name_field_label,
-                int(facts.name_field_type != "AutoNumber"),
-                int(facts.name_field_type != "AutoNumber"),
+                int(not auto),
+                int(not auto),
+                "AutoNumber" if auto else None,
+                AUTO_NUMBER_LENGTH if auto else _TEXT_NAME_LENGTH,
                 facts.name,
             ),
         )
@@ -479,7 +485,7 @@ def save_field(db: sqlite3.Connection, field: FieldDef) -> None:
         describe_type = {"Checkbox": "boolean", "Number": "double"}.get(field.type, describe_type)
     computed = field.formula is not None or (ftype is not None and ftype.read_only)
     required = field.required or (ftype is not None and ftype.implicitly_required)
-    length = field.length
+    length = AUTO_NUMBER_LENGTH if field.type == "AutoNumber" else field.length
     if length is None and describe_type in ("string", "email", "phone", "url", "picklist"):
         length = {"email": 80, "phone": 40, "url": 255, "picklist": 255}.get(describe_type, 255)
     db.execute(
@@ -568,19 +574,41 @@ def _layout_xml(object_name: str) -> bytes:
     return formats.serialize(root, f"layouts/{object_name}-{object_name} Layout.layout")
 
 
+def _save_standard_object(db: sqlite3.Connection, obj: StandardObject) -> None:
+    db.execute(
+        "INSERT INTO schema_objects (name, label, plural_label, key_prefix, custom) "
+        "VALUES (?, ?, ?, ?, 0)",
+        (obj.name, obj.label, obj.plural_label, obj.key_prefix),
+    )
+    for field in obj.fields:
+        _save_standard_field(db, obj.name, field)
+
+
+def _add_missing_standard(db: sqlite3.Connection) -> None:
+    """Bring a state folder seeded by an older version up to the standard table: objects and
+    fields added to the table since are created, whatever exists is left as it is."""
+    objects = {str(r["name"]).lower() for r in db.execute("SELECT name FROM schema_objects")}
+    fields = {
+        (str(r["object"]).lower(), str(r["name"]).lower())
+        for r in db.execute("SELECT object, name FROM schema_fields")
+    }
+    for obj in STANDARD_OBJECTS.values():
+        if obj.name.lower() not in objects:
+            _save_standard_object(db, obj)
+            continue
+        for field in obj.fields:
+            if (obj.name.lower(), field.name.lower()) not in fields:
+                _save_standard_field(db, obj.name, field)
+
+
 def seed(store: Store) -> None:
     """Give a new org its standard objects, their fields and standard layouts (idempotent)."""
     with store.transaction() as db:
         if db.execute("SELECT 1 FROM schema_objects LIMIT 1").fetchone() is not None:
+            _add_missing_standard(db)
             return
         for obj in STANDARD_OBJECTS.values():
-            db.execute(
-                "INSERT INTO schema_objects (name, label, plural_label, key_prefix, custom) "
-                "VALUES (?, ?, ?, ?, 0)",
-                (obj.name, obj.label, obj.plural_label, obj.key_prefix),
-            )
-            for field in obj.fields:
-                _save_standard_field(db, obj.name, field)
+            _save_standard_object(db, obj)
         empty_object = formats.serialize(etree.Element(etree.QName(METADATA_NS, "CustomObject")))
         for name in _STANDARD_LAYOUTS:
             put(db, "CustomObject", name, f"objects/{name}.object", empty_object, SEED_DEPLOY)

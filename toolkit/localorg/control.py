@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from toolkit.errors import ConfigError
-from toolkit.localorg import identity
+from toolkit.localorg import identity, system_records
 from toolkit.localorg.facts import update_facts
 from toolkit.localorg.http import Request, Response, Router
 
@@ -53,6 +53,7 @@ def _patch_org(request: Request, org: Org) -> Response:
         facts = update_facts(org.store, _object(request))
     except (_BadRequest, ValueError) as exc:
         return _bad_request(str(exc))
+    system_records.sync(org)
     return Response.json(facts.to_json())
 
 

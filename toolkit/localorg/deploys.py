@@ -270,9 +270,9 @@ class _Planner:
     def parse(self, file: MetadataFile) -> tuple[etree._Element | None, list[tuple[str, int, str]]]:
         """The parsed file and its schema problems (line, element, message)."""
         try:
-            root = xmlsafe.parse(file.content, file.path)
-        except ConfigError as exc:
-            return None, [(f"Error parsing file: {exc.message.partition(': ')[2]}", 0, "")]
+            root = etree.fromstring(file.content, xmlsafe.parser())
+        except etree.XMLSyntaxError as exc:
+            return None, [(f"Error parsing file: {exc.msg}", exc.lineno or 0, "")]
         self.trees[file.path] = root
         found = self.schema.validate_tree(root, file.path)
         return root, [(f"Error parsing file: {p.message}", p.line, p.element) for p in found]

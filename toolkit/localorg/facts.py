@@ -9,31 +9,12 @@ from typing import Any
 
 from toolkit.localorg.ids import make_id
 from toolkit.localorg.store import Store
+from toolkit.metadata import fieldtypes
+from toolkit.metadata.standard_objects import ORGANIZATION_TYPES, USER_PERMISSIONS
 
 FACTS_KEY = "facts"
-USER_PERMISSIONS = (
-    "ApiEnabled",
-    "ModifyAllData",
-    "ModifyMetadata",
-    "CustomizeApplication",
-    "ViewSetup",
-    "ViewAllData",
-    "ManageUsers",
-)
 API_VERSION_MIN = "51.0"
 API_VERSION_MAX = "66.0"
-ORGANIZATION_TYPES = (  # Organization.OrganizationType values tools are known to meet
-    "Base Edition",
-    "Contact Manager Edition",
-    "Developer Edition",
-    "Enterprise Edition",
-    "Group Edition",
-    "Performance Edition",
-    "Personal Edition",
-    "Professional Edition",
-    "Team Edition",
-    "Unlimited Edition",
-)
 _VERSION = re.compile(r"[1-9][0-9]?\.0")
 
 
@@ -83,10 +64,19 @@ def load_facts(store: Store) -> OrgFacts:
     return OrgFacts(**values)
 
 
+def _is_datetime(text: str) -> bool:
+    """Organization.TrialExpirationDate is a dateTime: the fact must read as one."""
+    try:
+        fieldtypes.coerce_value("datetime", text)
+    except ValueError:
+        return False
+    return True
+
+
 def _check_value(name: str, value: Any, current: Any) -> None:
     """Changes arrive as JSON from the control endpoint: each must keep its fact's type."""
     if name == "trial_expiration_date":
-        ok = value is None or isinstance(value, str)
+        ok = value is None or (isinstance(value, str) and _is_datetime(value))
     elif name == "permissions":
         ok = isinstance(value, list | tuple) and all(isinstance(item, str) for item in value)
     elif isinstance(current, bool):

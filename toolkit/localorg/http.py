@@ -12,7 +12,7 @@ import logging
 import re
 import ssl
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -47,10 +47,14 @@ class Request:
 
 @dataclass(frozen=True)
 class Response:
+    """An answer; ``stream``, when given, replaces ``body`` and goes out chunked, so a large
+    download (bulk results) is produced piece by piece instead of held in memory."""
+
     status: int
     body: bytes = b""
     content_type: str = "application/json;charset=UTF-8"
     headers: tuple[tuple[str, str], ...] = ()
+    stream: Iterable[bytes] | None = None
 
     @classmethod
     def json(
@@ -137,12 +141,27 @@ def make_handler_class(org: Org) -> type[BaseHTTPRequestHandler]:
         def _send(self, response: Response) -> None:
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)
-            self.send_header("Content-Length", str(len(response.body)))
+            if response.stream is None:
+                self.send_header("Content-Length", str(len(response.body)))
+            else:
+                self.send_header("Transfer-Encoding", "chunked")
             for name, value in response.headers:
                 self.send_header(name, value)
             self.end_headers()
-            if self.command != "HEAD":
+            if self.command == "HEAD":
+                return
+            if response.stream is None:
                 self.wfile.write(response.body)
+                return
+            try:
+                for piece in response.stream:
+                    if piece:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            except Exception:
+                _log.exception("local org: streaming %s failed", self.path)
+                self.close_connection = True  # no closing chunk: the client sees a cut answer
+                return
+            self.wfile.write(b"0\r\n\r\n")
 
         do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _serve
 

@@ -16,12 +16,14 @@ from pathlib import Path
 from toolkit.localorg import (
     apex,
     bulk,
+    composite,
     control,
     faults,
     identity,
     metadata_api,
     query,
     rest_data,
+    system_records,
     tooling,
 )
 from toolkit.localorg.certs import ensure_certificate
@@ -33,7 +35,19 @@ CONNECTION_FILE = "connection.json"
 DEFAULT_HOST = "127.0.0.1"
 _log = logging.getLogger(__name__)
 
-ROUTE_MODULES = (identity, control, faults, metadata_api, apex, tooling, rest_data, query, bulk)
+ROUTE_MODULES = (
+    identity,
+    control,
+    faults,
+    metadata_api,
+    apex,
+    tooling,
+    rest_data,
+    query,
+    bulk,
+    composite,
+    system_records,
+)
 
 
 class Org:

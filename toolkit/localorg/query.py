@@ -1,8 +1,11 @@
 """The REST query resources: SOQL over the records store, paged like Salesforce pages.
 
 ``/query`` and ``/queryAll`` run the query once; when the answer holds more than a page, the
-remaining rows wait in a cursor named by ``nextRecordsUrl`` (kept in memory for the life of
-the server, as Salesforce keeps cursors for a limited time only).
+Ids of the remaining rows wait in a cursor named by ``nextRecordsUrl`` (kept in memory for the
+life of the server, as Salesforce keeps cursors for a limited time only). A cursor holds 18
+bytes per row, never the rows, and each page reads its records afresh, so memory stays flat
+however many records a query pages through. ``columns=true`` answers with the column metadata
+of the select list instead of rows, as tools that lay out result grids ask for it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from toolkit.localorg import records, soql
 from toolkit.localorg.http import Request, Response, Router
-from toolkit.localorg.identity import with_limit_info
 
 if TYPE_CHECKING:
     from toolkit.localorg.org import Org
@@ -26,13 +28,38 @@ BASE = r"/services/data/v(?P<version>\d+\.\d)"
 PAGE_SIZE = 2000
 MAX_CURSORS = 100
 CURSOR_PREFIX = "01g"
+_ID_BYTES = 18
+_APEX_TYPES = {  # describe type -> the Apex type of a value of that field
+    "boolean": "Boolean",
+    "currency": "Decimal",
+    "date": "Date",
+    "datetime": "Datetime",
+    "double": "Decimal",
+    "id": "Id",
+    "int": "Integer",
+    "percent": "Decimal",
+    "reference": "Id",
+    "time": "Time",
+}
+_NUMBER_TYPES = frozenset({"currency", "double", "int", "percent"})
 
 
 @dataclass(frozen=True)
 class _Cursor:
+    """What a query still has to page through: the Ids of its rows, in order."""
+
     bound: soql.BoundQuery
-    rows: list[soql.Record]
+    ids: bytes
     resolve: soql.Resolve
+    include_deleted: bool
+
+    @property
+    def size(self) -> int:
+        return len(self.ids) // _ID_BYTES
+
+    def page_ids(self, start: int, end: int) -> list[str]:
+        chunk = self.ids[start * _ID_BYTES : end * _ID_BYTES]
+        return [chunk[i : i + _ID_BYTES].decode("ascii") for i in range(0, len(chunk), _ID_BYTES)]
 
 
 _cursors: OrderedDict[str, _Cursor] = OrderedDict()
@@ -85,13 +112,20 @@ _PARSERS: Mapping[str, Callable[[str], Any]] = {
 }
 
 
-def _typed(schema: soql.ObjectInfo, data: Mapping[str, Any]) -> dict[str, Any]:
-    """Stored JSON values as SOQL compares them: dates and date-times become Python values."""
-    typed = dict(data)
-    for name, value in data.items():
+def _typed(
+    schema: soql.ObjectInfo, data: dict[str, Any], only: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """Stored JSON values as SOQL compares them: dates and date-times become Python values.
+    ``only`` limits the work to the fields a query compares; the stored text of the others is
+    already what a query answer shows."""
+    typed = data
+    for name in data if only is None else only:
+        value = data.get(name)
         field = schema.fields.get(name.lower())
         parse = _PARSERS.get(field.type) if field is not None else None
         if parse is not None and isinstance(value, str):
+            if typed is data:
+                typed = dict(data)
             typed[name] = parse(value)
     return typed
 
@@ -117,6 +151,8 @@ def _run(request: Request, org: Org, *, include_deleted: bool) -> Response:
         bound = soql.bind(soql.parse(text), schema)
     except soql.SoqlError as exc:
         return _error(exc.code, exc.full_message)
+    if (request.query_value("columns") or "").lower() == "true":
+        return Response.json(_column_answer(org, bound))
     version = request.params["version"]
     sobject = schema.object(bound.sobject)
     assert sobject is not None  # bind checked it
@@ -126,15 +162,21 @@ def _run(request: Request, org: Org, *, include_deleted: bool) -> Response:
         found = records.get(org, object_name, record_id)
         return None if found is None or parent is None else _typed(parent, found)
 
+    cached = soql.caching(resolve)
     stored = records.iter_records(org, bound.sobject, include_deleted=include_deleted)
-    rows = (_typed(sobject, data) for data in stored)
+    compared = bound.compared_fields
+    rows = (_typed(sobject, data, compared) for data in stored)
     now = dt.datetime.now(dt.UTC)
     if bound.is_count or bound.count_field is not None:
-        result = soql.execute(bound, rows, resolve, now, version)
-        body = {"totalSize": result.total_size, "done": True, "records": result.records}
-        return with_limit_info(org, Response.json(body))
-    chosen = soql.select(bound, rows, resolve, now)
-    return with_limit_info(org, _page(_Cursor(bound, chosen, resolve), "", 0, version, request))
+        result = soql.execute(bound, rows, cached, now, version)
+        return Response.json(
+            {"totalSize": result.total_size, "done": True, "records": result.records}
+        )
+    ids = bytearray()
+    for record_id in soql.select_ids(bound, rows, cached, now):
+        ids += record_id.encode("ascii")
+    cursor = _Cursor(bound, bytes(ids), cached, include_deleted)
+    return _page(org, schema, cursor, "", 0, version)
 
 
 def _more(request: Request, org: Org) -> Response:
@@ -143,14 +185,23 @@ def _more(request: Request, org: Org) -> Response:
     if cursor is None:
         return _error("INVALID_QUERY_LOCATOR", "invalid query locator", 400)
     start = int(request.params["start"])
-    response = _page(cursor, request.params["cursor"], start, request.params["version"], request)
-    return with_limit_info(org, response)
+    version = request.params["version"]
+    return _page(org, _Schema(org), cursor, request.params["cursor"], start, version)
 
 
-def _page(cursor: _Cursor, name: str, start: int, version: str, request: Request) -> Response:
-    end = min(start + PAGE_SIZE, len(cursor.rows))
-    page = [cursor.bound.project(r, cursor.resolve, version) for r in cursor.rows[start:end]]
-    body: dict[str, Any] = {"totalSize": len(cursor.rows), "done": end >= len(cursor.rows)}
+def _page(
+    org: Org, schema: _Schema, cursor: _Cursor, name: str, start: int, version: str
+) -> Response:
+    end = min(start + PAGE_SIZE, cursor.size)
+    wanted = cursor.page_ids(start, end)
+    sobject = schema.object(cursor.bound.sobject)
+    if sobject is None:
+        return _error("INVALID_TYPE", f"sObject type '{cursor.bound.sobject}' is not supported.")
+    found = records.get_many(
+        org, cursor.bound.sobject, wanted, include_deleted=cursor.include_deleted
+    )
+    page = [cursor.bound.project(found[i], cursor.resolve, version) for i in wanted if i in found]
+    body: dict[str, Any] = {"totalSize": cursor.size, "done": end >= cursor.size}
     if not body["done"]:
         name = name or _remember(cursor)
         body["nextRecordsUrl"] = f"/services/data/v{version}/query/{name}-{end}"
@@ -165,3 +216,62 @@ def _remember(cursor: _Cursor) -> str:
         while len(_cursors) > MAX_CURSORS:
             _cursors.popitem(last=False)
     return name
+
+
+# --- columns=true --------------------------------------------------------------------------------
+
+
+def _column(
+    name: str,
+    display: str,
+    field: records.FieldInfo | None,
+    joins: list[dict[str, Any]],
+    *,
+    aggregate: bool = False,
+) -> dict[str, Any]:
+    kind = field.type if field is not None else ""
+    return {
+        "aggregate": aggregate,
+        "apexType": "Integer"
+        if aggregate
+        else (_APEX_TYPES.get(kind, "String") if field else None),
+        "booleanType": kind == "boolean",
+        "columnName": name,
+        "custom": bool(field and field.custom),
+        "displayName": display,
+        "foreignKeyName": None,
+        "insertable": bool(field and field.createable),
+        "joinColumns": joins,
+        "numberType": aggregate or kind in _NUMBER_TYPES,
+        "textType": field is not None and kind not in _APEX_TYPES,
+        "updatable": bool(field and field.updateable),
+    }
+
+
+def _column_answer(org: Org, bound: soql.BoundQuery) -> dict[str, Any]:
+    """The select list as column metadata; fields through a relationship are join columns of
+    one column per relationship, in the order the relationships first appear."""
+    top: list[dict[str, Any]] = []
+    joins: dict[tuple[str, ...], list[dict[str, Any]]] = {(): top}
+    for path in bound.columns:
+        trail: tuple[str, ...] = ()
+        for hop in path.hops:
+            parent_list = joins[trail]
+            trail = (*trail, hop.relationship)
+            if trail not in joins:
+                joins[trail] = []
+                parent_list.append(_column(hop.relationship, hop.relationship, None, joins[trail]))
+        info = records.describe(org, path.object_name)
+        field = info.field(path.field.name) if info is not None else None
+        joins[trail].append(_column(path.field.name, path.field.name, field, []))
+    if bound.count_field is not None:
+        display = f"COUNT({bound.count_field.name})"
+        top.append(_column(bound.alias or "expr0", display, None, [], aggregate=True))
+    info = records.describe(org, bound.sobject)
+    return {
+        "columnMetadata": top,
+        "entityName": bound.sobject,
+        "groupBy": False,
+        "idSelected": any(not p.hops and p.field.name == "Id" for p in bound.columns),
+        "keyPrefix": info.key_prefix if info is not None else None,
+    }

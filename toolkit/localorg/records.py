@@ -26,10 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from toolkit.localorg import components
+from toolkit.localorg import autonumber, components
 from toolkit.localorg.ids import to18
 from toolkit.localorg.store import register_schema
 from toolkit.metadata import fieldtypes, xmlsafe
+from toolkit.metadata.standard_objects import standard_object
 
 if TYPE_CHECKING:
     from toolkit.localorg.org import Org
@@ -64,6 +65,11 @@ SYSTEM_FIELDS = (
     "SystemModstamp",
 )
 _INDEXED_STANDARD = frozenset({("contact", "email"), ("lead", "email")})
+# The org keeps one record of each from its facts (system_records); clients cannot write them,
+# the facts change through /_sftk/org.
+FACT_OBJECTS = ("Organization", "Profile", "User", "UserPermissionAccess")
+_FACT_OBJECTS = frozenset(name.lower() for name in FACT_OBJECTS)
+_PAST = {"insert": "inserted", "update": "updated", "delete": "deleted"}
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 ROLLED_BACK = (
     "Record rolled back because not all records were valid and the request was using AllOrNone "
@@ -450,6 +456,7 @@ class _Batch:
         self.now = _now()
         self._objects: dict[str, ObjectInfo | None] = {}
         self._prefixes: dict[str, str] | None = None
+        self._numbering: dict[tuple[str, str], autonumber.AutoNumber] = {}
 
     def object(self, name: str) -> ObjectInfo:
         key = name.lower()
@@ -523,8 +530,6 @@ class _Batch:
                     (field.name,),
                 )
             )
-        if target == "User" and full == self.user_id:
-            return full
         stored = self._stored(full)
         if stored is not None and stored["is_deleted"]:
             raise _RowFailed(RecordError("ENTITY_IS_DELETED", "entity is deleted", (field.name,)))
@@ -688,7 +693,30 @@ class _Batch:
 
     # -- operations --
 
+    def _writable(self, obj: ObjectInfo, operation: str) -> None:
+        """Refuse the whole row, before its fields, when the object cannot be written so:
+        records kept from the org's facts, and standard objects that are never created."""
+        standard = None if obj.custom else standard_object(obj.name)
+        never_created = operation == "insert" and standard is not None and not standard.createable
+        if obj.name.lower() in _FACT_OBJECTS or never_created:
+            raise _RowFailed(
+                RecordError(
+                    "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+                    f"entity type cannot be {_PAST[operation]}: {obj.label}",
+                )
+            )
+
+    def _auto_number(self, obj: ObjectInfo, field: FieldInfo) -> str:
+        key = (obj.name.lower(), field.name.lower())
+        numbering = self._numbering.get(key)
+        if numbering is None:
+            numbering = autonumber.settings(self.db, obj.name, field.name)
+            self._numbering[key] = numbering
+        number = autonumber.take(self.db, obj.name, field.name, numbering)
+        return numbering.render(number, dt.date.fromisoformat(self.now[:10]))
+
     def insert(self, obj: ObjectInfo, row: Mapping[str, Any]) -> SaveResult:
+        self._writable(obj, "insert")
         if any(k.lower() == "id" and v not in (None, "") for k, v in row.items()):
             raise _RowFailed(
                 RecordError(
@@ -712,6 +740,10 @@ class _Batch:
         name = obj.field("Name")
         if obj.custom and name is not None and name.createable and data.get("Name") is None:
             data["Name"] = record_id
+        for field in obj.fields:
+            # numbered last, once every check has passed: a failing row takes no number
+            if field.field_type == "AutoNumber":
+                data[field.name] = self._auto_number(obj, field)
         stamped = self._stamp(obj, record_id, data, created=True)
         self.db.execute(
             "INSERT INTO records (id, object, data, is_deleted) VALUES (?, ?, ?, 0)",
@@ -762,6 +794,7 @@ class _Batch:
         raw_id = next((v for k, v in row.items() if k.lower() == "id"), None)
         if raw_id in (None, ""):
             raise _RowFailed(RecordError("MISSING_ARGUMENT", "Id not specified in an update call"))
+        self._writable(obj, "update")
         record_id, stored = self._existing(obj, raw_id)
         values = self._values(obj, row, creating=False)
         data = dict(json.loads(stored["data"]))
@@ -812,6 +845,7 @@ class _Batch:
 
     def delete(self, obj: ObjectInfo | None, raw_id: Any) -> SaveResult:
         record_id, stored = self._existing(obj, raw_id)
+        self._writable(obj or self.object(str(stored["object"])), "delete")
         self._delete(record_id, stored)
         return SaveResult(record_id, True)
 
@@ -985,6 +1019,56 @@ def delete_many(
     return _run(org, ids, delete, all_or_none)
 
 
+def write_fact_record(
+    db: sqlite3.Connection,
+    object_name: str,
+    record_id: str,
+    values: Mapping[str, Any],
+    *,
+    user_id: str,
+    stamped: Sequence[str] = (),
+) -> None:
+    """Keep the one record of a FACT_OBJECTS object: ``values`` as given (typed already),
+    replacing any other record of the object (a new profile is a new record). Nothing is
+    written when the values are those stored, so audit dates move only on a real change;
+    ``stamped`` names further fields set to the time of the write.
+    """
+    obj = load_object(db, object_name)
+    if obj is None:
+        raise ValueError(f"the org has no {object_name} object")
+    row = db.execute(
+        "SELECT data FROM records WHERE id = ? AND object = ?", (record_id, obj.name)
+    ).fetchone()
+    old: dict[str, Any] = {} if row is None else json.loads(row["data"])
+    kept = set(SYSTEM_FIELDS) | set(stamped)
+    data = {k: v for k, v in values.items() if v is not None and k not in kept}
+    others = db.execute(
+        "SELECT id FROM records WHERE object = ? AND id != ?", (obj.name, record_id)
+    ).fetchall()
+    if data == {k: v for k, v in old.items() if k not in kept} and not others:
+        return
+    now = _now()
+    stamps = {
+        "Id": record_id,
+        "IsDeleted": False,
+        "CreatedDate": old.get("CreatedDate", now),
+        "CreatedById": old.get("CreatedById", user_id),
+        "LastModifiedDate": now,
+        "LastModifiedById": user_id,
+        "SystemModstamp": now,
+        **{name: now for name in stamped},
+    }
+    data.update({k: v for k, v in stamps.items() if k == "Id" or obj.field(k) is not None})
+    for other in others:
+        db.execute("DELETE FROM record_keys WHERE id = ?", (other["id"],))
+        db.execute("DELETE FROM records WHERE id = ?", (other["id"],))
+    db.execute(
+        "INSERT INTO records (id, object, data, is_deleted) VALUES (?, ?, ?, 0) "
+        "ON CONFLICT(id) DO UPDATE SET data = excluded.data, is_deleted = 0",
+        (record_id, obj.name, json.dumps(data, separators=(",", ":"))),
+    )
+
+
 def find_ids(org: Org, object_name: str, field_name: str, value: Any) -> list[str]:
     """Ids of live records whose ``field_name`` equals ``value`` (given as a client would)."""
     field = external_id_field(org, object_name, field_name)
@@ -1024,19 +1108,13 @@ def get(
 def iter_records(
     org: Org, object_name: str, *, include_deleted: bool = False
 ) -> Iterator[dict[str, Any]]:
-    """Every record of an object in creation order, streamed from the store.
-
-    A dedicated connection keeps the cursor independent of writes made meanwhile on this
-    thread; each dict is keyed by field API name and lacks the fields without a value."""
-    db = sqlite3.connect(org.store.path, timeout=30)
-    try:
-        sql = "SELECT data FROM records WHERE object = ?"
-        if not include_deleted:
-            sql += " AND is_deleted = 0"
-        for (data,) in db.execute(sql + " ORDER BY rowid", (object_name,)):
-            yield json.loads(data)
-    finally:
-        db.close()
+    """Every record of an object in creation order, streamed from the store; each dict is
+    keyed by field API name and lacks the fields without a value."""
+    sql = "SELECT data FROM records WHERE object = ?"
+    if not include_deleted:
+        sql += " AND is_deleted = 0"
+    for (data,) in org.store.read(sql + " ORDER BY rowid", (object_name,)):
+        yield json.loads(data)
 
 
 def count(org: Org, object_name: str, *, include_deleted: bool = False) -> int:
@@ -1044,3 +1122,18 @@ def count(org: Org, object_name: str, *, include_deleted: bool = False) -> int:
     if not include_deleted:
         sql += " AND is_deleted = 0"
     return int(org.store.connection().execute(sql, (object_name,)).fetchone()[0])
+
+
+def get_many(
+    org: Org, object_name: str, record_ids: Sequence[str], *, include_deleted: bool = False
+) -> dict[str, dict[str, Any]]:
+    """Stored fields of the records among ``record_ids`` (18 characters) that exist, by Id;
+    one statement per call, so callers page a few thousand Ids at a time."""
+    if not record_ids:
+        return {}
+    marks = ",".join("?" * len(record_ids))
+    sql = f"SELECT id, data FROM records WHERE object = ? AND id IN ({marks})"
+    if not include_deleted:
+        sql += " AND is_deleted = 0"
+    rows = org.store.connection().execute(sql, (object_name, *record_ids))
+    return {str(row["id"]): json.loads(row["data"]) for row in rows}

@@ -16,6 +16,7 @@ order puts them last, and date literals are ranges of whole UTC days.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -1200,6 +1201,20 @@ class BoundQuery:
     order: tuple[_BoundOrder, ...]
 
     @property
+    def compared_fields(self) -> frozenset[str]:
+        """Fields of the queried object that WHERE and ORDER BY read (for a path through a
+        relationship, its reference field): the only values a caller must type for them."""
+        paths = [k.path for k in self.order]
+        pending: list[_BoundCondition] = [] if self.where is None else [self.where]
+        while pending:
+            condition = pending.pop()
+            if isinstance(condition, _BoundTest):
+                paths.append(condition.path)
+            else:
+                pending.extend(condition.operands)
+        return frozenset(p.hops[0].field.name if p.hops else p.field.name for p in paths)
+
+    @property
     def is_count(self) -> bool:
         """``SELECT COUNT()``: the result is only a total size."""
         return self.query.count_all
@@ -1243,17 +1258,30 @@ class QueryResult:
     records: list[dict[str, Any]]
 
 
-def _caching(resolve: Resolve) -> Resolve:
-    """``resolve`` remembering its answers for one query, so shared parents are fetched once."""
+PARENT_CACHE = 10_000
+
+
+def caching(resolve: Resolve) -> Resolve:
+    """``resolve`` remembering its answers, so parents shared by many records are fetched once.
+    The memory is bounded: past ``PARENT_CACHE`` parents it starts afresh."""
     cache: dict[tuple[str, str], Record | None] = {}
 
     def cached(object_name: str, record_id: str) -> Record | None:
         key = (object_name, record_id)
         if key not in cache:
+            if len(cache) >= PARENT_CACHE:
+                cache.clear()
             cache[key] = resolve(object_name, record_id)
         return cache[key]
 
     return cached
+
+
+def _window(bound: BoundQuery) -> tuple[int, int | None]:
+    """OFFSET and LIMIT as slice bounds."""
+    query = bound.query
+    start = query.offset or 0
+    return start, None if query.limit is None else start + query.limit
 
 
 def select(
@@ -1261,21 +1289,33 @@ def select(
 ) -> list[Record]:
     """The records the query returns, unprojected: filtered, ordered, then OFFSET and LIMIT.
     Without ORDER BY it stops reading ``records`` once LIMIT is reached."""
-    resolve = _caching(resolve)
+    resolve = caching(resolve)
     test = bound.predicate(now)
-    query = bound.query
-    start = query.offset or 0
-    stop = None if query.limit is None else start + query.limit
+    start, stop = _window(bound)
     matching: Iterator[Record] = (r for r in records if test(r, resolve))
     if bound.order:
         return bound.sort(matching, resolve)[start:stop]
-    found = []
-    for index, record in enumerate(matching):
-        if stop is not None and index >= stop:
-            break
-        if index >= start:
-            found.append(record)
-    return found
+    return list(itertools.islice(matching, start, stop))
+
+
+def select_ids(
+    bound: BoundQuery, records: Iterable[Record], resolve: Resolve, now: datetime
+) -> Iterator[str]:
+    """The Ids of what ``select`` returns, for callers that page through large answers.
+
+    Without ORDER BY it streams. With ORDER BY only the Id and the fields the sort reads are
+    kept of each match while sorting, so memory follows the number of matches, not their size.
+    """
+    resolve = caching(resolve)
+    test = bound.predicate(now)
+    start, stop = _window(bound)
+    matching: Iterator[Record] = (r for r in records if test(r, resolve))
+    if not bound.order:
+        return itertools.islice((str(r["Id"]) for r in matching), start, stop)
+    kept = {"Id"} | bound.compared_fields
+    slim = ({name: r[name] for name in kept if name in r} for r in matching)
+    ordered = bound.sort(slim, resolve)
+    return (str(r["Id"]) for r in ordered[start:stop])
 
 
 def execute(
@@ -1287,7 +1327,7 @@ def execute(
 ) -> QueryResult:
     """The whole answer: for ``COUNT()`` only the total size, for ``COUNT(field)`` one
     AggregateResult row, otherwise every projected record (the caller pages them)."""
-    resolve = _caching(resolve)
+    resolve = caching(resolve)
     if bound.count_field is not None:
         counted = bound.count_field
         test = bound.predicate(now)
@@ -1296,9 +1336,12 @@ def execute(
         )
         row = {"attributes": {"type": "AggregateResult"}, bound.alias or "expr0": total}
         return QueryResult(1, [row])
-    chosen = select(bound, records, resolve, now)
     if bound.is_count:
-        return QueryResult(len(chosen), [])
+        test = bound.predicate(now)
+        start, stop = _window(bound)
+        matching = (r for r in records if test(r, resolve))
+        return QueryResult(sum(1 for _ in itertools.islice(matching, start, stop)), [])
+    chosen = select(bound, records, resolve, now)
     shape = _shape(bound.sobject, bound.columns)
     projected = [_project(shape, r, resolve, version) for r in chosen]
     return QueryResult(len(projected), projected)

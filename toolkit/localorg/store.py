@@ -1,8 +1,10 @@
 """All local-org state in one SQLite file under the state folder, so it survives restarts.
 
 One connection per thread (SQLite connections are not shareable), WAL so readers never wait
-for a deploy being written, and every change inside ``transaction()``. Modules that keep
-state declare their tables with ``Store.register_schema`` before the store opens.
+for a deploy being written, and every change inside ``transaction()``. Transactions nest on a
+thread (savepoints), so a composite request can run every subrequest's writes in one
+transaction and undo them all (``tentative()``). Modules that keep state declare their tables
+with ``Store.register_schema`` before the store opens.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +34,25 @@ def register_schema(sql: str) -> None:
 register_schema(BASE_SCHEMA)
 
 
+class _Discarded(Exception):
+    """Raised at the end of a discarded ``tentative()`` block to roll it back."""
+
+
+class Tentative:
+    """The handle of a ``Store.tentative()`` block."""
+
+    def __init__(self) -> None:
+        self.discarded = False
+
+    def discard(self) -> None:
+        self.discarded = True
+
+
 class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()
         # executescript commits whatever is open first, so the script carries its own
         # transaction: all tables or none.
         with self._write_lock:
@@ -57,16 +73,49 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One writer at a time, all-or-nothing."""
+        """One writer at a time, all-or-nothing. Inside another transaction of the same thread
+        this is a savepoint: a failure undoes only its own writes (and re-raises), success
+        leaves them to the outermost transaction, which alone commits."""
         db = self.connection()
         with self._write_lock:
-            db.execute("BEGIN IMMEDIATE")
+            depth: int = getattr(self._local, "depth", 0)
+            savepoint = f"sftk_{depth}"
+            db.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {savepoint}")
+            self._local.depth = depth + 1
             try:
                 yield db
             except BaseException:
-                db.execute("ROLLBACK")
+                self._undo(db, depth, savepoint)
                 raise
-            db.execute("COMMIT")
+            finally:
+                self._local.depth = depth
+            try:
+                db.execute("COMMIT" if depth == 0 else f"RELEASE {savepoint}")
+            except BaseException:
+                # a failed COMMIT may leave the transaction open, which would refuse every
+                # later BEGIN on this thread's connection
+                with suppress(sqlite3.Error):
+                    self._undo(db, depth, savepoint)
+                raise
+
+    @staticmethod
+    def _undo(db: sqlite3.Connection, depth: int, savepoint: str) -> None:
+        if depth == 0:
+            db.execute("ROLLBACK")
+        else:
+            db.execute(f"ROLLBACK TO {savepoint}")
+            db.execute(f"RELEASE {savepoint}")
+
+    @contextmanager
+    def tentative(self) -> Iterator[Tentative]:
+        """A transaction whose owner decides at the end, without raising, whether it happened:
+        ``discard()`` inside the block undoes every write made in it (nested transactions
+        included) when the block ends; otherwise it commits as ``transaction()`` does."""
+        handle = Tentative()
+        with suppress(_Discarded), self.transaction():
+            yield handle
+            if handle.discarded:
+                raise _Discarded
 
     def get(self, key: str, default: Any = None) -> Any:
         row = self.connection().execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
@@ -98,3 +147,18 @@ class Store:
             .fetchone()
         )
         return 0 if row is None else int(row["count"])
+
+    def read(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+        """Rows of a long read, streamed on a connection of their own: the caller may write
+        on this thread's connection meanwhile, and nothing holds more than one row. Inside a
+        transaction of this thread (a composite request's subrequests) the rows come from the
+        thread's own connection, read in full first, so they include the uncommitted writes."""
+        if getattr(self._local, "depth", 0):
+            rows = self.connection().execute(sql, params).fetchall()
+            yield from (tuple(row) for row in rows)
+            return
+        db = sqlite3.connect(self.path, timeout=30)
+        try:
+            yield from db.execute(sql, params)
+        finally:
+            db.close()

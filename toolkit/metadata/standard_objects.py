@@ -256,6 +256,14 @@ def _audit(*, deletable: bool = True, created: bool = True) -> tuple[StandardFie
     return tuple(fields)
 
 
+def _permissions() -> tuple[StandardField, ...]:
+    """The ``Permissions<Name>`` booleans; read-only here, as the org derives them."""
+    return tuple(
+        _bool(f"Permissions{name}", label=label, read_only=True)
+        for name, label in USER_PERMISSION_LABELS.items()
+    )
+
+
 def _viewed() -> tuple[StandardField, ...]:
     return (_ro("LastViewedDate", "datetime"), _ro("LastReferencedDate", "datetime"))
 
@@ -332,6 +340,31 @@ _CLEAN_STATUS = (
     "Pending",
     "SelectMatch",
     "Skipped",
+)
+# User permissions the table knows, by API name with their Setup labels. Profile and
+# UserPermissionAccess carry each as a boolean ``Permissions<Name>``.
+USER_PERMISSION_LABELS: Mapping[str, str] = {
+    "ApiEnabled": "API Enabled",
+    "ModifyAllData": "Modify All Data",
+    "ModifyMetadata": "Modify Metadata Through Metadata API Functions",
+    "CustomizeApplication": "Customize Application",
+    "ViewSetup": "View Setup and Configuration",
+    "ViewAllData": "View All Data",
+    "ManageUsers": "Manage Users",
+}
+USER_PERMISSIONS: tuple[str, ...] = tuple(USER_PERMISSION_LABELS)
+# Organization.OrganizationType values tools are known to meet; Salesforce documents no full list.
+ORGANIZATION_TYPES: tuple[str, ...] = (
+    "Base Edition",
+    "Contact Manager Edition",
+    "Developer Edition",
+    "Enterprise Edition",
+    "Group Edition",
+    "Performance Edition",
+    "Personal Edition",
+    "Professional Edition",
+    "Team Edition",
+    "Unlimited Edition",
 )
 # What an activity, note or attachment may hang off, among the objects of this table.
 _PARENTS = ("Account", "Asset", "Campaign", "Case", "Contract", "Opportunity", "Order", "Product2")
@@ -876,6 +909,7 @@ _OBJECTS: tuple[StandardObject, ...] = (
         _text("Name", 255, required=True),
         _pick("UserType", read_only=True),
         _text("Description", 255),
+        _permissions(),
         _viewed(),
         createable=False,
     ),
@@ -906,11 +940,22 @@ _OBJECTS: tuple[StandardObject, ...] = (
         _pick("DefaultLocaleSidKey", required=True, label="Locale"),
         _pick("TimeZoneSidKey", required=True, label="Time Zone"),
         _pick("LanguageLocaleKey", required=True, label="Language"),
-        _pick("OrganizationType", label="Edition", read_only=True),
+        _pick("OrganizationType", ORGANIZATION_TYPES, label="Edition", read_only=True),
         _bool("IsSandbox", read_only=True),
         _ro("InstanceName", "string", 5),
         _ro("NamespacePrefix", "string", 15),
         _ro("TrialExpirationDate", "datetime"),
+        createable=False,
+    ),
+    # The running user's effective permissions, one row, queried without View Setup (API 41.0+).
+    # It is no stored entity: the row's Id is all zeros, hence the prefix.
+    _object(
+        "UserPermissionAccess",
+        "User Permission Access",
+        "000",
+        _id(),
+        _ro("LastCacheUpdate", "datetime"),
+        _permissions(),
         createable=False,
     ),
     _object(
