@@ -8,10 +8,14 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
+from toolkit.localorg.org import RunningOrg, start
 from toolkit.metadata.schema import MetadataSchema
+from toolkit.salesforce.connection import OrgConnection
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +53,70 @@ def sftk(sftk_exe: list[str], schema_cache: Path) -> Iterator[Run]:
         )
 
     yield run
+
+
+# --- a local org for engine tests (tests/localorg keeps its own fixtures) ----------------------
+
+ENGINE_API_VERSION = "66.0"
+
+
+@pytest.fixture(scope="module")
+def local_org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningOrg]:
+    """One org per test module, so deployed metadata, coverage profiles and faults never leak
+    between modules."""
+    running = start(Path(tmp_path_factory.mktemp("localorg")), port=0)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def connection(local_org: RunningOrg) -> Iterator[OrgConnection]:
+    """An OrgConnection whose session trusts only the org's certificate, whatever
+    REQUESTS_CA_BUNDLE says."""
+    session = requests.Session()
+    session.verify = local_org.ca_bundle
+    session.trust_env = False
+    try:
+        yield OrgConnection(
+            profile="local",
+            kind="local",
+            instance_url=local_org.instance_url,
+            access_token=local_org.access_token,
+            api_version=ENGINE_API_VERSION,
+            session=session,
+            username=local_org.connection["username"],
+            org_id=local_org.connection["org_id"],
+        )
+    finally:
+        session.close()
+
+
+class Control:
+    """The local org's ``/_sftk/`` control endpoints, for setting up what a test needs."""
+
+    def __init__(self, connection: OrgConnection) -> None:
+        self.connection = connection
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        answer = self.connection.session.request(
+            method,
+            self.connection.instance_url + path,
+            json=body,
+            headers={"Authorization": f"Bearer {self.connection.access_token}"},
+            timeout=30,
+        )
+        assert answer.status_code < 300, answer.text
+        return answer.json() if answer.content else None
+
+    def coverage(self, profile: dict[str, Any]) -> None:
+        self.call("PUT", "/_sftk/coverage", profile)
+
+    def fault(self, **spec: Any) -> None:
+        self.call("POST", "/_sftk/faults", spec)
+
+
+@pytest.fixture(scope="module")
+def control(connection: OrgConnection) -> Control:
+    return Control(connection)

@@ -199,3 +199,44 @@ def test_validate_against_a_users_own_wsdl(sftk: Run, tmp_path: Path) -> None:
     broken.write_text("<definitions>\n<oops>\n")
     bad = sftk("validate", "--wsdl", str(broken), cwd=demo)
     assert bad.returncode == 2 and "broken.wsdl" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_org_list_shows_the_profiles_of_sftk_toml(sftk: Run, tmp_path: Path) -> None:
+    demo = init(sftk, tmp_path)
+    config = demo / "sftk.toml"
+    config.write_text(
+        config.read_text()
+        + '\n[orgs.uat]\nkind = "sandbox"\nauth = "password"\nusername = "ops@example.com.uat"\n'
+        'password_env = "UAT_PASSWORD"\n'
+    )
+    human = sftk("org", "list", cwd=demo)
+    assert human.returncode == 0, human.stderr
+    assert [line.split() for line in human.stdout.splitlines()] == [
+        ["local", "local", "local", "-"],
+        ["uat", "sandbox", "password", "https://test.salesforce.com"],
+    ]
+    as_json = sftk("org", "list", "--json", cwd=demo)
+    assert json.loads(as_json.stdout)[1] == {
+        "name": "uat",
+        "kind": "sandbox",
+        "auth": "password",
+        "login_url": "https://test.salesforce.com",
+        "username": "ops@example.com.uat",
+        "alias": None,
+        "api_version": None,
+    }
+
+
+def test_a_password_in_sftk_toml_is_refused_without_printing_it(sftk: Run, tmp_path: Path) -> None:
+    demo = init(sftk, tmp_path)
+    config = demo / "sftk.toml"
+    text = config.read_text() + '\n[orgs.prod]\nkind = "production"\npassword = "Hunter2-Secret"\n'
+    config.write_text(text)
+    line = text.splitlines().index('password = "Hunter2-Secret"') + 1
+    for args in (("org", "list"), ("render",)):
+        result = sftk(*args, cwd=demo)
+        assert result.returncode == 2
+        assert f"sftk.toml:{line}: orgs.prod.password: sftk.toml must not hold secrets" in (
+            result.stderr
+        )
+        assert "password_env" in result.stderr and "Hunter2-Secret" not in result.stderr

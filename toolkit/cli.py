@@ -6,49 +6,29 @@ stderr. Exit codes come from ``toolkit.errors.ExitCode`` only.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
 import threading
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.markup import escape
 
 from toolkit import __version__
+from toolkit.cli_deploy import COMMANDS
+from toolkit.cliutil import Options, emit_json, err, out
 from toolkit.errors import ExitCode, SftkError, UsageError, exit_code_for
 from toolkit.fsio import atomic_write_bytes
 from toolkit.metadata import manifest, rules
 from toolkit.metadata.schema import bundled_wsdl_path, wsdl_api_version
 from toolkit.plugins import load_plugins
-from toolkit.project import Project, open_project, render_project
+from toolkit.project import open_project, render_project
 from toolkit.scaffold import init_project
 from toolkit.validation import ValidationReport, validate_folder, validate_project
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-@dataclass
-class Options:
-    project_dir: Path | None
-    no_plugins: bool
-
-    def project(self) -> Project:
-        project = open_project(self.project_dir, no_plugins=self.no_plugins)
-        for problem in project.plugins.problems:
-            err.print(f"[yellow]warning:[/] {escape(problem)}")
-        return project
-
-
-def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -246,7 +226,73 @@ def plugins(opts: Options, as_json: bool) -> int:
 
 @cli.group()
 def org() -> None:
-    """Org commands: the local org on loopback (more org kinds arrive with deploys)."""
+    """Org commands: the org profiles of sftk.toml, and the local org on loopback."""
+
+
+@org.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def org_list(opts: Options, as_json: bool) -> int:
+    """List the org profiles of sftk.toml (and the implicit local one)."""
+    profiles = open_project(opts.project_dir, no_plugins=True).config.orgs
+    rows = [
+        {
+            "name": p.name,
+            "kind": p.kind,
+            "auth": p.auth,
+            "login_url": p.login_url,
+            "username": p.username,
+            "alias": p.alias,
+            "api_version": p.api_version,
+        }
+        for p in profiles
+    ]
+    if as_json:
+        emit_json(rows)
+    else:
+        width = max(len(p.name) for p in profiles)
+        for p in profiles:
+            where = p.login_url or (f"sf alias {p.alias}" if p.alias else "-")
+            out.print(f"{escape(p.name.ljust(width))}  {p.kind:<10}  {p.auth:<8}  {escape(where)}")
+    return ExitCode.OK
+
+
+@org.command(name="show")
+@click.argument("name", default="local")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def org_show(opts: Options, name: str, as_json: bool) -> int:
+    """Connect to the org profile NAME (default: local) and describe the org."""
+    from toolkit.salesforce.auth import find_profile, open_connection
+    from toolkit.salesforce.org_info import describe_org
+
+    config = open_project(opts.project_dir, no_plugins=True).config
+    profile = find_profile(config, name)
+    with open_connection(config, name) as conn:
+        summary = describe_org(conn)
+    if as_json:
+        emit_json(summary.to_json())
+        return ExitCode.OK
+    remaining, allowance = summary.api_requests_remaining, summary.api_requests_max
+    requests_left = (
+        "unknown" if remaining is None else f"{remaining:,} of {allowance or 0:,} left today"
+    )
+    lines = [
+        ("profile", f"{summary.profile} ({summary.kind}, auth {profile.auth})"),
+        ("instance", summary.instance_url),
+        ("username", summary.username or "-"),
+        ("org id", summary.org_id or "-"),
+        ("user id", summary.user_id or "-"),
+        ("organization", summary.name),
+        ("edition", summary.edition),
+        ("sandbox", "yes" if summary.is_sandbox else "no"),
+        ("instance name", summary.instance_name or "-"),
+        ("api version", summary.api_version),
+        ("api requests", requests_left),
+    ]
+    for label, value in lines:
+        out.print(f"{label + ':':<15}{escape(value)}")
+    return ExitCode.OK
 
 
 @org.command()
@@ -338,6 +384,10 @@ def destructive(components: Sequence[str], when: str, out_dir: Path | None, as_j
     else:
         err.print(f"wrote {escape(str(target))}")
     return ExitCode.OK
+
+
+for _command in COMMANDS:
+    cli.add_command(_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

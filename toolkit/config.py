@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 from toolkit.errors import ConfigError
 from toolkit.metadata.specs import PermissionSetSpec
@@ -23,11 +24,42 @@ DELETION_TIMINGS = ("default", "pre", "post")
 _API_VERSION = re.compile(r"^\d{2,3}\.0$")
 
 
+AUTH_METHODS = ("jwt", "password", "token", "sfdx", "local")
+DEFAULT_COVERAGE = 75.0
+LOGIN_URLS = {"login": "https://login.salesforce.com", "test": "https://test.salesforce.com"}
+LOCAL_PROFILE = "local"
+
+
 @dataclass(frozen=True)
 class OrgProfile:
+    """One org profile. Secrets are never values here: only the names of the env vars or the
+    paths of the files that hold them."""
+
     name: str
     kind: str
     login_url: str | None = None
+    auth: str = "local"
+    api_version: str | None = None
+    username: str | None = None
+    client_id_env: str | None = None  # JWT: the connected app's consumer key
+    private_key_file: Path | None = None  # JWT
+    private_key_env: str | None = None  # JWT, the key itself in an env var (CI secrets)
+    password_env: str | None = None
+    security_token_env: str | None = None
+    client_secret_env: str | None = None  # password: the OAuth flow's consumer secret, if any
+    access_token_env: str | None = None
+    instance_url_env: str | None = None
+    alias: str | None = None  # an org authorized in the Salesforce CLI
+
+
+@dataclass(frozen=True)
+class CoveragePolicy:
+    """The coverage gate's bars in percent: org-wide, and per class or trigger name pattern
+    (fnmatch, first match wins; classes matching none must reach ``per_class``)."""
+
+    org_wide: float = DEFAULT_COVERAGE
+    per_class: float = DEFAULT_COVERAGE
+    patterns: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,6 +92,7 @@ class ProjectConfig:
     deletion_timing: str
     orgs: tuple[OrgProfile, ...]
     plugins: PluginSettings
+    coverage: CoveragePolicy = CoveragePolicy()
 
     @property
     def state_dir(self) -> Path:
@@ -89,11 +122,7 @@ def load_config(path: Path) -> ProjectConfig:
     root_table = doc.root()
     root = path.parent.resolve()
     project = root_table.table("project") or Table(doc, ("project",), {})
-    api_version = project.string("api_version")
-    if api_version is not None and not _API_VERSION.match(api_version):
-        raise project.error(
-            "api_version", f"{api_version!r} is not an API version", hint='write it like "63.0"'
-        )
+    api_version = _version(project, "api_version")
     config = ProjectConfig(
         root=root,
         name=project.string("name", root.name) or root.name,
@@ -106,8 +135,9 @@ def load_config(path: Path) -> ProjectConfig:
         permission_sets=_permission_sets(root_table),
         deletions=(),
         deletion_timing="default",
-        orgs=_orgs(root_table),
+        orgs=_orgs(root_table, root),
         plugins=_plugins(root_table),
+        coverage=_coverage(root_table),
     )
     project.finish()
     deletions = root_table.table("deletions")
@@ -142,15 +172,212 @@ def _permission_sets(root: Table) -> tuple[PermissionSetSpec, ...]:
     return tuple(sorted(specs, key=lambda s: s.name))
 
 
-def _orgs(root: Table) -> tuple[OrgProfile, ...]:
-    orgs = []
-    for name, table in root.tables("orgs"):
-        kind = table.choice("kind", ORG_KINDS)
-        if kind is None:
-            raise table.error("kind", "is required", hint="choose one of: " + ", ".join(ORG_KINDS))
-        orgs.append(OrgProfile(name=name, kind=kind, login_url=table.string("login_url")))
-        table.finish()
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PROFILE_KEYS = ("kind", "auth", "api_version")
+# Per auth method: the keys it requires and the keys it also accepts.
+_AUTH_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "jwt": (("username", "client_id_env"), ("login_url", "private_key_file", "private_key_env")),
+    "password": (
+        ("username", "password_env"),
+        ("login_url", "security_token_env", "client_id_env", "client_secret_env"),
+    ),
+    "token": (("access_token_env", "instance_url_env"), ()),
+    "sfdx": (("alias",), ()),
+    "local": ((), ()),
+}
+_ENV_KEYS = (
+    "client_id_env",
+    "client_secret_env",
+    "private_key_env",
+    "password_env",
+    "security_token_env",
+    "access_token_env",
+    "instance_url_env",
+)
+_REQUIRED_HINTS = {
+    "username": 'add username = "deploy@example.com", the user sftk logs in as',
+    "client_id_env": 'add client_id_env = "SF_CLIENT_ID", the environment variable holding the '
+    "connected app's consumer key",
+    "password_env": 'add password_env = "SF_PASSWORD", the environment variable holding the '
+    "password",
+    "access_token_env": 'add access_token_env = "SF_ACCESS_TOKEN", the environment variable '
+    "holding the access token",
+    "instance_url_env": 'add instance_url_env = "SF_INSTANCE_URL", the environment variable '
+    "holding the org's URL",
+    "alias": 'add alias = "my-org", an alias or username that `sf org list` shows',
+}
+# Keys that would hold a secret itself, and where the secret belongs instead.
+_SECRET_KEYS = {
+    "password": "password_env",
+    "security_token": "security_token_env",
+    "access_token": "access_token_env",
+    "session_id": "access_token_env",
+    "token": "access_token_env",
+    "private_key": "private_key_file (the key file's path) or private_key_env",
+    "client_secret": "client_secret_env",
+    "consumer_secret": "client_secret_env",
+}
+_SECRET_WORDS = ("password", "secret", "token", "private_key", "session_id")
+
+
+def _orgs(root: Table, project_root: Path) -> tuple[OrgProfile, ...]:
+    """The written profiles in file order, then an implicit ``local`` one when the file has
+    none, so ``--org local`` works in every project."""
+    orgs = [_org(name, table, project_root) for name, table in root.tables("orgs")]
+    if not any(org.name == LOCAL_PROFILE for org in orgs):
+        orgs.append(OrgProfile(name=LOCAL_PROFILE, kind="local", auth="local"))
     return tuple(orgs)
+
+
+def _org(name: str, table: Table, project_root: Path) -> OrgProfile:
+    _refuse_secret_values(table)
+    kind = table.choice("kind", ORG_KINDS)
+    if kind is None:
+        raise table.error("kind", "is required", hint="choose one of: " + ", ".join(ORG_KINDS))
+    auth = table.choice("auth", AUTH_METHODS, "local" if kind == "local" else None)
+    if auth is None:
+        raise table.error(
+            "auth",
+            f"is required for a {kind} org",
+            hint="choose one of: " + ", ".join(m for m in AUTH_METHODS if m != "local"),
+        )
+    if (auth == "local") != (kind == "local"):
+        raise table.error(
+            "auth",
+            f'auth = "{auth}" does not go with kind = "{kind}"',
+            hint='auth = "local" and kind = "local" go together: they mean sftk\'s own org',
+        )
+    required, optional = _AUTH_KEYS[auth]
+    allowed = (*_PROFILE_KEYS, *required, *optional)
+    for key in table.data:
+        if key not in allowed:
+            known = any(key in keys for pair in _AUTH_KEYS.values() for keys in pair)
+            message = f'does not apply to auth = "{auth}"' if known else f"unknown key {key!r}"
+            raise table.error(key, message, hint=f"keys for auth = {auth}: " + ", ".join(allowed))
+    for key in required:
+        if key not in table.data:
+            raise table.error(
+                key, f'is required for auth = "{auth}"', hint=_REQUIRED_HINTS.get(key)
+            )
+    if auth == "jwt" and table.has("private_key_file") == table.has("private_key_env"):
+        raise table.error(
+            "private_key_file",
+            'auth = "jwt" needs exactly one of private_key_file and private_key_env',
+            hint='add private_key_file = "certs/server.key", or private_key_env = "SF_JWT_KEY" '
+            "naming the environment variable holding the key",
+        )
+    if table.has("client_secret_env") and not table.has("client_id_env"):
+        raise table.error(
+            "client_secret_env",
+            "needs client_id_env: the secret belongs to a connected app",
+            hint="add client_id_env naming the variable with the app's consumer key",
+        )
+    envs = {key: _env_name(table, key) for key in _ENV_KEYS}
+    key_file = table.string("private_key_file")
+    profile = OrgProfile(
+        name=name,
+        kind=kind,
+        auth=auth,
+        login_url=_login_url(table, kind) if "login_url" in allowed else None,
+        api_version=_version(table, "api_version"),
+        username=table.string("username"),
+        private_key_file=None if key_file is None else project_root / key_file,
+        alias=table.string("alias"),
+        **envs,
+    )
+    table.finish(allowed)
+    return profile
+
+
+def _refuse_secret_values(table: Table) -> None:
+    """A secret written into sftk.toml ends up in git: refuse it before anything else."""
+    for key in table.data:
+        if key.endswith(("_env", "_file")):
+            continue
+        if key in _SECRET_KEYS or any(word in key for word in _SECRET_WORDS):
+            instead = _SECRET_KEYS.get(key, "a *_env key")
+            raise table.error(
+                key,
+                "sftk.toml must not hold secrets",
+                hint=f"remove it and use {instead}, which names the environment variable "
+                "holding the value, so the secret stays out of the file and out of git",
+            )
+
+
+def _env_name(table: Table, key: str) -> str | None:
+    value = table.string(key)
+    if value is not None and not _ENV_NAME.fullmatch(value):
+        raise table.error(  # not echoed: it may be the secret itself
+            key,
+            "is not an environment variable name",
+            hint='write the name of the variable that holds the value, like "SF_PASSWORD"',
+        )
+    return value
+
+
+def _version(table: Table, key: str) -> str | None:
+    version = table.string(key)
+    if version is not None and not _API_VERSION.match(version):
+        raise table.error(key, f"{version!r} is not an API version", hint='write it like "63.0"')
+    return version
+
+
+def _login_url(table: Table, kind: str) -> str:
+    value = table.string("login_url")
+    if value is None:
+        return LOGIN_URLS["test" if kind == "sandbox" else "login"]
+    if value in LOGIN_URLS:
+        return LOGIN_URLS[value]
+    parts = urlsplit(value)
+    if (
+        parts.scheme != "https"
+        or not parts.hostname
+        or "@" in parts.netloc
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
+        raise table.error(
+            "login_url",
+            'is not "login", "test" or an https URL without a path',
+            hint='write "login", "test" (sandboxes) or your My Domain URL, like '
+            '"https://acme.my.salesforce.com"',
+        )
+    return f"https://{parts.netloc.lower()}"
+
+
+def _coverage(root: Table) -> CoveragePolicy:
+    table = root.table("coverage")
+    if table is None:
+        return CoveragePolicy()
+    org_wide = _percent(table, "org_wide")
+    per_class = _percent(table, "per_class")
+    patterns: list[tuple[str, float]] = []
+    classes = table.table("classes")
+    if classes is not None:
+        for pattern in list(classes.data):
+            value = _percent(classes, pattern)
+            assert value is not None
+            patterns.append((pattern, value))
+        classes.finish()
+    table.finish(("org_wide", "per_class", "classes"))
+    return CoveragePolicy(
+        org_wide=DEFAULT_COVERAGE if org_wide is None else org_wide,
+        per_class=DEFAULT_COVERAGE if per_class is None else per_class,
+        patterns=tuple(patterns),
+    )
+
+
+def _percent(table: Table, key: str) -> float | None:
+    value = table.scalar(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+        written = key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else f'"{key}"'
+        raise table.error(
+            key, "must be a number from 0 to 100", hint=f"write it like {written} = 75"
+        )
+    return float(value)
 
 
 def _plugins(root: Table) -> PluginSettings:

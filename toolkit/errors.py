@@ -14,9 +14,17 @@ class ExitCode(enum.IntEnum):
     """Process exit codes, documented in README's table; each outcome has its own number."""
 
     OK = 0
-    PROBLEMS_FOUND = 1
-    USAGE = 2
-    INTERNAL = 70
+    PROBLEMS_FOUND = 1  # offline validation found problems
+    USAGE = 2  # bad command line, sftk.toml, spec or template
+    DEPLOY_FAILED = 3  # the org refused the deploy (components or tests failed)
+    PARTIAL_SUCCESS = 4  # a sandbox deploy without rollbackOnError kept some components
+    COVERAGE_BELOW_GATE = 5  # deployed or validated, but coverage is under the project's bar
+    TIMED_OUT = 6  # the deploy is still running in the org (wait limit, or a report on it)
+    CANCELED = 7  # the deploy was canceled
+    PREFLIGHT_FAILED = 8  # the org is not fit for the deploy (edition, permissions, limits)
+    ORG_UNREACHABLE = 9  # could not connect, authenticate or talk to the org
+    INTERNAL = 70  # a bug in sftk
+    INTERRUPTED = 130  # Ctrl-C while waiting; a deploy keeps running in the org (resume it)
 
 
 class SftkError(Exception):
@@ -53,6 +61,23 @@ class PluginError(SftkError):
     """A plugin misbehaved in a way that stops the command (a failed import is only reported)."""
 
     exit_code = ExitCode.USAGE
+
+
+class OrgError(SftkError):
+    """Talking to an org failed: connection, authentication, or an API error the org returned.
+
+    ``code`` is Salesforce's error code (INVALID_SESSION_ID, UNABLE_TO_LOCK_ROW, ...) or a
+    transport condition (``CONNECTION``, ``TIMEOUT``, ``HTTP_503``) so callers can decide from
+    a table whether to retry; ``status`` is the HTTP status when there was one."""
+
+    exit_code = ExitCode.ORG_UNREACHABLE
+
+    def __init__(
+        self, message: str, *, code: str, status: int | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
+        self.status = status
 
 
 def exit_code_for(error: BaseException) -> ExitCode:

@@ -37,14 +37,55 @@ description = "Plan and record site visits"
 # components = ["CustomField:Account.Legacy_Code__c"]
 # when = "post"            # "default", "pre" or "post"
 
-# Org profiles. kind is one of production, sandbox, developer, local.
-# "local" is sftk's own org on loopback: no credentials, nothing leaves this machine.
+# Org profiles (`sftk org list`, `--org NAME`). kind is one of production, sandbox, developer,
+# local. "local" is sftk's own org on loopback: no credentials, nothing leaves this machine;
+# `--org local` works even without this table.
 [orgs.local]
 kind = "local"
 
+# Other orgs log in with auth = "jwt", "password", "token" or "sfdx". Secrets never go in this
+# file: *_env keys name the environment variables that hold them. login_url is "login"
+# (default), "test" (default for sandboxes) or your My Domain URL.
+#
+# CI, JWT bearer flow: a connected app with your certificate, pre-authorized for the user.
+# [orgs.prod]
+# kind = "production"
+# auth = "jwt"
+# username = "deploy@example.com"
+# client_id_env = "SF_CLIENT_ID"          # the connected app's consumer key
+# private_key_file = "certs/server.key"   # or private_key_env = "SF_JWT_KEY"
+# login_url = "https://example.my.salesforce.com"
+#
+# Username and password (+ security token), by SOAP login(); with client_id_env (and
+# client_secret_env), by the OAuth username-password flow of that connected app.
 # [orgs.uat]
 # kind = "sandbox"
-# login_url = "https://test.salesforce.com"
+# auth = "password"
+# username = "deploy@example.com.uat"
+# password_env = "SF_PASSWORD"
+# security_token_env = "SF_SECURITY_TOKEN"
+#
+# An access token you already have, and the org's URL.
+# [orgs.dev]
+# kind = "developer"
+# auth = "token"
+# access_token_env = "SF_ACCESS_TOKEN"
+# instance_url_env = "SF_INSTANCE_URL"
+#
+# An org the Salesforce CLI has authorized (`sf org login web --alias my-scratch`).
+# [orgs.scratch]
+# kind = "developer"
+# auth = "sfdx"
+# alias = "my-scratch"
+
+# The coverage gate of deploys that run tests, in percent. Class patterns match class and
+# trigger names (* and ?); the first match wins, others must reach per_class.
+# [coverage]
+# org_wide = 75
+# per_class = 75
+# [coverage.classes]
+# "Legacy*" = 0
+# "Billing*" = 90
 
 # Plugins contribute object specs and templates. Installed: {installed}.
 # SFTK_PLUGINS=name,... limits which load; `sftk --no-plugins` turns them all off.

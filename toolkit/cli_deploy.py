@@ -1,0 +1,374 @@
+"""The deploy commands of ``sftk``: preflight, deploy (validate, quick, report, resume,
+cancel) and coverage. Thin: parse, call ``toolkit.deploy.commands``, print, exit truthfully."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from toolkit.cliutil import Options, emit_json, err, out
+from toolkit.deploy import commands, coverage
+from toolkit.deploy.policy import DEFAULT_WAIT_MINUTES, EXIT_CODES
+from toolkit.deploy.preflight import PreflightReport
+from toolkit.deploy.report_text import (
+    preflight_json,
+    preflight_lines,
+    report_json,
+    report_lines,
+)
+from toolkit.deploy.runner import DeployReport
+from toolkit.errors import ExitCode
+from toolkit.salesforce.results import TEST_LEVELS, DeployResult
+
+_STYLES = {"pass": "green", "warn": "yellow", "fail": "red"}
+
+
+class ProgressView:
+    """A live bar on a terminal; elsewhere (CI logs) one line whenever the state changes, so
+    a long deploy never looks hung and a log never fills with repeats."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.live = enabled and err.is_terminal
+        self.last: tuple[Any, ...] | None = None
+        self.bar: Progress | None = None
+        self.task: Any = None
+
+    def __call__(self, result: DeployResult) -> None:
+        if not self.enabled:
+            return
+        components = f"{result.number_components_deployed}/{result.number_components_total}"
+        tests = f"{result.number_tests_completed}/{result.number_tests_total}"
+        stage = result.state_detail or result.status
+        if self.live:
+            self._draw(result, stage)
+            return
+        state = (result.status, stage, components, tests, result.number_component_errors)
+        if state != self.last:
+            self.last = state
+            line = f"{result.id} {result.status}: {stage}; components {components}"
+            if result.number_tests_total:
+                line += f"; tests {tests} ({result.number_test_errors} failed)"
+            err.print(escape(line))
+
+    def _draw(self, result: DeployResult, stage: str) -> None:
+        if self.bar is None:
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[tests]}"),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("deploy", total=None, tests="")
+        tests = ""
+        if result.number_tests_total:
+            tests = f"tests {result.number_tests_completed}/{result.number_tests_total}"
+        self.bar.update(
+            self.task,
+            description=escape(stage),
+            total=result.number_components_total or None,
+            completed=result.number_components_deployed,
+            tests=tests,
+        )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+def _finish(report: DeployReport, as_json: bool, junit: Path | None, cobertura: Path | None) -> int:
+    if junit or cobertura:
+        commands.write_ci_reports(report, junit=junit, cobertura=cobertura)
+    if as_json:
+        emit_json(report_json(report))
+    else:
+        lines = report_lines(report)
+        colour = "green" if EXIT_CODES[report.outcome] == ExitCode.OK else "red"
+        out.print(f"[{colour}]{escape(lines[0])}[/]")
+        for line in lines[1:]:
+            out.print(escape(line))
+    return int(EXIT_CODES[report.outcome])
+
+
+def _wait(minutes: float | None) -> float:
+    return DEFAULT_WAIT_MINUTES if minutes is None else minutes
+
+
+org_option = click.option("--org", "org", required=True, help="Org profile from sftk.toml.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+wait_option = click.option(
+    "--wait",
+    "wait_minutes",
+    type=click.FloatRange(min=0),
+    help=f"Minutes to wait for the deploy (default {DEFAULT_WAIT_MINUTES:g}).",
+)
+junit_option = click.option(
+    "--junit",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the Apex test results as JUnit XML here.",
+)
+cobertura_option = click.option(
+    "--cobertura",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the Apex coverage as Cobertura XML here.",
+)
+
+
+@click.command()
+@org_option
+@json_option
+@click.pass_obj
+def preflight(opts: Options, org: str, as_json: bool) -> int:
+    """Check that an org can take a deploy: edition, permissions, API requests, coverage."""
+    report = commands.preflight(opts.project(), org)
+    _print_preflight(report, as_json)
+    return int(ExitCode.OK if report.passed else ExitCode.PREFLIGHT_FAILED)
+
+
+def _print_preflight(report: PreflightReport, as_json: bool) -> None:
+    if as_json:
+        emit_json(preflight_json(report))
+        return
+    for line in preflight_lines(report):
+        status = line.split(" ", 1)[0].lower()
+        style = _STYLES.get(status)
+        out.print(f"[{style}]{escape(line)}[/]" if style else escape(line))
+
+
+class _DeployGroup(click.Group):
+    """``sftk deploy [PATH]`` deploys; ``sftk deploy quick|report|resume|cancel`` manage
+    deploys. A first argument that is not a subcommand goes to the hidden ``run``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or args[0] not in (*self.commands, "-h", "--help"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_DeployGroup)
+def deploy() -> None:
+    """Deploy the project's package (or PATH) to an org; quick deploy, report, resume, cancel.
+
+    Run `sftk deploy run --help` for the deploy options."""
+
+
+@deploy.command(name="run")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@org_option
+@click.option("--check-only", is_flag=True, help="Validate only: nothing is saved in the org.")
+@click.option("--test-level", type=click.Choice(TEST_LEVELS), help="Which Apex tests run.")
+@click.option("--tests", default="", help="Test classes for RunSpecifiedTests, comma-separated.")
+@click.option("--ignore-warnings", is_flag=True, help="Deploy even when there are warnings.")
+@click.option(
+    "--allow-partial",
+    is_flag=True,
+    help="Sandboxes only: keep what deployed when some components fail (no rollback).",
+)
+@wait_option
+@click.option("--async", "run_async", is_flag=True, help="Submit and return the deploy id.")
+@click.option("--skip-preflight", is_flag=True, help="Deploy without the preflight checks.")
+@junit_option
+@cobertura_option
+@json_option
+@click.pass_obj
+def run(
+    opts: Options,
+    path: Path | None,
+    org: str,
+    check_only: bool,
+    test_level: str | None,
+    tests: str,
+    ignore_warnings: bool,
+    allow_partial: bool,
+    wait_minutes: float | None,
+    run_async: bool,
+    skip_preflight: bool,
+    junit: Path | None,
+    cobertura: Path | None,
+    as_json: bool,
+) -> int:
+    """Deploy (or with --check-only, validate) the project's package or PATH."""
+    view = ProgressView(not as_json)
+    try:
+        done = commands.deploy(
+            opts.project(),
+            org,
+            path=path,
+            check_only=check_only,
+            test_level=test_level,
+            tests=tuple(t.strip() for t in tests.split(",") if t.strip()),
+            ignore_warnings=ignore_warnings,
+            allow_partial=allow_partial,
+            wait_minutes=None if run_async else _wait(wait_minutes),
+            skip_preflight=skip_preflight,
+            on_progress=view,
+        )
+    finally:
+        view.close()
+    if done.report is None:
+        assert done.preflight is not None
+        if as_json:
+            emit_json({"preflight": preflight_json(done.preflight), "deploy": None})
+        else:
+            _print_preflight(done.preflight, False)
+            err.print("[red]nothing was deployed[/]: fix the failed checks or --skip-preflight")
+        return int(ExitCode.PREFLIGHT_FAILED)
+    if done.preflight is not None and not as_json:
+        warned = [c for c in done.preflight.checks if c.status != "pass"]
+        for check in warned:
+            err.print(
+                f"[yellow]preflight warning:[/] {escape(check.title)}: {escape(check.detail)}"
+            )
+    return _finish(done.report, as_json, junit, cobertura)
+
+
+@deploy.command()
+@org_option
+@click.option(
+    "--validation-id", help="The validation to deploy (default: the latest of this package)."
+)
+@wait_option
+@json_option
+@click.pass_obj
+def quick(
+    opts: Options, org: str, validation_id: str | None, wait_minutes: float | None, as_json: bool
+) -> int:
+    """Deploy a validated package without running its tests again."""
+    view = ProgressView(not as_json)
+    try:
+        report = commands.quick(
+            opts.project(),
+            org,
+            validation_id=validation_id,
+            wait_minutes=_wait(wait_minutes),
+            on_progress=view,
+        )
+    finally:
+        view.close()
+    return _finish(report, as_json, None, None)
+
+
+@deploy.command(name="report")
+@click.argument("deploy_id", required=False)
+@org_option
+@junit_option
+@cobertura_option
+@json_option
+@click.pass_obj
+def report_command(
+    opts: Options,
+    deploy_id: str | None,
+    org: str,
+    junit: Path | None,
+    cobertura: Path | None,
+    as_json: bool,
+) -> int:
+    """Where a deploy stands (default: the latest on this org), with its full report."""
+    return _finish(commands.report(opts.project(), org, deploy_id), as_json, junit, cobertura)
+
+
+@deploy.command()
+@click.argument("deploy_id", required=False)
+@org_option
+@wait_option
+@junit_option
+@cobertura_option
+@json_option
+@click.pass_obj
+def resume(
+    opts: Options,
+    deploy_id: str | None,
+    org: str,
+    wait_minutes: float | None,
+    junit: Path | None,
+    cobertura: Path | None,
+    as_json: bool,
+) -> int:
+    """Wait again for a deploy that is running (default: the latest on this org)."""
+    view = ProgressView(not as_json)
+    try:
+        report = commands.resume(
+            opts.project(), org, deploy_id, wait_minutes=_wait(wait_minutes), on_progress=view
+        )
+    finally:
+        view.close()
+    return _finish(report, as_json, junit, cobertura)
+
+
+@deploy.command()
+@click.argument("deploy_id", required=False)
+@org_option
+@wait_option
+@json_option
+@click.pass_obj
+def cancel(
+    opts: Options, deploy_id: str | None, org: str, wait_minutes: float | None, as_json: bool
+) -> int:
+    """Cancel a running deploy (default: the latest on this org) and wait until it stops."""
+    view = ProgressView(not as_json)
+    try:
+        report = commands.cancel(
+            opts.project(), org, deploy_id, wait_minutes=_wait(wait_minutes), on_progress=view
+        )
+    finally:
+        view.close()
+    return _finish(report, as_json, None, None)
+
+
+@click.command(name="coverage")
+@org_option
+@junit_option
+@cobertura_option
+@json_option
+@click.pass_obj
+def coverage_command(
+    opts: Options, org: str, junit: Path | None, cobertura: Path | None, as_json: bool
+) -> int:
+    """Apex coverage as the org measured it (Tooling API), judged by the project's gate."""
+    found = commands.org_coverage(opts.project(), org)
+    if junit is not None:
+        err.print("[yellow]warning:[/] --junit needs a test run; use it with `sftk deploy`")
+    if cobertura is not None:
+        commands.write_ci_reports(found, junit=None, cobertura=cobertura)
+    if as_json:
+        emit_json(
+            {
+                "org": found.org,
+                "classes": [
+                    {
+                        "name": c.name,
+                        "type": c.type,
+                        "percent": round(c.percent, 2),
+                        "lines": c.num_locations,
+                        "uncovered": c.num_not_covered,
+                    }
+                    for c in found.classes
+                ],
+                "gate": asdict(found.gate),
+            }
+        )
+    else:
+        for c in found.classes:
+            out.print(
+                escape(
+                    f"{c.type:7} {c.name}: {coverage.floored_percent(c.covered, c.num_locations)}"
+                    f"% ({c.covered}/{c.num_locations} lines)"
+                )
+            )
+        for line in coverage.summary_lines(found.gate):
+            out.print(escape(line))
+    return int(ExitCode.OK if found.gate.passed else ExitCode.COVERAGE_BELOW_GATE)
+
+
+COMMANDS: Sequence[click.Command] = (preflight, deploy, coverage_command)

@@ -1,0 +1,95 @@
+"""How the deploy engine behaves, as data: the polling schedule, which errors are worth another
+try, and which exit code each outcome gets. Changing behaviour means changing a table here."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from toolkit.errors import ExitCode
+
+
+@dataclass(frozen=True)
+class PollSchedule:
+    """Quick at first (small deploys finish in seconds), then backing off to ``ceiling``."""
+
+    first: float = 1.0
+    factor: float = 1.5
+    ceiling: float = 10.0
+    quick_polls: int = 5  # polls at ``first`` before backing off
+
+    def intervals(self) -> Iterator[float]:
+        for _ in range(self.quick_polls):
+            yield self.first
+        interval = self.first
+        while True:
+            interval = min(self.ceiling, interval * self.factor)
+            yield interval
+
+
+POLL_SCHEDULE = PollSchedule()
+
+# Faults while polling, cancelling or reading a result that say nothing about the deploy
+# itself: the same call is tried again (a deploy is never submitted twice).
+RETRYABLE_CODES = frozenset(
+    {
+        "CONNECTION",  # reset, refused, dropped mid-answer
+        "TIMEOUT",
+        "HTTP_500",
+        "HTTP_502",
+        "HTTP_503",
+        "HTTP_504",
+        "SERVER_UNAVAILABLE",
+        "UNKNOWN_EXCEPTION",
+        "UNABLE_TO_LOCK_ROW",
+        "REQUEST_LIMIT_EXCEEDED",  # concurrent-request limit; the daily one does not recover
+    }
+)
+# A submit refused with one of these means the org is busy with another deploy: submitting
+# again later is safe because nothing was accepted.
+ORG_BUSY_CODES = frozenset({"ALREADY_IN_PROCESS", "UNABLE_TO_LOCK_ROW"})
+# Errors that mean sftk could not talk to the org at all (exit ORG_UNREACHABLE); any other error
+# code on a submit is the org refusing that deploy (exit DEPLOY_FAILED).
+UNREACHABLE_CODES = frozenset(
+    {"CONNECTION", "TIMEOUT", "INVALID_SESSION_ID", "INVALID_LOGIN", "API_DISABLED_FOR_ORG"}
+)
+MAX_RETRIES = 8  # consecutive failed calls before giving up
+RETRY_BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds before each retry, the last repeated
+
+
+class Outcome(enum.Enum):
+    """How a deploy or validation ended, from the user's point of view."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    PARTIAL = "partial"  # SucceededPartial: some components deployed (rollbackOnError=false)
+    COVERAGE_MISS = "coverage_miss"  # the org accepted it, our gate did not
+    TIMED_OUT = "timed_out"  # still running in the org when sftk stopped waiting
+    CANCELED = "canceled"
+    SUBMITTED = "submitted"  # --async: sent, not waited for
+    RUNNING = "running"  # a report on a deploy that has not finished
+    INTERRUPTED = "interrupted"  # Ctrl-C while waiting; still running in the org
+
+
+EXIT_CODES = {
+    Outcome.SUCCEEDED: ExitCode.OK,
+    Outcome.SUBMITTED: ExitCode.OK,
+    Outcome.FAILED: ExitCode.DEPLOY_FAILED,
+    Outcome.PARTIAL: ExitCode.PARTIAL_SUCCESS,
+    Outcome.COVERAGE_MISS: ExitCode.COVERAGE_BELOW_GATE,
+    Outcome.TIMED_OUT: ExitCode.TIMED_OUT,
+    Outcome.RUNNING: ExitCode.TIMED_OUT,
+    Outcome.CANCELED: ExitCode.CANCELED,
+    Outcome.INTERRUPTED: ExitCode.INTERRUPTED,
+}
+
+DEFAULT_WAIT_MINUTES = 33.0  # the Salesforce CLI's default wait
+DAILY_REQUEST_MARGIN = 0.1  # preflight fails under 10% of the daily API allowance left
+DAILY_REQUEST_WARN = 0.25  # and warns under 25%
+SUPPORTED_EDITIONS = (  # Organization.OrganizationType; Performance Edition reports Unlimited
+    "Developer Edition",
+    "Enterprise Edition",
+    "Performance Edition",
+    "Unlimited Edition",
+)
