@@ -311,6 +311,8 @@ def test_cancel(deployer: Deployer, local_org: RunningOrg) -> None:
         {"kind": "drop", "count": 2},
         {"kind": "UNABLE_TO_LOCK_ROW", "count": 2},
         {"kind": "http_5xx", "status": 502, "count": 1},
+        {"kind": "REQUEST_LIMIT_EXCEEDED", "count": 1},
+        {"kind": "latency", "seconds": 0.3, "count": 2},
     ],
 )
 def test_faults_while_polling_are_retried_without_redeploying(
