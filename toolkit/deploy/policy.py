@@ -46,9 +46,6 @@ RETRYABLE_CODES = frozenset(
         "REQUEST_LIMIT_EXCEEDED",  # concurrent-request limit; the daily one does not recover
     }
 )
-# A submit refused with one of these means the org is busy with another deploy: submitting
-# again later is safe because nothing was accepted.
-ORG_BUSY_CODES = frozenset({"ALREADY_IN_PROCESS", "UNABLE_TO_LOCK_ROW"})
 # Errors that mean sftk could not talk to the org at all (exit ORG_UNREACHABLE); any other error
 # code on a submit is the org refusing that deploy (exit DEPLOY_FAILED).
 UNREACHABLE_CODES = frozenset(
