@@ -42,7 +42,8 @@ from toolkit.validation import ValidationReport, validate_folder, validate_proje
 @click.option("--no-plugins", is_flag=True, help="Load no plugins (deterministic CI runs).")
 @click.pass_context
 def cli(ctx: click.Context, project_dir: Path | None, no_plugins: bool) -> None:
-    """sftk: Salesforce metadata from templates, validated offline; a local org on loopback."""
+    """sftk: Salesforce metadata from templates, validated offline, deployed with a preflight,
+    a coverage gate and truthful exit codes; a local org on loopback."""
     ctx.obj = Options(project_dir, no_plugins)
 
 

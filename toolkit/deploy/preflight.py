@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from toolkit.config import CoveragePolicy, OrgProfile
-from toolkit.deploy.policy import DAILY_REQUEST_MARGIN, DAILY_REQUEST_WARN, SUPPORTED_EDITIONS
+from toolkit.deploy.policy import (
+    DAILY_REQUEST_MARGIN,
+    DAILY_REQUEST_WARN,
+    SUPPORTED_EDITIONS,
+    UNREACHABLE_CODES,
+)
 from toolkit.errors import OrgError
 from toolkit.salesforce import rest
 from toolkit.salesforce.connection import OrgConnection
@@ -59,7 +64,7 @@ class _Facts:
             try:
                 self._cache[key] = read()
             except OrgError as error:
-                if error.code in ("CONNECTION", "TIMEOUT", "INVALID_SESSION_ID"):
+                if error.code in UNREACHABLE_CODES:
                     raise
                 self._cache[key] = error
         value = self._cache[key]
@@ -108,86 +113,82 @@ class _Facts:
         return found
 
 
-Check = Callable[[_Facts, OrgProfile, CoveragePolicy], CheckResult]
+Verdict = tuple[str, str, str | None]  # status, detail, hint
+Check = Callable[[_Facts, OrgProfile, CoveragePolicy], Verdict]
 
 
-def _edition(facts: _Facts, profile: OrgProfile, policy: CoveragePolicy) -> CheckResult:
+def _verdict(status: str, detail: str, hint: str | None = None) -> Verdict:
+    return status, detail, hint
+
+
+def _edition(facts: _Facts, profile: OrgProfile, policy: CoveragePolicy) -> Verdict:
     edition = str(facts.organization().get("OrganizationType") or "unknown")
     if edition in SUPPORTED_EDITIONS:
-        return CheckResult("edition", "Edition supported", PASS, edition)
-    return CheckResult(
-        "edition",
-        "Edition supported",
+        return _verdict(PASS, edition)
+    return _verdict(
         FAIL,
         f"{edition} is not one sftk deploys to",
         "the Metadata API deploys need Enterprise, Unlimited, Performance or Developer Edition",
     )
 
 
-def _permission(check_id: str, title: str, fields: tuple[str, ...], hint: str) -> Check:
-    def check(facts: _Facts, profile: OrgProfile, policy: CoveragePolicy) -> CheckResult:
+def _permission(fields: tuple[str, ...], hint: str) -> Check:
+    def check(facts: _Facts, profile: OrgProfile, policy: CoveragePolicy) -> Verdict:
         granted = [f for f in fields if facts.permissions().get(f) is True]
-        names = " or ".join(f.removeprefix("Permissions") for f in fields)
         if granted:
-            return CheckResult(check_id, title, PASS, f"{granted[0].removeprefix('Permissions')}")
-        return CheckResult(check_id, title, FAIL, f"the user lacks {names}", hint)
+            return _verdict(PASS, granted[0].removeprefix("Permissions"))
+        names = " or ".join(f.removeprefix("Permissions") for f in fields)
+        return _verdict(FAIL, f"the user lacks {names}", hint)
 
     return check
 
 
-def _api_requests(facts: _Facts, profile: OrgProfile, policy: CoveragePolicy) -> CheckResult:
+def _api_requests(facts: _Facts, profile: OrgProfile, policy: CoveragePolicy) -> Verdict:
     daily = facts.limits().get("DailyApiRequests", {})
     most, left = int(daily.get("Max", 0)), int(daily.get("Remaining", 0))
     share = left / most if most else 0.0
     detail = f"{left:,} of {most:,} daily API requests left ({share:.0%})"
-    title = "Daily API requests left"
     if share < DAILY_REQUEST_MARGIN:
         hint = "wait for the 24-hour window to free requests, or ask Salesforce for more"
-        return CheckResult("api-requests", title, FAIL, detail, hint)
+        return _verdict(FAIL, detail, hint)
     if share < DAILY_REQUEST_WARN:
-        return CheckResult("api-requests", title, WARN, detail, "a large deploy may run out")
-    return CheckResult("api-requests", title, PASS, detail)
+        return _verdict(WARN, detail, "a large deploy may run out")
+    return _verdict(PASS, detail)
 
 
-def _sandbox_flag(facts: _Facts, profile: OrgProfile, policy: CoveragePolicy) -> CheckResult:
+def _sandbox_flag(facts: _Facts, profile: OrgProfile, policy: CoveragePolicy) -> Verdict:
     org = facts.organization()
     is_sandbox = bool(org.get("IsSandbox"))
     scratch = is_sandbox and org.get("TrialExpirationDate") is not None
     actual = "a scratch org" if scratch else "a sandbox" if is_sandbox else "not a sandbox"
-    title = "Org matches the profile's kind"
     expected = {"sandbox": True, "production": False}.get(profile.kind)
     if expected is None or (expected == is_sandbox and not (expected and scratch)):
-        return CheckResult("org-kind", title, PASS, f"profile {profile.kind}, org is {actual}")
-    return CheckResult(
-        "org-kind",
-        title,
+        return _verdict(PASS, f"profile {profile.kind}, org is {actual}")
+    return _verdict(
         FAIL,
         f"profile '{profile.name}' is kind {profile.kind} but the org is {actual}",
         f"fix `kind` of [orgs.{profile.name}] in sftk.toml, or log in to the right org",
     )
 
 
-def _coverage(facts: _Facts, profile: OrgProfile, policy: CoveragePolicy) -> CheckResult:
+def _coverage(facts: _Facts, profile: OrgProfile, policy: CoveragePolicy) -> Verdict:
     percent = facts.org_wide_coverage()
-    title = f"Org-wide Apex coverage at least {policy.org_wide:g}%"
     if percent is None:
-        return CheckResult("coverage", title, PASS, "no Apex coverage measured in the org")
-    detail = f"{percent:g}% of Apex lines covered"
+        return _verdict(PASS, "no Apex coverage measured in the org")
+    detail = f"{percent:g}% of Apex lines covered; the gate is {policy.org_wide:g}%"
     if percent >= policy.org_wide:
-        return CheckResult("coverage", title, PASS, detail)
+        return _verdict(PASS, detail)
     status = FAIL if profile.kind == "production" else WARN
     hint = "run the org's tests (Setup > Apex Test Execution) or add tests before deploying"
-    return CheckResult("coverage", title, status, detail, hint)
+    return _verdict(status, detail, hint)
 
 
-CHECKS: tuple[tuple[str, str, Check], ...] = (
+CHECKS: tuple[tuple[str, str, Check], ...] = (  # id, title, check
     ("edition", "Edition supported", _edition),
     (
         "api-enabled",
         "API Enabled",
         _permission(
-            "api-enabled",
-            "API Enabled",
             ("PermissionsApiEnabled",),
             "give the user a profile or permission set with API Enabled",
         ),
@@ -196,8 +197,6 @@ CHECKS: tuple[tuple[str, str, Check], ...] = (
         "deploy-permission",
         "Modify Metadata or Modify All Data",
         _permission(
-            "deploy-permission",
-            "Modify Metadata or Modify All Data",
             ("PermissionsModifyMetadata", "PermissionsModifyAllData"),
             "assign a permission set with Modify Metadata Through Metadata API Functions",
         ),
@@ -206,8 +205,6 @@ CHECKS: tuple[tuple[str, str, Check], ...] = (
         "customize-application",
         "Customize Application",
         _permission(
-            "customize-application",
-            "Customize Application",
             ("PermissionsCustomizeApplication",),
             "assign a permission set with Customize Application",
         ),
@@ -225,9 +222,10 @@ def run_preflight(
     results = []
     for check_id, title, check in CHECKS:
         try:
-            results.append(check(facts, profile, policy))
+            status, detail, hint = check(facts, profile, policy)
         except OrgError as error:
-            if error.code in ("CONNECTION", "TIMEOUT", "INVALID_SESSION_ID"):
+            if error.code in UNREACHABLE_CODES:
                 raise
-            results.append(CheckResult(check_id, title, WARN, f"could not check: {error.message}"))
+            status, detail, hint = WARN, f"could not check: {error.message}", None
+        results.append(CheckResult(check_id, title, status, detail, hint))
     return PreflightReport(profile.name, tuple(results))
