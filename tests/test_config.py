@@ -173,7 +173,6 @@ def test_login_url_must_be_login_test_or_https_host(tmp_path: Path, url: str) ->
     [
         ('[orgs.p]\nkind = "production"\n', "auth: is required for a production org", "jwt"),
         ('[orgs.p]\nkind = "sandbox"\nauth = "oauth"\n', "unknown value 'oauth'", "sfdx"),
-        ('[orgs.p]\nkind = "production"\nauth = "local"\n', "does not go with kind", "local"),
         ('[orgs.p]\nkind = "local"\nauth = "token"\n', "does not go with kind", "local"),
         (
             '[orgs.p]\nkind = "developer"\nauth = "sfdx"\n',

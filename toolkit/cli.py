@@ -19,7 +19,8 @@ import click
 from rich.markup import escape
 
 from toolkit import __version__
-from toolkit.cli_deploy import COMMANDS
+from toolkit.cli_deploy import COMMANDS as DEPLOY_COMMANDS
+from toolkit.cli_recovery import COMMANDS as RECOVERY_COMMANDS
 from toolkit.cliutil import Options, emit_json, err, out
 from toolkit.errors import ExitCode, SftkError, UsageError, exit_code_for
 from toolkit.fsio import atomic_write_bytes
@@ -303,6 +304,11 @@ def org_show(opts: Options, name: str, as_json: bool) -> int:
     type=click.Path(file_okay=False, path_type=Path),
     help="State folder (default: the project's .sftk/localorg, else ./.sftk/localorg).",
 )
+@click.option(
+    "--org",
+    "profile",
+    help='Serve the local org of this profile of sftk.toml (a profile with auth = "local").',
+)
 @click.option("--port", default=0, show_default=True, help="HTTPS port (0: any free port).")
 @click.option("--http-port", type=int, help="Also serve plain HTTP on this port.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
@@ -311,6 +317,7 @@ def org_show(opts: Options, name: str, as_json: bool) -> int:
 def serve(
     opts: Options,
     state_dir: Path | None,
+    profile: str | None,
     port: int,
     http_port: int | None,
     host: str,
@@ -319,7 +326,7 @@ def serve(
     """Run the local org in the foreground until interrupted (Ctrl-C)."""
     from toolkit.localorg.org import CONNECTION_FILE, start
 
-    folder = state_dir or _default_state_dir(opts)
+    folder = state_dir or _default_state_dir(opts, profile)
     running = start(folder, host=host, port=port, http_port=http_port)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -341,7 +348,18 @@ def serve(
     return ExitCode.OK
 
 
-def _default_state_dir(opts: Options) -> Path:
+def _default_state_dir(opts: Options, profile: str | None) -> Path:
+    if profile is not None:
+        from toolkit.salesforce.auth import find_profile
+
+        config = open_project(opts.project_dir, no_plugins=True).config
+        chosen = find_profile(config, profile)
+        if chosen.auth != "local":
+            raise UsageError(
+                f"org profile {profile} is not a local org (auth = {chosen.auth})",
+                hint='serve a profile with auth = "local", or pass --state',
+            )
+        return config.local_state(chosen)
     try:
         return open_project(opts.project_dir, no_plugins=True).config.state_dir / "localorg"
     except SftkError:
@@ -387,7 +405,7 @@ def destructive(components: Sequence[str], when: str, out_dir: Path | None, as_j
     return ExitCode.OK
 
 
-for _command in COMMANDS:
+for _command in (*DEPLOY_COMMANDS, *RECOVERY_COMMANDS):
     cli.add_command(_command)
 
 

@@ -23,6 +23,7 @@ from toolkit.deploy.report_text import (
     report_lines,
 )
 from toolkit.deploy.runner import DeployReport
+from toolkit.deploy.undo_text import deploy_run_json, deploy_run_lines
 from toolkit.errors import ExitCode
 from toolkit.salesforce.results import TEST_LEVELS, DeployResult
 
@@ -93,15 +94,32 @@ def _finish(report: DeployReport, as_json: bool, junit: Path | None, cobertura: 
     if as_json:
         emit_json(report_json(report))
     else:
-        lines = report_lines(report)
-        colour = "green" if EXIT_CODES[report.outcome] == ExitCode.OK else "red"
-        out.print(f"[{colour}]{escape(lines[0])}[/]")
-        for line in lines[1:]:
-            out.print(escape(line))
+        print_lines(report_lines(report), EXIT_CODES[report.outcome] == ExitCode.OK)
     return int(EXIT_CODES[report.outcome])
 
 
-def _wait(minutes: float | None) -> float:
+def _finish_run(
+    run: commands.DeployRun, as_json: bool, junit: Path | None, cobertura: Path | None
+) -> int:
+    """A deploy that may have taken a snapshot, or found nothing to send."""
+    if run.report is not None and (junit or cobertura):
+        commands.write_ci_reports(run.report, junit=junit, cobertura=cobertura)
+    code = ExitCode.OK if run.report is None else EXIT_CODES[run.report.outcome]
+    if as_json:
+        emit_json(deploy_run_json(run))
+    else:
+        print_lines(deploy_run_lines(run), code == ExitCode.OK)
+    return int(code)
+
+
+def print_lines(lines: Sequence[str], ok: bool) -> None:
+    colour = "green" if ok else "red"
+    out.print(f"[{colour}]{escape(lines[0])}[/]")
+    for line in lines[1:]:
+        out.print(escape(line))
+
+
+def wait_or_default(minutes: float | None) -> float:
     return DEFAULT_WAIT_MINUTES if minutes is None else minutes
 
 
@@ -118,6 +136,15 @@ junit_option = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the Apex test results as JUnit XML here.",
 )
+force_option = click.option(
+    "--force",
+    is_flag=True,
+    help="Deploy even when the org already has the package; on production, with --reason, "
+    "deploy a package no sandbox has taken.",
+)
+reason_option = click.option(
+    "--reason", help="Why a production deploy is forced (kept in the ledger)."
+)
 cobertura_option = click.option(
     "--cobertura",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -132,11 +159,11 @@ cobertura_option = click.option(
 def preflight(opts: Options, org: str, as_json: bool) -> int:
     """Check that an org can take a deploy: edition, permissions, API requests, coverage."""
     report = commands.preflight(opts.project(), org)
-    _print_preflight(report, as_json)
+    print_preflight(report, as_json)
     return int(ExitCode.OK if report.passed else ExitCode.PREFLIGHT_FAILED)
 
 
-def _print_preflight(report: PreflightReport, as_json: bool) -> None:
+def print_preflight(report: PreflightReport, as_json: bool) -> None:
     if as_json:
         emit_json(preflight_json(report))
         return
@@ -178,6 +205,13 @@ def deploy() -> None:
 @wait_option
 @click.option("--async", "run_async", is_flag=True, help="Submit and return the deploy id.")
 @click.option("--skip-preflight", is_flag=True, help="Deploy without the preflight checks.")
+@click.option(
+    "--only-changed",
+    is_flag=True,
+    help="Send only the components the org does not have as packaged.",
+)
+@force_option
+@reason_option
 @junit_option
 @cobertura_option
 @json_option
@@ -194,11 +228,17 @@ def run(
     wait_minutes: float | None,
     run_async: bool,
     skip_preflight: bool,
+    only_changed: bool,
+    force: bool,
+    reason: str | None,
     junit: Path | None,
     cobertura: Path | None,
     as_json: bool,
 ) -> int:
-    """Deploy (or with --check-only, validate) the project's package or PATH."""
+    """Deploy (or with --check-only, validate) the project's package or PATH.
+
+    A deploy first stores a snapshot of what the org has of the package (`sftk rollback`
+    undoes the deploy from it) and sends nothing when the org already has it all."""
     view = ProgressView(not as_json)
     try:
         done = commands.deploy(
@@ -210,18 +250,21 @@ def run(
             tests=tuple(t.strip() for t in tests.split(",") if t.strip()),
             ignore_warnings=ignore_warnings,
             allow_partial=allow_partial,
-            wait_minutes=None if run_async else _wait(wait_minutes),
+            wait_minutes=None if run_async else wait_or_default(wait_minutes),
             skip_preflight=skip_preflight,
+            only_changed=only_changed,
+            force=force,
+            reason=reason,
             on_progress=view,
         )
     finally:
         view.close()
-    if done.report is None:
+    if done.report is None and not done.unchanged:
         assert done.preflight is not None
         if as_json:
             emit_json({"preflight": preflight_json(done.preflight), "deploy": None})
         else:
-            _print_preflight(done.preflight, False)
+            print_preflight(done.preflight, False)
             err.print("[red]nothing was deployed[/]: fix the failed checks or --skip-preflight")
         return int(ExitCode.PREFLIGHT_FAILED)
     if done.preflight is not None and not as_json:
@@ -230,7 +273,7 @@ def run(
             err.print(
                 f"[yellow]preflight warning:[/] {escape(check.title)}: {escape(check.detail)}"
             )
-    return _finish(done.report, as_json, junit, cobertura)
+    return _finish_run(done, as_json, junit, cobertura)
 
 
 @deploy.command()
@@ -239,24 +282,34 @@ def run(
     "--validation-id", help="The validation to deploy (default: the latest of this package)."
 )
 @wait_option
+@force_option
+@reason_option
 @json_option
 @click.pass_obj
 def quick(
-    opts: Options, org: str, validation_id: str | None, wait_minutes: float | None, as_json: bool
+    opts: Options,
+    org: str,
+    validation_id: str | None,
+    wait_minutes: float | None,
+    force: bool,
+    reason: str | None,
+    as_json: bool,
 ) -> int:
-    """Deploy a validated package without running its tests again."""
+    """Deploy a validated package without running its tests again (snapshot first)."""
     view = ProgressView(not as_json)
     try:
-        report = commands.quick(
+        done = commands.quick(
             opts.project(),
             org,
             validation_id=validation_id,
-            wait_minutes=_wait(wait_minutes),
+            wait_minutes=wait_or_default(wait_minutes),
+            force=force,
+            reason=reason,
             on_progress=view,
         )
     finally:
         view.close()
-    return _finish(report, as_json, None, None)
+    return _finish_run(done, as_json, None, None)
 
 
 @deploy.command(name="report")
@@ -299,7 +352,11 @@ def resume(
     view = ProgressView(not as_json)
     try:
         report = commands.resume(
-            opts.project(), org, deploy_id, wait_minutes=_wait(wait_minutes), on_progress=view
+            opts.project(),
+            org,
+            deploy_id,
+            wait_minutes=wait_or_default(wait_minutes),
+            on_progress=view,
         )
     finally:
         view.close()
@@ -319,7 +376,11 @@ def cancel(
     view = ProgressView(not as_json)
     try:
         report = commands.cancel(
-            opts.project(), org, deploy_id, wait_minutes=_wait(wait_minutes), on_progress=view
+            opts.project(),
+            org,
+            deploy_id,
+            wait_minutes=wait_or_default(wait_minutes),
+            on_progress=view,
         )
     finally:
         view.close()

@@ -50,6 +50,7 @@ class OrgProfile:
     access_token_env: str | None = None
     instance_url_env: str | None = None
     alias: str | None = None  # an org authorized in the Salesforce CLI
+    state: Path | None = None  # auth = "local": the local org's state folder
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,15 @@ class ProjectConfig:
     @property
     def state_dir(self) -> Path:
         return self.root / ".sftk"
+
+    def local_state(self, profile: OrgProfile) -> Path:
+        """Where a local org profile keeps its org: ``state`` when given, else
+        ``.sftk/localorg`` for the ``local`` profile and ``.sftk/orgs/NAME`` for others."""
+        if profile.state is not None:
+            return profile.state
+        if profile.name == LOCAL_PROFILE:
+            return self.state_dir / "localorg"
+        return self.state_dir / "orgs" / profile.name
 
     def display(self, path: Path) -> str:
         """A path as the user should see it: relative to the project when inside it."""
@@ -183,7 +193,7 @@ _AUTH_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "token": (("access_token_env", "instance_url_env"), ()),
     "sfdx": (("alias",), ()),
-    "local": ((), ()),
+    "local": ((), ("state",)),
 }
 _ENV_KEYS = (
     "client_id_env",
@@ -241,11 +251,11 @@ def _org(name: str, table: Table, project_root: Path) -> OrgProfile:
             f"is required for a {kind} org",
             hint="choose one of: " + ", ".join(m for m in AUTH_METHODS if m != "local"),
         )
-    if (auth == "local") != (kind == "local"):
+    if kind == "local" and auth != "local":
         raise table.error(
             "auth",
-            f'auth = "{auth}" does not go with kind = "{kind}"',
-            hint='auth = "local" and kind = "local" go together: they mean sftk\'s own org',
+            f'auth = "{auth}" does not go with kind = "local"',
+            hint='kind = "local" is sftk\'s own org: leave auth out, or write auth = "local"',
         )
     required, optional = _AUTH_KEYS[auth]
     allowed = (*_PROFILE_KEYS, *required, *optional)
@@ -274,6 +284,7 @@ def _org(name: str, table: Table, project_root: Path) -> OrgProfile:
         )
     envs = {key: _env_name(table, key) for key in _ENV_KEYS}
     key_file = table.string("private_key_file")
+    state = table.string("state")
     profile = OrgProfile(
         name=name,
         kind=kind,
@@ -283,6 +294,7 @@ def _org(name: str, table: Table, project_root: Path) -> OrgProfile:
         username=table.string("username"),
         private_key_file=None if key_file is None else project_root / key_file,
         alias=table.string("alias"),
+        state=None if state is None else project_root / state,
         **envs,
     )
     table.finish(allowed)

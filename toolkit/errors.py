@@ -23,6 +23,9 @@ class ExitCode(enum.IntEnum):
     CANCELED = 7  # the deploy was canceled
     PREFLIGHT_FAILED = 8  # the org is not fit for the deploy (edition, permissions, limits)
     ORG_UNREACHABLE = 9  # could not connect, authenticate or talk to the org
+    NOT_PROVEN = 10  # production refused: this package was not deployed to a sandbox first
+    SNAPSHOT_INVALID = 11  # a snapshot failed its integrity check and was refused
+    ROLLBACK_UNVERIFIED = 12  # a rollback ran, but the org does not match the snapshot
     INTERNAL = 70  # a bug in sftk
     INTERRUPTED = 130  # Ctrl-C while waiting; a deploy keeps running in the org (resume it)
 
@@ -61,6 +64,24 @@ class PluginError(SftkError):
     """A plugin misbehaved in a way that stops the command (a failed import is only reported)."""
 
     exit_code = ExitCode.USAGE
+
+
+class SnapshotInvalid(SftkError):
+    """A snapshot's files do not match the hashes written with it: it is not used."""
+
+    exit_code = ExitCode.SNAPSHOT_INVALID
+
+    def __init__(self, message: str) -> None:
+        super().__init__(
+            message,
+            hint="restore the snapshot folder from a backup copy, or choose another snapshot",
+        )
+
+
+class NotProven(SftkError):
+    """A production deploy of a package no sandbox of the project has taken."""
+
+    exit_code = ExitCode.NOT_PROVEN
 
 
 class OrgError(SftkError):

@@ -12,10 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit.deploy import ci_reports, coverage, package
-from toolkit.deploy.history import DeployHistory
-from toolkit.deploy.policy import DEFAULT_WAIT_MINUTES
+from toolkit.deploy.history import DeployHistory, DeployRecord, now
+from toolkit.deploy.ledger import Ledger, LedgerEntry, require_proof, who
+from toolkit.deploy.package import DeployPackage, PackageStore
+from toolkit.deploy.plan import Plan, make_plan
+from toolkit.deploy.policy import DEFAULT_WAIT_MINUTES, Outcome
 from toolkit.deploy.preflight import PreflightReport, run_preflight
+from toolkit.deploy.retrieval import Retriever
 from toolkit.deploy.runner import Deployer, DeployReport, ProgressHandler, options_for
+from toolkit.deploy.snapshots import Snapshot, SnapshotOutcome, SnapshotStore
 from toolkit.errors import UsageError
 from toolkit.fsio import atomic_write_bytes
 from toolkit.project import Project
@@ -28,26 +33,104 @@ from toolkit.salesforce.results import ClassCoverage
 
 @dataclass(frozen=True)
 class DeployRun:
-    """A deploy command's whole answer: the preflight (None when skipped) and the report
-    (None when the preflight failed and nothing was sent)."""
+    """A deploy command's whole answer: the preflight (None when skipped), what the package
+    changes in the org (committing deploys and --only-changed), the snapshot taken before a
+    committing deploy, and the report (None when nothing was sent: a failed preflight, or a
+    package the org already has)."""
 
     preflight: PreflightReport | None
     report: DeployReport | None
+    plan: Plan | None = None
+    snapshot: Snapshot | None = None
+
+    @property
+    def unchanged(self) -> bool:
+        """Nothing was sent because the org already has every component as packaged."""
+        passed = self.preflight is None or self.preflight.passed
+        return self.report is None and self.plan is not None and passed
+
+
+@dataclass
+class Session:
+    """One org profile, connected, with everything a command does to it."""
+
+    project: Project
+    connection: OrgConnection
+    deployer: Deployer
+    retriever: Retriever
+    snapshots: SnapshotStore
+    ledger: Ledger
+
+    def save_snapshot(self, snapshot: Snapshot, zips: tuple[bytes, ...]) -> None:
+        self.snapshots.save(snapshot, zips, secrets=[self.connection.access_token])
+
+    def submitted(self, snapshot: Snapshot | None) -> Callable[[str], None]:
+        """Ties a snapshot to the deploy that follows it as soon as the org gives an id."""
+
+        def tie(deploy_id: str) -> None:
+            if snapshot is not None:
+                self.snapshots.record(
+                    snapshot.id, SnapshotOutcome((deploy_id,), Outcome.SUBMITTED.value, now())
+                )
+
+        return tie
+
+    def settle(self, report: DeployReport, *, forced_reason: str | None = None) -> None:
+        """Once a deploy's outcome is known: note it with its snapshot, and put a success in
+        the promotion ledger (once, whichever command learns of it first)."""
+        if not report.deploy_id:
+            return
+        snapshot_id = self.snapshots.by_deploy(report.deploy_id)
+        if snapshot_id is not None:
+            self.snapshots.record(
+                snapshot_id, SnapshotOutcome((report.deploy_id,), report.outcome.value, now())
+            )
+        record = self.deployer.history.find(self.deployer.org, report.deploy_id)
+        if report.outcome is not Outcome.SUCCEEDED or record is None:
+            return
+        org = self.connection.profile
+        if any((e.org, e.deploy_id) == (org, report.deploy_id) for e in self.ledger.entries()):
+            return
+        self.ledger.add(
+            LedgerEntry(
+                org=org,
+                org_id=self.connection.org_id,
+                kind=self.connection.kind,
+                action=_action(record),
+                package_hash=record.package_hash,
+                deploy_id=report.deploy_id,
+                at=now(),
+                who=who(),
+                username=self.connection.username,
+                forced_reason=forced_reason,
+                validation_id=record.quick_deploy_of,
+            )
+        )
+
+
+def _action(record: DeployRecord) -> str:
+    if record.check_only:
+        return "validate"
+    return "quick" if record.quick_deploy_of else "deploy"
 
 
 @contextmanager
-def _deployer(
-    project: Project, org: str, on_progress: ProgressHandler | None
-) -> Iterator[tuple[OrgConnection, Deployer]]:
+def session(
+    project: Project, org: str, on_progress: ProgressHandler | None = None
+) -> Iterator[Session]:
+    state = project.config.state_dir
     with open_connection(project.config, org) as conn:
-        deployer = Deployer(
-            MetadataClient(conn),
-            DeployHistory(project.config.state_dir),
-            org,
-            project.config.coverage,
-            on_progress=on_progress,
+        client = MetadataClient(conn)
+        yield Session(
+            project,
+            conn,
+            Deployer(
+                client, DeployHistory(state), org, project.config.coverage, on_progress=on_progress
+            ),
+            Retriever(client, conn.api_version),
+            SnapshotStore(state),
+            Ledger(state),
         )
-        yield conn, deployer
 
 
 def preflight(project: Project, org: str) -> PreflightReport:
@@ -67,10 +150,18 @@ def deploy(
     allow_partial: bool = False,
     wait_minutes: float | None = DEFAULT_WAIT_MINUTES,
     skip_preflight: bool = False,
+    only_changed: bool = False,
+    force: bool = False,
+    reason: str | None = None,
     on_progress: ProgressHandler | None = None,
 ) -> DeployRun:
     """Deploy (or validate, with ``check_only``) the project's package or ``path``;
-    ``wait_minutes=None`` submits without waiting."""
+    ``wait_minutes=None`` submits without waiting.
+
+    A committing deploy first retrieves what the org has of the package and stores it as a
+    snapshot; a package the org already has is not sent unless ``force``. A production
+    profile takes only a package a sandbox of the project has taken (``force`` with a
+    ``reason`` overrides, and the ledger keeps the reason)."""
     chosen = find_profile(project.config, org)
     options = options_for(
         chosen.kind,
@@ -81,19 +172,48 @@ def deploy(
         allow_partial=allow_partial,
     )
     pkg = _package(project, path)
-    with _deployer(project, org, on_progress) as (conn, deployer):
+    forced_reason = require_proof(
+        Ledger(project.config.state_dir), chosen, pkg.identity, force=force, reason=reason
+    )
+    with session(project, org, on_progress) as s:
         checked = None
         if not skip_preflight:
-            checked = run_preflight(conn, chosen, project.config.coverage)
+            checked = run_preflight(s.connection, chosen, project.config.coverage)
             if not checked.passed:
                 return DeployRun(checked, None)
-        return DeployRun(checked, deployer.deploy(pkg, options, wait_minutes=wait_minutes))
+        plan = None
+        sent = pkg
+        if not check_only or only_changed:
+            plan = make_plan(s.retriever, pkg)
+            if not plan.effective and (only_changed or not force):
+                return DeployRun(checked, None, plan)
+            if only_changed:
+                sent = plan.only_effective()
+        snapshot = None
+        if check_only:
+            PackageStore(project.config.state_dir).save(sent)
+        else:
+            assert plan is not None
+            snapshot = plan.snapshot("deploy", s.connection, now(), sent)
+            s.save_snapshot(snapshot, plan.retrieved.zips)
+        report = s.deployer.deploy(
+            sent, options, wait_minutes=wait_minutes, on_submit=s.submitted(snapshot)
+        )
+        s.settle(report, forced_reason=forced_reason)
+        return DeployRun(checked, report, plan, snapshot)
 
 
-def _package(project: Project, path: Path | None) -> package.DeployPackage:
+def _package(project: Project, path: Path | None) -> DeployPackage:
     if path is None:
         return package.from_project(project)
     return package.from_path(path, project.api_version)
+
+
+def plan(project: Project, org: str, *, path: Path | None = None) -> Plan:
+    """What deploying the project's package (or ``path``) would change in the org now."""
+    pkg = _package(project, path)
+    with session(project, org) as s:
+        return make_plan(s.retriever, pkg)
 
 
 def quick(
@@ -102,13 +222,16 @@ def quick(
     *,
     validation_id: str | None = None,
     wait_minutes: float = DEFAULT_WAIT_MINUTES,
+    force: bool = False,
+    reason: str | None = None,
     on_progress: ProgressHandler | None = None,
-) -> DeployReport:
-    """Quick-deploy a validation: the given id, else the latest successful validation of the
-    project's current package on this org."""
-    history = DeployHistory(project.config.state_dir)
+) -> DeployRun:
+    """Quick-deploy a validation (the given id, else the latest successful validation of the
+    project's current package on this org), after taking its snapshot."""
+    state = project.config.state_dir
+    history = DeployHistory(state)
     if validation_id is None:
-        current = package.from_project(project).content_hash
+        current = package.from_project(project).identity
         found = history.latest_validation(org, current)
         if found is None:
             raise UsageError(
@@ -116,8 +239,43 @@ def quick(
                 hint=f"run `sftk deploy --org {org} --check-only` first, or pass --validation-id",
             )
         validation_id = found.id
-    with _deployer(project, org, on_progress) as (_, deployer):
-        return deployer.quick(validation_id, wait_minutes=wait_minutes)
+    record = history.find(org, validation_id)
+    validated = _validated_package(project, record)
+    if record is None or validated is None:
+        raise UsageError(
+            f"sftk does not know which package validation {validation_id} holds, so it cannot "
+            "take the snapshot a deploy needs first",
+            hint=f"validate through sftk (`sftk deploy --org {org} --check-only`), then quick "
+            "deploy that validation",
+        )
+    forced_reason = require_proof(
+        Ledger(state),
+        find_profile(project.config, org),
+        record.package_hash,
+        force=force,
+        reason=reason,
+    )
+    with session(project, org, on_progress) as s:
+        plan = make_plan(s.retriever, validated)
+        snapshot = plan.snapshot("quick", s.connection, now(), validated)
+        s.save_snapshot(snapshot, plan.retrieved.zips)
+        report = s.deployer.quick(
+            validation_id, wait_minutes=wait_minutes, on_submit=s.submitted(snapshot)
+        )
+        s.settle(report, forced_reason=forced_reason)
+        return DeployRun(None, report, plan, snapshot)
+
+
+def _validated_package(project: Project, record: DeployRecord | None) -> DeployPackage | None:
+    """What a recorded validation sent: kept at validation time, else the project's current
+    package when that is still the same."""
+    if record is None:
+        return None
+    kept = PackageStore(project.config.state_dir).load(record.sent_hash or record.package_hash)
+    if kept is not None:
+        return kept
+    current = package.from_project(project)
+    return current if current.content_hash == record.package_hash else None
 
 
 def _deploy_id(project: Project, org: str, deploy_id: str | None) -> str:
@@ -141,14 +299,18 @@ def resume(
     on_progress: ProgressHandler | None = None,
 ) -> DeployReport:
     chosen = _deploy_id(project, org, deploy_id)
-    with _deployer(project, org, on_progress) as (_, deployer):
-        return deployer.wait(chosen, wait_minutes)
+    with session(project, org, on_progress) as s:
+        report = s.deployer.wait(chosen, wait_minutes)
+        s.settle(report)
+        return report
 
 
 def report(project: Project, org: str, deploy_id: str | None = None) -> DeployReport:
     chosen = _deploy_id(project, org, deploy_id)
-    with _deployer(project, org, None) as (_, deployer):
-        return deployer.report(chosen)
+    with session(project, org) as s:
+        found = s.deployer.report(chosen)
+        s.settle(found)
+        return found
 
 
 def cancel(
@@ -160,8 +322,10 @@ def cancel(
     on_progress: ProgressHandler | None = None,
 ) -> DeployReport:
     chosen = _deploy_id(project, org, deploy_id)
-    with _deployer(project, org, on_progress) as (_, deployer):
-        return deployer.cancel(chosen, wait_minutes=wait_minutes)
+    with session(project, org, on_progress) as s:
+        found = s.deployer.cancel(chosen, wait_minutes=wait_minutes)
+        s.settle(found)
+        return found
 
 
 @dataclass(frozen=True)

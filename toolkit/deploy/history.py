@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ class DeployRecord:
     status: str = "Pending"  # the org's DeployStatus, last seen
     outcome: str | None = None  # policy.Outcome value once known
     quick_deploy_of: str | None = None  # for a quick deploy: the validation it promoted
+    sent_hash: str | None = None  # when only part of the package was sent: that part's hash
 
 
 class DeployHistory:
@@ -52,7 +53,11 @@ class DeployHistory:
         atomic_write_bytes(self.path, text.encode("utf-8"))
 
     def records(self, org: str) -> list[DeployRecord]:
-        return [DeployRecord(**entry) for entry in self._load().get(org, [])]
+        known = {f.name for f in fields(DeployRecord)}
+        return [
+            DeployRecord(**{k: v for k, v in entry.items() if k in known})
+            for entry in self._load().get(org, [])
+        ]
 
     def add(self, record: DeployRecord) -> None:
         data = self._load()

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit import fsio
 from toolkit.errors import ConfigError
-from toolkit.metadata import formats, manifest, packaging
-from toolkit.metadata.files import MetadataFile
+from toolkit.metadata import formats, manifest, normalize, packaging, xmlsafe
+from toolkit.metadata.files import METADATA_NS, MetadataFile
 from toolkit.project import Project, build_package
 
 
@@ -21,6 +21,13 @@ from toolkit.project import Project, build_package
 class DeployPackage:
     files: tuple[MetadataFile, ...]
     origin: str  # what the user gave: "project <name>", a folder or a zip path
+    part_of: str | None = None  # cut from a larger package (--only-changed): that one's hash
+
+    @property
+    def identity(self) -> str:
+        """The hash the deploy history and the promotion ledger know this package by: the
+        whole package's, even when only its changed part was sent."""
+        return self.part_of or self.content_hash
 
     @functools.cached_property
     def zip(self) -> bytes:
@@ -38,6 +45,34 @@ class DeployPackage:
     @property
     def components(self) -> list[manifest.ComponentRef]:
         return manifest.components_of(self.files)
+
+    @property
+    def deletes(self) -> list[manifest.ComponentRef]:
+        """What the package's delete manifests remove."""
+        found: set[manifest.ComponentRef] = set()
+        for file in self.files:
+            if file.path in manifest.DESTRUCTIVE_FILE.values():
+                found.update(manifest.listed(file.content, formats.describe(file)))
+        return sorted(found)
+
+    @property
+    def api_version(self) -> str:
+        """The version its package.xml names, which is the version the deploy runs at."""
+        found = next(f for f in self.files if f.path == "package.xml")
+        root = xmlsafe.parse(found.content, formats.describe(found))
+        return (root.findtext(f"{{{METADATA_NS}}}version") or "").strip()
+
+    def only(self, keep: Iterable[manifest.ComponentRef]) -> DeployPackage:
+        """The same package cut down to ``keep`` (its delete manifests stay whole)."""
+        kept = list(keep)
+        files = [
+            *normalize.subset(self.files, kept),
+            *(f for f in self.files if f.path in manifest.DESTRUCTIVE_FILE.values()),
+            MetadataFile("package.xml", manifest.package_xml(kept, self.api_version)),
+        ]
+        return DeployPackage(
+            tuple(sorted(files, key=lambda f: f.path)), self.origin, part_of=self.identity
+        )
 
 
 def from_project(project: Project) -> DeployPackage:
@@ -63,3 +98,26 @@ def from_path(path: Path, api_version: str) -> DeployPackage:
         refs = manifest.components_of(mdapi)
         mdapi = [*mdapi, MetadataFile("package.xml", manifest.package_xml(refs, api_version))]
     return DeployPackage(tuple(sorted(mdapi, key=lambda f: f.path)), str(path))
+
+
+class PackageStore:
+    """Packages sent for validation, kept by content hash in ``.sftk/packages/``, so that a
+    quick deploy of a validation (even days later, from a changed project) knows what it
+    deploys and can take its snapshot first."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.root = state_dir / "packages"
+
+    def save(self, package: DeployPackage) -> None:
+        path = self.root / f"{package.content_hash}.zip"
+        if not path.exists():
+            fsio.atomic_write_bytes(path, package.zip)
+
+    def load(self, content_hash: str) -> DeployPackage | None:
+        """The package with this hash, or None when it was never kept or no longer matches."""
+        path = self.root / f"{content_hash}.zip"
+        if not path.is_file():
+            return None
+        files = packaging.read_zip(path.read_bytes(), source=str(path))
+        package = DeployPackage(tuple(files), str(path))
+        return package if package.content_hash == content_hash else None

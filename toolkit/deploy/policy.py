@@ -90,3 +90,37 @@ SUPPORTED_EDITIONS = (  # Organization.OrganizationType; Performance Edition rep
     "Performance Edition",
     "Unlimited Edition",
 )
+
+# Retrieves: members per retrieve request, kept well under the 10,000 files a retrieve may hold
+# (a content type brings two files per member, a bundle several); listMetadata takes at most
+# three queries per call.
+RETRIEVE_BATCH = 2_000
+LIST_QUERIES_PER_CALL = 3
+
+# Rollback deletes what a deploy created in steps, each its own deploy, so that nothing is
+# deleted while something left in the org still refers to it: first, with the earlier versions
+# restored, whatever refers to fields and objects (layouts, permission sets, tabs, web links,
+# list views ...); then these types, in this order. Objects that refer to each other (lookups)
+# are split further, referring object first. Fields of a deleted object go with it.
+ROLLBACK_DELETE_ORDER = ("CustomField", "CustomObject")
+
+# What the Metadata API cannot delete, or refuses to delete as deployed: a rollback leaves
+# these to a person, saying why and what to do.
+UNDELETABLE: dict[str, tuple[str, str]] = {
+    "Settings": (
+        "org settings cannot be deleted, only changed",
+        "set them back in Setup, or deploy the earlier settings file",
+    ),
+    "StandardValueSet": (
+        "standard picklist value sets cannot be deleted",
+        "deactivate the added values in Setup",
+    ),
+    "Flow": (
+        "an active flow cannot be deleted through the Metadata API",
+        "deactivate the flow in Setup > Flows, then delete it there",
+    ),
+}
+STANDARD_COMPONENT = (
+    "standard objects and fields cannot be deleted",
+    "nothing to delete: change it back in Setup if its settings changed",
+)

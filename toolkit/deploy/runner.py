@@ -19,14 +19,12 @@ from toolkit.deploy import coverage
 from toolkit.deploy.history import DeployHistory, DeployRecord, now
 from toolkit.deploy.package import DeployPackage
 from toolkit.deploy.policy import (
-    MAX_RETRIES,
     POLL_SCHEDULE,
-    RETRY_BACKOFF,
-    RETRYABLE_CODES,
     UNREACHABLE_CODES,
     Outcome,
     PollSchedule,
 )
+from toolkit.deploy.retry import retried
 from toolkit.errors import OrgError, UsageError
 from toolkit.salesforce.results import CancelResult, DeployOptions, DeployResult
 
@@ -121,15 +119,7 @@ class Deployer:
     # --- the org's calls, retried where that is safe ---------------------------------------
 
     def _retried(self, call: Callable[[], T]) -> T:
-        failures = 0
-        while True:
-            try:
-                return call()
-            except OrgError as error:
-                failures += 1
-                if error.code not in RETRYABLE_CODES or failures > MAX_RETRIES:
-                    raise
-                self.sleep(RETRY_BACKOFF[min(failures, len(RETRY_BACKOFF)) - 1])
+        return retried(call, self.sleep)
 
     def status(self, deploy_id: str, *, details: bool = True) -> DeployResult:
         return self._retried(lambda: self.api.check_deploy_status(deploy_id, details))
@@ -143,21 +133,30 @@ class Deployer:
                 id=deploy_id,
                 org=self.org,
                 check_only=options.check_only,
-                package_hash=package.content_hash,
+                package_hash=package.identity,
                 submitted_at=now(),
                 test_level=options.test_level,
+                sent_hash=package.content_hash if package.part_of else None,
             )
         )
         return deploy_id
 
     def deploy(
-        self, package: DeployPackage, options: DeployOptions, *, wait_minutes: float | None
+        self,
+        package: DeployPackage,
+        options: DeployOptions,
+        *,
+        wait_minutes: float | None,
+        on_submit: Callable[[str], None] | None = None,
     ) -> DeployReport:
-        """Submit and, unless ``wait_minutes`` is None (--async), watch it to the end."""
+        """Submit and, unless ``wait_minutes`` is None (--async), watch it to the end.
+        ``on_submit`` hears the deploy id as soon as the org has accepted the deploy."""
         try:
             deploy_id = self.submit(package, options)
         except OrgError as error:
             return self._refused(error, options.check_only)
+        if on_submit is not None:
+            on_submit(deploy_id)
         if wait_minutes is None:
             return DeployReport(
                 deploy_id,
@@ -168,7 +167,13 @@ class Deployer:
             )
         return self.wait(deploy_id, wait_minutes)
 
-    def quick(self, validation_id: str, *, wait_minutes: float) -> DeployReport:
+    def quick(
+        self,
+        validation_id: str,
+        *,
+        wait_minutes: float,
+        on_submit: Callable[[str], None] | None = None,
+    ) -> DeployReport:
         """Deploy a validated package without running its tests again."""
         validation = self.history.find(self.org, validation_id)
         try:
@@ -184,8 +189,11 @@ class Deployer:
                 submitted_at=now(),
                 test_level=validation.test_level if validation else "",
                 quick_deploy_of=validation_id,
+                sent_hash=validation.sent_hash if validation else None,
             )
         )
+        if on_submit is not None:
+            on_submit(deploy_id)
         return self.wait(deploy_id, wait_minutes)
 
     def wait(self, deploy_id: str, wait_minutes: float) -> DeployReport:

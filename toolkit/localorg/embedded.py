@@ -28,15 +28,44 @@ def running_connection(state_dir: Path) -> dict[str, str] | None:
     return connection if answer.status_code == 200 else None
 
 
+# What a local org reports when an org profile of another kind than ``local`` uses it, as a
+# real org of that kind would: a rehearsal production org refuses untested Apex and partial
+# deploys, a rehearsal sandbox says it is one.
+KIND_FACTS: dict[str, dict[str, object]] = {
+    "production": {"organization_type": "Enterprise Edition", "is_sandbox": False},
+    "sandbox": {"organization_type": "Enterprise Edition", "is_sandbox": True},
+    "developer": {"organization_type": "Developer Edition", "is_sandbox": False},
+}
+
+
 @contextmanager
-def local_org(state_dir: Path) -> Iterator[dict[str, str]]:
-    """The connection to the org on ``state_dir``: reuse a running server or start one here."""
+def local_org(state_dir: Path, kind: str = "local") -> Iterator[dict[str, str]]:
+    """The connection to the org on ``state_dir``: reuse a running server or start one here.
+    For a ``kind`` in ``KIND_FACTS`` the org is made to report that kind first."""
     connection = running_connection(state_dir)
     if connection is not None:
+        _report_kind(connection, kind)
         yield connection
         return
     org = start(state_dir)
     try:
+        _report_kind(org.connection, kind)
         yield org.connection
     finally:
         org.stop()
+
+
+def _report_kind(connection: dict[str, str], kind: str) -> None:
+    facts = KIND_FACTS.get(kind)
+    if facts is None:
+        return
+    with requests.Session() as session:
+        session.trust_env = False
+        answer = session.patch(
+            f"{connection['instance_url']}/_sftk/org",
+            json=facts,
+            headers={"Authorization": f"Bearer {connection['access_token']}"},
+            verify=connection["ca_bundle"],
+            timeout=30,
+        )
+    answer.raise_for_status()

@@ -4,6 +4,7 @@ and their permissions, limits. Every preflight outcome can be reproduced by chan
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -13,6 +14,7 @@ from toolkit.metadata import fieldtypes
 from toolkit.metadata.standard_objects import ORGANIZATION_TYPES, USER_PERMISSIONS
 
 FACTS_KEY = "facts"
+ORG_NUMBERS = 62**8
 API_VERSION_MIN = "51.0"
 API_VERSION_MAX = "66.0"
 _VERSION = re.compile(r"[1-9][0-9]?\.0")
@@ -55,7 +57,9 @@ def load_facts(store: Store) -> OrgFacts:
     """The org's facts; a fresh state folder gets a new org with its own Ids."""
     data = store.get(FACTS_KEY)
     if data is None:
-        facts = OrgFacts(org_id=make_id("00D", 1), user_id=make_id("005", 1))
+        # each new org its own Id, as in Salesforce, so snapshots and ledgers tell orgs apart
+        number = secrets.randbelow(ORG_NUMBERS) + 1
+        facts = OrgFacts(org_id=make_id("00D", number), user_id=make_id("005", 1))
         store.put(FACTS_KEY, facts.to_json())
         return facts
     known = {f.name for f in fields(OrgFacts)}

@@ -96,7 +96,7 @@ def _escape_attr(value: str) -> str:
 _NS_PREFIX = f"{{{METADATA_NS}}}"
 
 
-def _local_name(element: etree._Element, where: str) -> str:
+def local_name(element: etree._Element, where: str) -> str:
     tag = str(element.tag)
     if tag.startswith(_NS_PREFIX):
         return tag[len(_NS_PREFIX) :]
@@ -149,7 +149,7 @@ def _write_element(
     lines: list[str],
     where: str,
 ) -> None:
-    tag = _local_name(element, where)
+    tag = local_name(element, where)
     opening = " ".join([tag, *declarations, *_attributes(element, prefixes)])
     pad = INDENT * depth
     children = [c for c in element if isinstance(c.tag, str)]
@@ -231,7 +231,7 @@ def _sorted_unique(files: Iterable[MetadataFile]) -> list[MetadataFile]:
     return sorted(seen.values(), key=lambda f: f.path)
 
 
-def _element(tag: str, source: etree._Element | None = None) -> etree._Element:
+def new_element(tag: str, source: etree._Element | None = None) -> etree._Element:
     """A new metadata element; with ``source``, it takes that element's attributes, children
     and namespace declarations (so ``xsi:`` prefixes survive the move), and its text only when
     it has no child elements (otherwise the text is layout whitespace)."""
@@ -260,7 +260,7 @@ def _full_name(element: etree._Element) -> str | None:
     return None if node is None else (node.text or "").strip()
 
 
-def _object_children(
+def object_entries(
     root: etree._Element, where: str
 ) -> list[tuple[ChildType | None, str, etree._Element]]:
     """The top-level elements of a CustomObject: (child type or None, child name, element)."""
@@ -268,7 +268,7 @@ def _object_children(
     for element in root:
         if not isinstance(element.tag, str):
             continue
-        tag = _local_name(element, where)
+        tag = local_name(element, where)
         child = _CHILD_BY_TAG.get(tag)
         if child is None:
             out.append((None, "", element))
@@ -287,9 +287,9 @@ def object_children(content: bytes, where: str) -> tuple[list[tuple[ChildType, s
     """The decomposable children (fields, list views...) of an ``.object`` file, by name, and
     whether the file holds nothing else (a container for children of an existing object)."""
     root = xmlsafe.parse(content, where)
-    entries = _object_children(root, where)
+    entries = object_entries(root, where)
     children = [(c, n) for c, n, _ in entries if c is not None]
-    own = [e for c, _, e in entries if c is None and _local_name(e, where) != "fullName"]
+    own = [e for c, _, e in entries if c is None and local_name(e, where) != "fullName"]
     return children, not own
 
 
@@ -457,7 +457,7 @@ def _sfdx_project(api_version: str) -> MetadataFile:
 def _parse_root(file: MetadataFile, expected: str, hint: str) -> etree._Element:
     where = describe(file)
     root = xmlsafe.parse(file.content, where)
-    if _local_name(root, where) != expected:
+    if local_name(root, where) != expected:
         raise ConfigError(
             f"{where}: root element is <{etree.QName(root).localname}>, expected <{expected}>",
             hint=hint,
@@ -469,17 +469,17 @@ def _decompose_object(file: MetadataFile, name: str) -> list[MetadataFile]:
     where = describe(file)
     root = _parse_root(file, _OBJECT.name, "an .object file holds one CustomObject")
     folder = f"{SOURCE_ROOT}/objects/{name}"
-    remaining = _element(_OBJECT.name, root)
+    remaining = new_element(_OBJECT.name, root)
     out: list[MetadataFile] = []
-    for child, child_name, element in _object_children(remaining, where):
-        if child is None and _local_name(element, where) != "fullName":
+    for child, child_name, element in object_entries(remaining, where):
+        if child is None and local_name(element, where) != "fullName":
             continue
         remaining.remove(element)
         if child is None:
             continue
         _check_file_name(child_name, f"{where}: <{child.tag}>")
         path = f"{folder}/{child.folder}/{child_name}.{child.suffix}{META_SUFFIX}"
-        content = serialize(_element(child.type, element), f"{where}: {child.type} {child_name}")
+        content = serialize(new_element(child.type, element), f"{where}: {child.type} {child_name}")
         out.append(MetadataFile(path, content, _origin(file)))
     object_meta = f"{folder}/{name}.{_OBJECT.suffix}{META_SUFFIX}"
     out.append(MetadataFile(object_meta, serialize(remaining, where), _origin(file)))
@@ -580,18 +580,18 @@ def _compose_object(name: str, parts: _ObjectParts) -> MetadataFile:
     first = parts.meta or children[0][2]
     if parts.meta is not None:
         hint = "an .object-meta.xml file holds one CustomObject"
-        root = _element(_OBJECT.name, _parse_root(parts.meta, _OBJECT.name, hint))
+        root = new_element(_OBJECT.name, _parse_root(parts.meta, _OBJECT.name, hint))
     else:
-        root = _element(_OBJECT.name)
+        root = new_element(_OBJECT.name)
     entries = []
     for element in root:
         if isinstance(element.tag, str):
-            tag = _local_name(element, describe(first))
+            tag = local_name(element, describe(first))
             name_key = (_full_name(element) or "") if tag in _CHILD_BY_TAG else ""
             entries.append((tag, name_key, element))
     for child, child_name, file in children:
         hint = f"files in {child.folder}/ hold one {child.type} each"
-        element = _element(child.tag, _parse_root(file, child.type, hint))
+        element = new_element(child.tag, _parse_root(file, child.type, hint))
         inner = _full_name(element)
         if inner is None:
             full_name = etree.Element(etree.QName(METADATA_NS, "fullName"))

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from lxml import etree
 
 from toolkit.errors import ConfigError
-from toolkit.metadata import formats
+from toolkit.metadata import formats, xmlsafe
 from toolkit.metadata.files import METADATA_NS, MetadataFile
 from toolkit.metadata.types import BY_NAME, MANIFEST_NAMES, OBJECT_CHILDREN
 
@@ -96,6 +96,17 @@ def components_of(files: Sequence[MetadataFile]) -> list[ComponentRef]:
             found.add(ComponentRef(entry.type.name, entry.name))
         found.update(ComponentRef(child.type, f"{entry.name}.{name}") for child, name in children)
     return sorted(found, key=lambda ref: (ref.type, ref.full_name))
+
+
+def listed(content: bytes, where: str) -> list[ComponentRef]:
+    """The components a package.xml or delete manifest names (wildcards as written)."""
+    root = xmlsafe.parse(content, where)
+    found: set[ComponentRef] = set()
+    for types in root.iterchildren(f"{{{METADATA_NS}}}types"):
+        type_name = (types.findtext(f"{{{METADATA_NS}}}name") or "").strip()
+        for member in types.iterchildren(f"{{{METADATA_NS}}}members"):
+            found.add(ComponentRef(type_name, (member.text or "").strip()))
+    return sorted(found)
 
 
 def _text_element(parent: etree._Element, tag: str, text: str) -> None:

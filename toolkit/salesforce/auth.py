@@ -158,7 +158,7 @@ def open_connection(
     profile = find_profile(config, name)
     secrets = _Secrets(profile, os.environ if env is None else env)
     if profile.auth == "local":
-        with local_org(config.state_dir / "localorg") as running:
+        with local_org(config.local_state(profile), profile.kind) as running:
             session = requests.Session()
             session.trust_env = False  # REQUESTS_CA_BUNDLE must not replace the org's own CA
             session.verify = running["ca_bundle"]

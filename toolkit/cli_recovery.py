@@ -1,0 +1,237 @@
+"""The commands of ``sftk`` that make deploys undoable and production safe: plan, snapshots,
+backup, rollback, promote and ledger. Thin: parse, call the library, print, exit truthfully."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+from rich.markup import escape
+
+from toolkit.cli_deploy import (
+    ProgressView,
+    json_option,
+    org_option,
+    print_lines,
+    print_preflight,
+    wait_option,
+    wait_or_default,
+)
+from toolkit.cliutil import Options, emit_json, err, out
+from toolkit.deploy import commands, promotion, recovery
+from toolkit.deploy.ledger import Ledger
+from toolkit.deploy.policy import EXIT_CODES
+from toolkit.deploy.undo_text import (
+    backup_lines,
+    ledger_lines,
+    plan_json,
+    plan_lines,
+    promote_json,
+    promote_lines,
+    rollback_json,
+    rollback_lines,
+    snapshot_json,
+    snapshot_lines,
+    snapshot_row,
+)
+from toolkit.errors import ExitCode
+from toolkit.salesforce.results import TEST_LEVELS
+
+
+@click.command(name="plan")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@org_option
+@click.option("--diff", "with_diff", is_flag=True, help="Show a diff for each changed component.")
+@json_option
+@click.pass_obj
+def plan_command(opts: Options, path: Path | None, org: str, with_diff: bool, as_json: bool) -> int:
+    """What deploying the project's package (or PATH) would change in an org: new, changed,
+    unchanged and deleted components, compared by meaning (order and layout noise ignored)."""
+    found = commands.plan(opts.project(), org, path=path)
+    if as_json:
+        emit_json(plan_json(found, with_diff))
+    else:
+        for line in plan_lines(found, with_diff):
+            out.print(escape(line))
+    return int(ExitCode.OK)
+
+
+@click.group()
+def snapshots() -> None:
+    """The snapshots taken before deploys, rollbacks and backups (in .sftk/snapshots/)."""
+
+
+@snapshots.command(name="list")
+@click.option("--org", "org", help="Only this org profile's snapshots.")
+@json_option
+@click.pass_obj
+def list_command(opts: Options, org: str | None, as_json: bool) -> int:
+    """Snapshots, newest first."""
+    project = opts.project()
+    views = recovery.list_snapshots(project, org)
+    damaged = recovery.damaged_snapshots(project)
+    if as_json:
+        emit_json(
+            {
+                "snapshots": [snapshot_json(v, with_components=False) for v in views],
+                "damaged": damaged,
+            }
+        )
+    else:
+        for view in views:
+            out.print(escape(snapshot_row(view)))
+        if not views:
+            out.print("no snapshots yet: `sftk deploy` takes one before every deploy")
+    for snapshot_id in damaged:
+        err.print(f"[yellow]warning:[/] snapshot {snapshot_id[:12]} fails its integrity check")
+    return int(ExitCode.OK)
+
+
+@snapshots.command(name="show")
+@click.argument("snapshot_id")
+@json_option
+@click.pass_obj
+def show_command(opts: Options, snapshot_id: str, as_json: bool) -> int:
+    """One snapshot's components, sizes and what was new; its hashes are checked."""
+    view = recovery.show_snapshot(opts.project(), snapshot_id)
+    if as_json:
+        emit_json(snapshot_json(view))
+    else:
+        for line in snapshot_lines(view):
+            out.print(escape(line))
+    return int(ExitCode.OK)
+
+
+@click.command()
+@org_option
+@click.option("--types", default="", help="Metadata types to back up, comma-separated (all).")
+@json_option
+@click.pass_obj
+def backup(opts: Options, org: str, types: str, as_json: bool) -> int:
+    """Retrieve and keep every component of the org's metadata (of TYPES) as a snapshot."""
+    wanted = tuple(t.strip() for t in types.split(",") if t.strip())
+    snapshot = recovery.backup(opts.project(), org, types=wanted)
+    if as_json:
+        emit_json({"snapshot": snapshot.id, "components": len(snapshot.components)})
+    else:
+        print_lines(backup_lines(snapshot), True)
+    return int(ExitCode.OK)
+
+
+@click.command()
+@click.argument("snapshot_id", required=False)
+@org_option
+@wait_option
+@json_option
+@click.pass_obj
+def rollback(
+    opts: Options, snapshot_id: str | None, org: str, wait_minutes: float | None, as_json: bool
+) -> int:
+    """Undo a deploy from its snapshot (the latest deploy's by default), then verify that
+    the org matches the snapshot again."""
+    view = ProgressView(not as_json)
+    try:
+        report = recovery.rollback(
+            opts.project(),
+            org,
+            snapshot_id,
+            wait_minutes=wait_or_default(wait_minutes),
+            on_progress=view,
+        )
+    finally:
+        view.close()
+    failed = next((s.report for s in report.steps if s.report and not s.succeeded), None)
+    if failed is not None:
+        code = EXIT_CODES[failed.outcome]
+    elif report.verified:
+        code = ExitCode.OK
+    else:
+        code = ExitCode.ROLLBACK_UNVERIFIED
+    if as_json:
+        emit_json(rollback_json(report))
+    else:
+        print_lines(rollback_lines(report), code == ExitCode.OK)
+    return int(code)
+
+
+@click.command()
+@click.option("--from", "source", required=True, help="The sandbox profile the package went to.")
+@click.option("--to", "target", required=True, help="The production profile to promote to.")
+@click.option(
+    "--check-only", is_flag=True, help="Only validate on the target (promote it later by id)."
+)
+@click.option("--validation-id", help="Promote this earlier validation instead of validating.")
+@click.option(
+    "--test-level",
+    type=click.Choice(TEST_LEVELS),
+    help=f"Tests of the validation (default {promotion.PROMOTION_TEST_LEVEL}).",
+)
+@click.option("--tests", default="", help="Test classes for RunSpecifiedTests, comma-separated.")
+@click.option("--skip-preflight", is_flag=True, help="Validate without the preflight checks.")
+@wait_option
+@json_option
+@click.pass_obj
+def promote(
+    opts: Options,
+    source: str,
+    target: str,
+    check_only: bool,
+    validation_id: str | None,
+    test_level: str | None,
+    tests: str,
+    skip_preflight: bool,
+    wait_minutes: float | None,
+    as_json: bool,
+) -> int:
+    """Validate on production what a sandbox already took, with tests, then quick deploy
+    that validation (snapshot first)."""
+    view = ProgressView(not as_json)
+    try:
+        run = promotion.promote(
+            opts.project(),
+            source,
+            target,
+            validation_id=validation_id,
+            check_only=check_only,
+            test_level=test_level,
+            tests=tuple(t.strip() for t in tests.split(",") if t.strip()),
+            skip_preflight=skip_preflight,
+            wait_minutes=wait_or_default(wait_minutes),
+            on_progress=view,
+        )
+    finally:
+        view.close()
+    last = run.deploy or run.validation
+    code = ExitCode.OK
+    if last is not None and last.report is not None:
+        code = EXIT_CODES[last.report.outcome]
+    elif last is not None and last.preflight is not None and not last.preflight.passed:
+        code = ExitCode.PREFLIGHT_FAILED
+    if as_json:
+        emit_json(promote_json(run))
+        return int(code)
+    if code == ExitCode.PREFLIGHT_FAILED:
+        assert last is not None and last.preflight is not None
+        print_preflight(last.preflight, False)
+        err.print("[red]nothing was validated[/]: fix the failed checks or --skip-preflight")
+    print_lines(promote_lines(run), code == ExitCode.OK)
+    return int(code)
+
+
+@click.command()
+@json_option
+@click.pass_obj
+def ledger(opts: Options, as_json: bool) -> int:
+    """Every successful validation, deploy, quick deploy and rollback of this project."""
+    entries = Ledger(opts.project().config.state_dir).entries()
+    if as_json:
+        emit_json({"entries": [asdict(e) for e in entries]})
+    else:
+        for line in ledger_lines(entries):
+            out.print(escape(line))
+    return int(ExitCode.OK)
+
+
+COMMANDS: Sequence[click.Command] = (plan_command, snapshots, backup, rollback, promote, ledger)
