@@ -213,10 +213,12 @@ def test_org_list_shows_the_profiles_of_sftk_toml(sftk: Run, tmp_path: Path) -> 
     assert human.returncode == 0, human.stderr
     assert [line.split() for line in human.stdout.splitlines()] == [
         ["local", "local", "local", "-"],
+        ["rehearsal-sandbox", "sandbox", "local", "-"],
+        ["rehearsal-prod", "production", "local", "-"],
         ["uat", "sandbox", "password", "https://test.salesforce.com"],
     ]
     as_json = sftk("org", "list", "--json", cwd=demo)
-    assert json.loads(as_json.stdout)[1] == {
+    assert json.loads(as_json.stdout)[3] == {
         "name": "uat",
         "kind": "sandbox",
         "auth": "password",

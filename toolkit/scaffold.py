@@ -43,6 +43,18 @@ description = "Plan and record site visits"
 [orgs.local]
 kind = "local"
 
+# Rehearsal orgs: more local orgs (auth = "local", each in .sftk/orgs/NAME), one behaving as a
+# sandbox and one as production (an Enterprise org that is not a sandbox), to try the whole
+# path to production with no org at hand: `sftk deploy --org rehearsal-sandbox`, then
+# `sftk promote --from rehearsal-sandbox --to rehearsal-prod`.
+[orgs.rehearsal-sandbox]
+kind = "sandbox"
+auth = "local"
+
+[orgs.rehearsal-prod]
+kind = "production"
+auth = "local"
+
 # Other orgs log in with auth = "jwt", "password", "token" or "sfdx". Secrets never go in this
 # file: *_env keys name the environment variables that hold them. login_url is "login"
 # (default), "test" (default for sandboxes) or your My Domain URL.
