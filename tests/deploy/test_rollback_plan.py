@@ -74,7 +74,11 @@ def test_changed_components_come_back_and_new_ones_go_in_reference_order() -> No
     plan = plan_rollback(snapshot, now)
     titles = [(s.title, s.restores, s.deletes) for s in plan.steps]
     assert titles == [
-        ("restore earlier versions", (LAYOUT,), (HIVE_TAB, HIVE_LAYOUT)),
+        (
+            "restore earlier versions, delete new components that refer to fields or objects",
+            (LAYOUT,),
+            (HIVE_TAB, HIVE_LAYOUT),
+        ),
         ("delete new CustomField components", (), (APIARY, HIVES)),
         ("delete new objects", (), (HIVE,)),
         ("delete new objects", (), (YARD,)),

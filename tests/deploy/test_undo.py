@@ -151,7 +151,7 @@ def test_a_deploy_is_rolled_back_and_the_org_retrieves_as_before(
     undone = recovery.rollback(project, "local")
     assert undone.verified and undone.mismatches == () and undone.manual == ()
     assert [s.title for s in undone.steps] == [
-        "restore earlier versions",
+        "restore earlier versions, delete new components that refer to fields or objects",
         "delete new CustomField components",
         "delete new objects",
     ]

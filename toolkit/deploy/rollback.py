@@ -201,9 +201,15 @@ def plan_rollback(
     first = [r for r in deletes if r.type not in ROLLBACK_DELETE_ORDER]
     steps: list[RollbackStep] = []
     if restores or first:
-        steps.append(
-            RollbackStep("restore earlier versions", tuple(sorted(set(restores))), tuple(first))
+        title = ", ".join(
+            what
+            for what, wanted in (
+                ("restore earlier versions", restores),
+                ("delete new components that refer to fields or objects", first),
+            )
+            if wanted
         )
+        steps.append(RollbackStep(title, tuple(sorted(set(restores))), tuple(first)))
     for type_name in ROLLBACK_DELETE_ORDER:
         group = [r for r in later if r.type == type_name]
         if type_name == "CustomObject":
