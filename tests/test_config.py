@@ -130,6 +130,24 @@ def test_every_auth_method_parses(tmp_path: Path) -> None:
     assert (local.name, local.kind, local.auth) == ("local", "local", "local")
 
 
+def test_local_orgs_of_any_kind_each_keep_their_own_state(tmp_path: Path) -> None:
+    config = load_config(
+        write(
+            tmp_path,
+            '[orgs.rehearsal]\nkind = "production"\nauth = "local"\n'
+            '[orgs.uat]\nkind = "sandbox"\nauth = "local"\nstate = "orgs/uat-org"\n',
+        )
+    )
+    rehearsal, uat, local = config.orgs
+    root = tmp_path.resolve()
+    assert (rehearsal.kind, rehearsal.auth) == ("production", "local")
+    assert config.local_state(rehearsal) == root / ".sftk" / "orgs" / "rehearsal"
+    assert config.local_state(uat) == root / "orgs" / "uat-org"
+    assert config.local_state(local) == root / ".sftk" / "localorg"
+    with pytest.raises(ConfigError, match="does not apply to auth"):
+        load_config(write(tmp_path, '[orgs.p]\nkind = "production"\nauth = "token"\nstate = "x"\n'))
+
+
 def test_an_explicit_local_profile_is_not_doubled(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, '[orgs.local]\nkind = "local"\napi_version = "61.0"\n'))
     assert [(o.name, o.auth, o.api_version) for o in config.orgs] == [("local", "local", "61.0")]
@@ -308,10 +326,12 @@ def test_scaffold_examples_are_valid_when_uncommented(tmp_path: Path) -> None:
     config = load_config(config_path)
     assert [(o.name, o.auth) for o in config.orgs] == [
         ("local", "local"),
+        ("rehearsal-sandbox", "local"),
+        ("rehearsal-prod", "local"),
         ("prod", "jwt"),
         ("uat", "password"),
         ("dev", "token"),
         ("scratch", "sfdx"),
     ]
-    assert config.orgs[1].login_url == "https://example.my.salesforce.com"
+    assert config.orgs[3].login_url == "https://example.my.salesforce.com"
     assert config.coverage.patterns == (("Legacy*", 0.0), ("Billing*", 90.0))

@@ -3,7 +3,8 @@ cancel) and coverage. Thin: parse, call ``toolkit.deploy.commands``, print, exit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,16 @@ class ProgressView:
         if self.bar is not None:
             self.bar.stop()
             self.bar = None
+
+
+@contextmanager
+def progress(as_json: bool) -> Iterator[ProgressView]:
+    """Progress on stderr while a command waits on the org (none with --json)."""
+    view = ProgressView(not as_json)
+    try:
+        yield view
+    finally:
+        view.close()
 
 
 def _finish(report: DeployReport, as_json: bool, junit: Path | None, cobertura: Path | None) -> int:
@@ -239,8 +250,7 @@ def run(
 
     A deploy first stores a snapshot of what the org has of the package (`sftk rollback`
     undoes the deploy from it) and sends nothing when the org already has it all."""
-    view = ProgressView(not as_json)
-    try:
+    with progress(as_json) as view:
         done = commands.deploy(
             opts.project(),
             org,
@@ -257,8 +267,6 @@ def run(
             reason=reason,
             on_progress=view,
         )
-    finally:
-        view.close()
     if done.report is None and not done.unchanged:
         assert done.preflight is not None
         if as_json:
@@ -296,8 +304,7 @@ def quick(
     as_json: bool,
 ) -> int:
     """Deploy a validated package without running its tests again (snapshot first)."""
-    view = ProgressView(not as_json)
-    try:
+    with progress(as_json) as view:
         done = commands.quick(
             opts.project(),
             org,
@@ -307,8 +314,6 @@ def quick(
             reason=reason,
             on_progress=view,
         )
-    finally:
-        view.close()
     return _finish_run(done, as_json, None, None)
 
 
@@ -349,8 +354,7 @@ def resume(
     as_json: bool,
 ) -> int:
     """Wait again for a deploy that is running (default: the latest on this org)."""
-    view = ProgressView(not as_json)
-    try:
+    with progress(as_json) as view:
         report = commands.resume(
             opts.project(),
             org,
@@ -358,8 +362,6 @@ def resume(
             wait_minutes=wait_or_default(wait_minutes),
             on_progress=view,
         )
-    finally:
-        view.close()
     return _finish(report, as_json, junit, cobertura)
 
 
@@ -373,8 +375,7 @@ def cancel(
     opts: Options, deploy_id: str | None, org: str, wait_minutes: float | None, as_json: bool
 ) -> int:
     """Cancel a running deploy (default: the latest on this org) and wait until it stops."""
-    view = ProgressView(not as_json)
-    try:
+    with progress(as_json) as view:
         report = commands.cancel(
             opts.project(),
             org,
@@ -382,8 +383,6 @@ def cancel(
             wait_minutes=wait_or_default(wait_minutes),
             on_progress=view,
         )
-    finally:
-        view.close()
     return _finish(report, as_json, None, None)
 
 

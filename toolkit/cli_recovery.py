@@ -11,11 +11,11 @@ import click
 from rich.markup import escape
 
 from toolkit.cli_deploy import (
-    ProgressView,
     json_option,
     org_option,
     print_lines,
     print_preflight,
+    progress,
     wait_option,
     wait_or_default,
 )
@@ -131,8 +131,7 @@ def rollback(
 ) -> int:
     """Undo a deploy from its snapshot (the latest deploy's by default), then verify that
     the org matches the snapshot again."""
-    view = ProgressView(not as_json)
-    try:
+    with progress(as_json) as view:
         report = recovery.rollback(
             opts.project(),
             org,
@@ -140,8 +139,6 @@ def rollback(
             wait_minutes=wait_or_default(wait_minutes),
             on_progress=view,
         )
-    finally:
-        view.close()
     failed = next((s.report for s in report.steps if s.report and not s.succeeded), None)
     if failed is not None:
         code = EXIT_CODES[failed.outcome]
@@ -187,8 +184,7 @@ def promote(
 ) -> int:
     """Validate on production what a sandbox already took, with tests, then quick deploy
     that validation (snapshot first)."""
-    view = ProgressView(not as_json)
-    try:
+    with progress(as_json) as view:
         run = promotion.promote(
             opts.project(),
             source,
@@ -201,8 +197,6 @@ def promote(
             wait_minutes=wait_or_default(wait_minutes),
             on_progress=view,
         )
-    finally:
-        view.close()
     last = run.deploy or run.validation
     code = ExitCode.OK
     if last is not None and last.report is not None:

@@ -10,7 +10,7 @@ import pytest
 from toolkit.config import OrgProfile
 from toolkit.deploy.ledger import Ledger, LedgerEntry, require_proof
 from toolkit.deploy.rollback import mismatches, plan_rollback, step_package
-from toolkit.deploy.snapshots import Snapshot, make_snapshot
+from toolkit.deploy.snapshots import Snapshot, Source, make_snapshot
 from toolkit.errors import ExitCode, NotProven, UsageError
 from toolkit.metadata import manifest, normalize
 from toolkit.metadata.files import MetadataFile
@@ -29,10 +29,7 @@ def _lookup(target: str) -> bytes:
 def _snapshot(before: dict[Ref, bytes], actions: dict[Ref, str]) -> Snapshot:
     return make_snapshot(
         kind="deploy",
-        org="uat",
-        org_id=None,
-        username=None,
-        org_kind="sandbox",
+        source=Source("uat", None, None, "sandbox"),
         api_version="63.0",
         created_at="2026-12-01T10:00:00Z",
         package_hash="cd" * 32,

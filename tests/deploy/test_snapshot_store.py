@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.deploy.snapshots import Snapshot, SnapshotOutcome, SnapshotStore, make_snapshot
+from toolkit.deploy.snapshots import (
+    Snapshot,
+    SnapshotOutcome,
+    SnapshotStore,
+    Source,
+    make_snapshot,
+)
 from toolkit.errors import ConfigError, ExitCode, SnapshotInvalid
 from toolkit.metadata import normalize
 from toolkit.metadata.files import MetadataFile
@@ -33,10 +39,7 @@ def _snapshot(
     before = normalize.bodies(files)
     snapshot = make_snapshot(
         kind="deploy",
-        org="uat",
-        org_id="00D000000000042EAA",
-        username="deployer@example.com",
-        org_kind="sandbox",
+        source=Source("uat", "00D000000000042EAA", "deployer@example.com", "sandbox"),
         api_version="63.0",
         created_at=created_at,
         package_hash="ab" * 32,
@@ -111,10 +114,7 @@ def test_a_zip_that_disagrees_with_its_manifest_is_refused(tmp_path: Path) -> No
     other = build_zip(_retrieved("Somebody else's"))
     forged = make_snapshot(
         kind=snapshot.kind,
-        org=snapshot.org,
-        org_id=snapshot.org_id,
-        username=snapshot.username,
-        org_kind=snapshot.org_kind,
+        source=snapshot.source,
         api_version=snapshot.api_version,
         created_at=snapshot.created_at,
         package_hash=snapshot.package_hash,

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -59,3 +60,33 @@ def test_serve_writes_connection_and_answers_until_interrupted(
     assert process.returncode == 0, stderr
     assert json.loads(stdout) == connection
     assert "Traceback" not in stderr
+
+
+def test_serve_takes_the_org_of_a_local_profile(
+    sftk_exe: list[str], sftk: Any, tmp_path: Path
+) -> None:
+    assert sftk("init", "apiary", cwd=tmp_path).returncode == 0
+    project = tmp_path / "apiary"
+    process = subprocess.Popen(
+        [*sftk_exe, "org", "serve", "--org", "rehearsal-prod"],
+        cwd=project,
+        env={**os.environ, "NO_COLOR": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        connection_file = project / ".sftk" / "orgs" / "rehearsal-prod" / "connection.json"
+        deadline = time.monotonic() + 30
+        while not connection_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert connection_file.exists()
+        shown = sftk("org", "show", "rehearsal-prod", "--json", cwd=project)
+        assert shown.returncode == 0, shown.stderr
+        facts = json.loads(shown.stdout)  # the running org was reused and reports its kind
+        assert facts["edition"] == "Enterprise Edition" and facts["is_sandbox"] is False
+        assert facts["org_id"] == json.loads(connection_file.read_text())["org_id"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    refused = sftk("org", "serve", "--org", "nowhere", cwd=project)
+    assert refused.returncode == 2 and "no org profile 'nowhere'" in refused.stderr

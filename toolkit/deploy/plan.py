@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from toolkit.deploy.package import DeployPackage
 from toolkit.deploy.retrieval import Retrieved, Retriever
-from toolkit.deploy.snapshots import Snapshot, make_snapshot
+from toolkit.deploy.snapshots import Snapshot, Source, make_snapshot
 from toolkit.metadata import changes, normalize
 from toolkit.metadata.changes import Change, Status
 from toolkit.metadata.manifest import ComponentRef
@@ -44,10 +44,7 @@ class Plan:
         actions.update({ref: "delete" for ref in sent.deletes})
         return make_snapshot(
             kind=kind,
-            org=connection.profile,
-            org_id=connection.org_id,
-            username=connection.username,
-            org_kind=connection.kind,
+            source=Source.of(connection),
             api_version=sent.api_version,
             created_at=created_at,
             package_hash=sent.content_hash,

@@ -11,7 +11,13 @@ from toolkit.deploy.ledger import LedgerEntry, who
 from toolkit.deploy.policy import DEFAULT_WAIT_MINUTES, Outcome
 from toolkit.deploy.rollback import RollbackReport, roll_back
 from toolkit.deploy.runner import ProgressHandler, options_for
-from toolkit.deploy.snapshots import Snapshot, SnapshotOutcome, SnapshotStore, make_snapshot
+from toolkit.deploy.snapshots import (
+    Snapshot,
+    SnapshotOutcome,
+    SnapshotStore,
+    Source,
+    make_snapshot,
+)
 from toolkit.errors import SnapshotInvalid, UsageError
 from toolkit.metadata import normalize
 from toolkit.metadata.types import BY_NAME
@@ -60,10 +66,7 @@ def backup(project: Project, org: str, *, types: Sequence[str] = ()) -> Snapshot
         bodies = normalize.bodies(retrieved.files)
         snapshot = make_snapshot(
             kind="backup",
-            org=s.connection.profile,
-            org_id=s.connection.org_id,
-            username=s.connection.username,
-            org_kind=s.connection.kind,
+            source=Source.of(s.connection),
             api_version=s.connection.api_version,
             created_at=now(),
             package_hash=None,

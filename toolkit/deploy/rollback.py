@@ -26,6 +26,7 @@ from toolkit.deploy.snapshots import (
     SnapshotComponent,
     SnapshotOutcome,
     SnapshotStore,
+    Source,
     make_snapshot,
 )
 from toolkit.errors import UsageError
@@ -135,10 +136,7 @@ def roll_back(
     actions = plan.actions(refs)
     own = make_snapshot(
         kind="rollback",
-        org=connection.profile,
-        org_id=connection.org_id,
-        username=connection.username,
-        org_kind=connection.kind,
+        source=Source.of(connection),
         api_version=snapshot.api_version,
         created_at=created_at,
         package_hash=None,

@@ -33,6 +33,7 @@ from toolkit.metadata import normalize, packaging
 from toolkit.metadata.files import MetadataFile
 from toolkit.metadata.manifest import ComponentRef
 from toolkit.metadata.types import MANIFEST_NAMES
+from toolkit.salesforce.connection import OrgConnection
 
 SNAPSHOTS_DIR = "snapshots"
 FORMAT = 1
@@ -88,6 +89,10 @@ class Snapshot:
     id: str = field(default="", compare=False)
 
     @property
+    def source(self) -> Source:
+        return Source(self.org, self.org_id, self.username, self.org_kind)
+
+    @property
     def short_id(self) -> str:
         return self.id[:SHORT_ID]
 
@@ -111,13 +116,24 @@ class SnapshotOutcome:
     note: str | None = None
 
 
+@dataclass(frozen=True)
+class Source:
+    """The org a snapshot is taken of: its profile, id, the user and the profile's kind."""
+
+    org: str
+    org_id: str | None
+    username: str | None
+    org_kind: str
+
+    @classmethod
+    def of(cls, connection: OrgConnection) -> Source:
+        return cls(connection.profile, connection.org_id, connection.username, connection.kind)
+
+
 def make_snapshot(
     *,
     kind: str,
-    org: str,
-    org_id: str | None,
-    username: str | None,
-    org_kind: str,
+    source: Source,
     api_version: str,
     created_at: str,
     package_hash: str | None,
@@ -147,10 +163,10 @@ def make_snapshot(
     stored = tuple(StoredZip(hashlib.sha256(z).hexdigest(), len(z)) for z in zips)
     snapshot = Snapshot(
         kind=kind,
-        org=org,
-        org_id=org_id,
-        username=username,
-        org_kind=org_kind,
+        org=source.org,
+        org_id=source.org_id,
+        username=source.username,
+        org_kind=source.org_kind,
         api_version=api_version,
         created_at=created_at,
         package_hash=package_hash,
