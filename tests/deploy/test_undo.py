@@ -357,3 +357,62 @@ def test_snapshot_bodies_match_what_the_org_retrieves(root: Path, org: RunningOr
     by_ref = {c.ref: c.sha256 for c in again.snapshot.components}
     plan_bodies = commands.plan(project, "local").package_bodies
     assert all(by_ref[ref] == normalize.digest(body) for ref, body in plan_bodies.items())
+
+
+def _hand_written(folder: Path) -> None:
+    """Components of every layout kind: a bundle, a folder and its report, an email template
+    with its meta file, an Apex class."""
+    files = {
+        "lwc/hiveMap/hiveMap.js": "export default class HiveMap {}\n",
+        "lwc/hiveMap/hiveMap.js-meta.xml": f'<LightningComponentBundle xmlns="{MD}">'
+        "<apiVersion>63.0</apiVersion><isExposed>false</isExposed></LightningComponentBundle>",
+        "reports/Apiary-meta.xml": f'<ReportFolder xmlns="{MD}"><accessType>Public</accessType>'
+        "<name>Apiary</name><publicFolderAccess>ReadWrite</publicFolderAccess></ReportFolder>",
+        "reports/Apiary/Hives.report": f'<Report xmlns="{MD}"><format>Tabular</format>'
+        "<name>Hives</name><reportType>Account</reportType><scope>organization</scope>"
+        "<showDetails>true</showDetails></Report>",
+        "email/unfiled$public/Swarm.email": "A swarm left {!Contact.Name}'s hive.\n",
+        "email/unfiled$public/Swarm.email-meta.xml": f'<EmailTemplate xmlns="{MD}">'
+        "<available>true</available><encodingKey>UTF-8</encodingKey><name>Swarm</name>"
+        "<style>none</style><subject>Swarm</subject><type>text</type></EmailTemplate>",
+        "classes/HiveCount.cls": "public class HiveCount {}\n",
+        "classes/HiveCount.cls-meta.xml": f'<ApexClass xmlns="{MD}"><apiVersion>63.0'
+        "</apiVersion><status>Active</status></ApexClass>",
+    }
+    for path, text in files.items():
+        target = folder / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+
+
+def test_bundles_folders_and_content_types_deploy_plan_and_roll_back(
+    root: Path, org: RunningOrg
+) -> None:
+    project = _project(root)
+    folder = root / "handwritten"
+    _hand_written(folder)
+    wanted = {
+        Ref("LightningComponentBundle", "hiveMap"),
+        Ref("Report", "Apiary"),
+        Ref("Report", "Apiary/Hives"),
+        Ref("EmailTemplate", "unfiled$public/Swarm"),
+        Ref("ApexClass", "HiveCount"),
+    }
+    first = commands.plan(project, "local", path=folder)
+    assert {c.ref: c.status for c in first.changes} == dict.fromkeys(wanted, Status.NEW)
+    run = commands.deploy(project, "local", path=folder)
+    assert run.report is not None and run.report.outcome is Outcome.SUCCEEDED
+    assert all(
+        c.status is Status.UNCHANGED for c in commands.plan(project, "local", path=folder).changes
+    )
+    backed = recovery.backup(project, "local", types=["Report", "EmailTemplate", "ApexClass"])
+    assert {
+        Ref("Report", "Apiary/Hives"),
+        Ref("Report", "Apiary"),
+        Ref("ApexClass", "HiveCount"),
+    } <= {c.ref for c in backed.components}
+    undone = recovery.rollback(project, "local")
+    assert undone.verified, undone.mismatches
+    assert {
+        c.ref: c.status for c in commands.plan(project, "local", path=folder).changes
+    } == dict.fromkeys(wanted, Status.NEW)

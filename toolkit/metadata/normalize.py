@@ -118,10 +118,6 @@ def _object_bodies(file: MetadataFile, name: str) -> dict[ComponentRef, bytes]:
     return out
 
 
-def _type_name(entry: formats.MdapiPath) -> str:
-    return entry.type.folder_type if entry.is_folder else entry.type.name
-
-
 def bodies(files: Sequence[MetadataFile]) -> dict[ComponentRef, bytes]:
     """One normalised body per component of an mdapi file list (manifests left out).
 
@@ -136,9 +132,10 @@ def bodies(files: Sequence[MetadataFile]) -> dict[ComponentRef, bytes]:
         if entry.type.children and not entry.is_meta:
             out.update(_object_bodies(file, entry.name))
             continue
-        type_name = _type_name(entry)
-        ref = ComponentRef(type_name, entry.name)
-        parts.setdefault(ref, []).append((file.path, _file_body(file, entry, type_name)))
+        # a folder of an in-folder type is a member of that type, as package.xml lists it
+        ref = ComponentRef(entry.type.name, entry.name)
+        body_type = entry.type.folder_type if entry.is_folder else entry.type.name
+        parts.setdefault(ref, []).append((file.path, _file_body(file, entry, body_type)))
     for ref, pieces in parts.items():
         if len(pieces) == 1:
             out[ref] = pieces[0][1]
@@ -170,7 +167,7 @@ def subset(files: Sequence[MetadataFile], keep: Iterable[ComponentRef]) -> list[
             cut = _cut_object(file, entry.name, wanted)
             if cut is not None:
                 out.append(cut)
-        elif ComponentRef(_type_name(entry), entry.name) in wanted:
+        elif ComponentRef(entry.type.name, entry.name) in wanted:
             out.append(file)
     return sorted(out, key=lambda f: f.path)
 
