@@ -44,7 +44,8 @@ from toolkit.validation import ValidationReport, validate_folder, validate_proje
 @click.pass_context
 def cli(ctx: click.Context, project_dir: Path | None, no_plugins: bool) -> None:
     """sftk: Salesforce metadata from templates, validated offline, deployed with a preflight,
-    a coverage gate and truthful exit codes; a local org on loopback."""
+    a coverage gate and truthful exit codes; every deploy snapshotted and undoable, production
+    only after a sandbox; a local org on loopback."""
     ctx.obj = Options(project_dir, no_plugins)
 
 
