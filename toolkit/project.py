@@ -42,6 +42,9 @@ class Package:
     files: tuple[MetadataFile, ...]
     api_version: str
     objects: tuple[ObjectSpec, ...]
+    # What package.xml lists, sorted: kept, as reading it back out of the files means parsing
+    # every object file again.
+    components: tuple[manifest.ComponentRef, ...]
 
 
 def open_project(start: Path | None = None, *, no_plugins: bool = False) -> Project:
@@ -67,7 +70,9 @@ def build_package(project: Project) -> Package:
         refs = [manifest.ComponentRef.parse(text) for text in config.deletions]
         name = manifest.DESTRUCTIVE_FILE[config.deletion_timing]
         files.append(MetadataFile(name, manifest.destructive_xml(refs), "sftk.toml [deletions]"))
-    return Package(tuple(sorted(files, key=lambda f: f.path)), project.api_version, objects)
+    return Package(
+        tuple(sorted(files, key=lambda f: f.path)), project.api_version, objects, tuple(components)
+    )
 
 
 def package_in_format(package: Package, output_format: str) -> list[MetadataFile]:
@@ -96,8 +101,7 @@ def render_project(
     files = package_in_format(package, fmt)
     dest = out or project.config.output_dir
     fsio.write_tree_atomically(files, dest)
-    components = tuple(manifest.components_of(package.files))
-    return RenderResult(dest, fmt, tuple(files), components, package)
+    return RenderResult(dest, fmt, tuple(files), package.components, package)
 
 
 def merge_objects(specs: Iterable[ObjectSpec]) -> tuple[ObjectSpec, ...]:
