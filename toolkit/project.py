@@ -14,6 +14,7 @@ from pathlib import Path
 from toolkit import fsio
 from toolkit.config import ProjectConfig, find_config, load_config
 from toolkit.errors import ConfigError
+from toolkit.gcpause import gc_paused
 from toolkit.metadata import formats, manifest
 from toolkit.metadata.files import MetadataFile
 from toolkit.metadata.render import Renderer
@@ -52,6 +53,7 @@ def open_project(start: Path | None = None, *, no_plugins: bool = False) -> Proj
     return Project(config, load_plugins(config.plugins.enabled, disabled=no_plugins))
 
 
+@gc_paused()
 def build_package(project: Project) -> Package:
     config = project.config
     objects = merge_objects([*_project_objects(config), *_plugin_objects(project)])

@@ -14,6 +14,7 @@ from pathlib import Path
 from lxml import etree
 
 from toolkit import fsio
+from toolkit.gcpause import gc_paused
 from toolkit.metadata import rules, xmlsafe
 from toolkit.metadata.files import MetadataFile
 from toolkit.metadata.model import load_model
@@ -42,6 +43,7 @@ class ValidationReport:
         return dict(self.origins).get(path)
 
 
+@gc_paused()
 def validate_files(
     files: Sequence[MetadataFile], api_version: str, schema: MetadataSchema
 ) -> ValidationReport:
