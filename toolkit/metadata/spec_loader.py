@@ -8,6 +8,7 @@ each with its rule id, for hand-written XML and rendered specs alike.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
@@ -186,44 +187,18 @@ def _field(object_name: str, name: str, table: Table) -> FieldSpec:
             PicklistValue(v.name, v.label, default=v.name == default_value) for v in values
         )
         default_value = None
-    delete_constraint = data.get("delete_constraint")
-    if delete_constraint is None:
-        delete_constraint = "SetNull" if type_name == "Lookup" else None
-    elif delete_constraint not in fieldtypes.DELETE_CONSTRAINTS:
+    if "delete_constraint" in data and data["delete_constraint"] not in _DELETE_CONSTRAINTS:
         table.choice("delete_constraint", fieldtypes.DELETE_CONSTRAINTS)  # raises, naming them
-    get = data.get
-    return frozen_record(
-        FieldSpec,
-        {
-            "name": name,
-            "type": type_name,
-            "label": get("label") or name.removesuffix("__c").replace("_", " "),
-            "description": get("description"),
-            "help_text": get("help_text"),
-            "required": get("required", False),
-            "unique": get("unique", False),
-            "case_sensitive": get("case_sensitive", False),
-            "external_id": get("external_id", False),
-            "default_value": default_value,
-            "length": get("length", ftype.default_length),
-            "precision": get("precision"),
-            "scale": get("scale"),
-            "visible_lines": get("visible_lines", ftype.default_visible_lines),
-            "values": values,
-            "restricted": get("restricted", False),
-            "sorted": get("sorted", False),
-            "reference_to": get("reference_to"),
-            "relationship_name": get("relationship_name"),
-            "relationship_label": get("relationship_label"),
-            "delete_constraint": delete_constraint,
-            "reparentable": get("reparentable", False),
-            "write_requires_master_read": get("write_requires_master_read", False),
-            "display_format": get("display_format"),
-            "starting_number": get("starting_number", 1 if type_name == "AutoNumber" else None),
-            "track_history": get("track_history", False),
-            "source": f"{table.doc.where} [{'.'.join(table.path)}]",
-        },
-    )
+    # Spec keys are FieldSpec's attribute names, but for the default and the picklist values
+    # (turned into default_value and values above): the checked table over the type's defaults.
+    record: dict[str, object] = {**_FIELD_DEFAULTS[type_name], **data}
+    del record["default"], record["default_formula"]
+    record["name"] = name
+    record["label"] = data.get("label") or name.removesuffix("__c").replace("_", " ")
+    record["default_value"] = default_value
+    record["values"] = values
+    record["source"] = f"{table.doc.where} [{'.'.join(table.path)}]"
+    return frozen_record(FieldSpec, record)
 
 
 _SCALAR = (str, int, float, bool, dt.date, dt.datetime, dt.time)
@@ -263,6 +238,27 @@ _TYPE_KEYS = {
         {key: _FIELD_KEY_KINDS[key] for key in (*COMMON_FIELD_KEYS, *sorted(ftype.options))},
         tuple(sorted(ftype.required_options)),
     )
+    for name, ftype in fieldtypes.FIELD_TYPES.items()
+}
+_DELETE_CONSTRAINTS = frozenset(fieldtypes.DELETE_CONSTRAINTS)
+# Per field type: every FieldSpec attribute with the value it takes when the spec is silent,
+# but name and label, which _field sets (the spec keys default and default_formula are there
+# to be deleted in any case).
+_FIELD_DEFAULTS: dict[str, dict[str, object]] = {
+    name: {
+        **{
+            f.name: f.default
+            for f in dataclasses.fields(FieldSpec)
+            if f.default is not dataclasses.MISSING
+        },
+        "type": name,
+        "default": None,
+        "default_formula": None,
+        "length": ftype.default_length,
+        "visible_lines": ftype.default_visible_lines,
+        "delete_constraint": "SetNull" if name == "Lookup" else None,
+        "starting_number": 1 if name == "AutoNumber" else None,
+    }
     for name, ftype in fieldtypes.FIELD_TYPES.items()
 }
 
