@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 
@@ -11,16 +10,12 @@ import pytest
 
 from toolkit import forked
 
-
-@pytest.fixture
-def fork_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fork even if another test left a thread behind (an idle one is harmless here)."""
-    if sys.platform != "linux" or len(os.sched_getaffinity(0)) < 2:
-        pytest.skip("forking is only used on Linux, with two cores")
-    monkeypatch.setattr(forked, "available", lambda: True)
+needs_fork = pytest.mark.skipif(
+    not forked.available(), reason="forking is only used on Linux, with two cores, one thread"
+)
 
 
-@pytest.mark.usefixtures("fork_allowed")
+@needs_fork
 def test_result_comes_back_from_the_child() -> None:
     parent = os.getpid()
     child = forked.start(lambda: (os.getpid(), b"x" * 3_000_000))
@@ -30,7 +25,7 @@ def test_result_comes_back_from_the_child() -> None:
     assert pid != parent and payload == b"x" * 3_000_000
 
 
-@pytest.mark.usefixtures("fork_allowed")
+@needs_fork
 def test_a_failing_or_dying_child_gives_none() -> None:
     def fail() -> int:
         raise ValueError("boom")
@@ -42,7 +37,7 @@ def test_a_failing_or_dying_child_gives_none() -> None:
             assert child.result() is None
 
 
-@pytest.mark.usefixtures("fork_allowed")
+@needs_fork
 def test_an_abandoned_child_is_stopped_and_reaped() -> None:
     child = forked.start(lambda: time.sleep(60))
     assert child is not None

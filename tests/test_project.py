@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -121,20 +119,17 @@ def many_objects(root: Path, count: int, template: str = "") -> None:
         (root / "templates" / "CustomTab.xml.j2").write_text(template)
 
 
-@pytest.fixture
-def shared_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Render with a forked child from two files on, even if another test left a thread."""
-    if sys.platform != "linux" or len(os.sched_getaffinity(0)) < 2:
-        pytest.skip("forking is only used on Linux, with two cores")
-    monkeypatch.setattr(forked, "available", lambda: True)
-    monkeypatch.setattr(project_module, "_SHARED_RENDER_MIN", 2)
+needs_fork = pytest.mark.skipif(
+    not forked.available(), reason="forking is only used on Linux, with two cores, one thread"
+)
 
 
-@pytest.mark.usefixtures("shared_rendering")
+@needs_fork
 def test_rendering_shared_with_a_child_gives_the_same_package(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     many_objects(tmp_path, 12)  # 37 files: 12 objects, layouts and tabs, a permission set
+    monkeypatch.setattr(project_module, "_SHARED_RENDER_MIN", 2)
     shared = build_package(open_project(tmp_path, no_plugins=True))
     monkeypatch.setattr(forked, "available", lambda: False)
     alone = build_package(open_project(tmp_path, no_plugins=True))
@@ -142,7 +137,7 @@ def test_rendering_shared_with_a_child_gives_the_same_package(
     assert len(shared.files) == 38 and len(shared.components) == 49
 
 
-@pytest.mark.usefixtures("shared_rendering")
+@needs_fork
 @pytest.mark.parametrize("failing", [["Obj_02__c"], ["Obj_09__c"], ["Obj_09__c", "Obj_02__c"]])
 def test_rendering_shared_with_a_child_fails_as_rendering_alone_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: list[str]
@@ -153,6 +148,7 @@ def test_rendering_shared_with_a_child_fails_as_rendering_alone_does(
         '<CustomTab xmlns="http://soap.sforce.com/2006/04/metadata"/>\n'
     )
     many_objects(tmp_path, 12, template)
+    monkeypatch.setattr(project_module, "_SHARED_RENDER_MIN", 2)
     with pytest.raises(TemplateError) as shared:
         build_package(open_project(tmp_path, no_plugins=True))
     monkeypatch.setattr(forked, "available", lambda: False)
