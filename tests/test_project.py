@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from toolkit import forked
-from toolkit import project as project_module
-from toolkit.errors import ConfigError, TemplateError
+from toolkit.errors import ConfigError
 from toolkit.metadata.manifest import components_of, package_xml
 from toolkit.metadata.specs import FieldSpec, ObjectSpec
 from toolkit.project import build_package, merge_objects, open_project
@@ -102,57 +100,3 @@ def test_package_components_are_what_package_xml_lists(tmp_path: Path) -> None:
         "CustomField:Room__c.Size__c",
         "CustomObject:Room__c",
     ]
-
-
-def many_objects(root: Path, count: int, template: str = "") -> None:
-    (root / "objects").mkdir(parents=True)
-    (root / "sftk.toml").write_text("")
-    for index in range(count):
-        (root / "objects" / f"Obj_{index:02d}__c.toml").write_text(
-            f'label = "Obj {index}"\nplural_label = "Objs {index}"\n[tab]\n'
-            '[fields.Size__c]\ntype = "Number"\nprecision = 5\nscale = 0\n'
-            '[layouts."Main"]\n[[layouts."Main".sections]]\nlabel = "All"\n'
-            'columns = [["Name", "Size__c"]]\n[access.Users]\nobject = ["read"]\nread = "*"\n'
-        )
-    if template:
-        (root / "templates").mkdir()
-        (root / "templates" / "CustomTab.xml.j2").write_text(template)
-
-
-needs_fork = pytest.mark.skipif(
-    not forked.available(), reason="forking is only used on Linux, with two cores, one thread"
-)
-
-
-@needs_fork
-def test_rendering_shared_with_a_child_gives_the_same_package(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    many_objects(tmp_path, 12)  # 37 files: 12 objects, layouts and tabs, a permission set
-    monkeypatch.setattr(project_module, "_SHARED_RENDER_MIN", 2)
-    shared = build_package(open_project(tmp_path, no_plugins=True))
-    monkeypatch.setattr(forked, "available", lambda: False)
-    alone = build_package(open_project(tmp_path, no_plugins=True))
-    assert shared == alone
-    assert len(shared.files) == 38 and len(shared.components) == 49
-
-
-@needs_fork
-@pytest.mark.parametrize("failing", [["Obj_02__c"], ["Obj_09__c"], ["Obj_09__c", "Obj_02__c"]])
-def test_rendering_shared_with_a_child_fails_as_rendering_alone_does(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: list[str]
-) -> None:
-    # The child renders objects 0-5 (the first half of the files), this process 6-11.
-    template = (
-        "{% if object.name in " + repr(failing) + " %}{{ object.no_such_thing }}{% endif %}\n"
-        '<CustomTab xmlns="http://soap.sforce.com/2006/04/metadata"/>\n'
-    )
-    many_objects(tmp_path, 12, template)
-    monkeypatch.setattr(project_module, "_SHARED_RENDER_MIN", 2)
-    with pytest.raises(TemplateError) as shared:
-        build_package(open_project(tmp_path, no_plugins=True))
-    monkeypatch.setattr(forked, "available", lambda: False)
-    with pytest.raises(TemplateError) as alone:
-        build_package(open_project(tmp_path, no_plugins=True))
-    assert shared.value.message == alone.value.message
-    assert f"CustomTab {sorted(failing)[0]}" in shared.value.message

@@ -11,13 +11,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from toolkit import forked, fsio
+from toolkit import fsio
 from toolkit.config import ProjectConfig, find_config, load_config
 from toolkit.errors import ConfigError
 from toolkit.gcpause import gc_paused
 from toolkit.metadata import formats, manifest
 from toolkit.metadata.files import MetadataFile
-from toolkit.metadata.render import Renderer, RenderPlan
+from toolkit.metadata.render import Renderer
 from toolkit.metadata.schema import bundled_wsdl_path, wsdl_api_version
 from toolkit.metadata.spec_loader import load_object_dir
 from toolkit.metadata.specs import ObjectSpec, PermissionSetSpec
@@ -59,13 +59,10 @@ def build_package(project: Project) -> Package:
     objects = merge_objects([*_project_objects(config), *_plugin_objects(project)])
     permission_sets = _permission_sets(project)
     renderer = Renderer([config.templates_dir, *project.plugins.template_dirs()])
-    rendered = _render(renderer.plan(objects, permission_sets))
+    rendered = renderer.render(objects, permission_sets)
     carried = [f for folder in config.metadata_dirs for f in _carried(config, folder)]
-    files = _merge_files([*rendered.files, *carried])
-    named = rendered.named_paths
-    components = manifest.component_refs(
-        rendered.names | manifest.component_names(f for f in files if f.path not in named)
-    )
+    files = _merge_files([*rendered, *carried])
+    components = manifest.components_of(files)
     files.append(
         MetadataFile(
             "package.xml", manifest.package_xml(components, project.api_version), "generated"
@@ -78,54 +75,6 @@ def build_package(project: Project) -> Package:
     return Package(
         tuple(sorted(files, key=lambda f: f.path)), project.api_version, objects, tuple(components)
     )
-
-
-@dataclass(frozen=True)
-class _Rendered:
-    """Rendered files, sorted by path, and the components of those already named."""
-
-    files: list[MetadataFile]
-    names: set[tuple[str, str]]
-    named_paths: frozenset[str]
-
-
-# Below this many files to render, a forked child costs about what it saves (it takes a few
-# milliseconds to start and to send back its files).
-_SHARED_RENDER_MIN = 300
-
-
-def _render(plan: RenderPlan) -> _Rendered:
-    """Render the plan; when it is large and forking is possible (toolkit.forked), a child
-    renders the first half and names its components while this process renders the rest.
-
-    Whatever fails, the error raised is the one rendering in one process meets first: the
-    first half's, then the second half's. A child that failed is redone here.
-    """
-    cut = len(plan) // 2
-
-    def first_half() -> tuple[list[MetadataFile], set[tuple[str, str]]]:
-        files = plan.render(0, cut)
-        return files, manifest.component_names(files)
-
-    child = forked.start(first_half) if len(plan) >= _SHARED_RENDER_MIN else None
-    if child is None:
-        return _Rendered(_by_path(plan.render(0, len(plan))), set(), frozenset())
-    with child:
-        try:
-            second = plan.render(cut, len(plan))
-        except Exception:
-            if child.result() is None:
-                plan.render(0, cut)  # raises the first half's error, if rendering it fails
-            raise
-        done = child.result()
-    if done is None:
-        return _Rendered(_by_path([*plan.render(0, cut), *second]), set(), frozenset())
-    first, names = done
-    return _Rendered(_by_path([*first, *second]), names, frozenset(f.path for f in first))
-
-
-def _by_path(files: list[MetadataFile]) -> list[MetadataFile]:
-    return sorted(files, key=lambda f: f.path)
 
 
 def package_in_format(package: Package, output_format: str) -> list[MetadataFile]:

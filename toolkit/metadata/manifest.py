@@ -80,15 +80,8 @@ def components_of(files: Sequence[MetadataFile]) -> list[ComponentRef]:
     An object file that only carries children (custom fields added to Contact) is a container,
     not a CustomObject component of its own, as Salesforce's own tooling lists it.
     """
-    return component_refs(component_names(files))
-
-
-def component_names(files: Iterable[MetadataFile]) -> set[tuple[str, str]]:
-    """``components_of`` as (type, full name) pairs, unchecked and unsorted.
-
-    Pairs hash and sort in C, and the sets of several file lists can be joined; a package
-    names tens of thousands of components.
-    """
+    # (type, name) pairs hash and sort in C; a ComponentRef (which checks itself) is made once
+    # per component at the end, in the order the pairs sort to.
     found: set[tuple[str, str]] = set()
     for file in files:
         if file.path in MANIFEST_NAMES:
@@ -104,12 +97,7 @@ def component_names(files: Iterable[MetadataFile]) -> set[tuple[str, str]]:
             found.add((entry.type.name, entry.name))
         prefix = entry.name + "."
         found.update((child.type, prefix + name) for child, name in children)
-    return found
-
-
-def component_refs(names: Iterable[tuple[str, str]]) -> list[ComponentRef]:
-    """Checked references for (type, full name) pairs, sorted by type and name."""
-    return [ComponentRef(type_name, full_name) for type_name, full_name in sorted(names)]
+    return [ComponentRef(type_name, full_name) for type_name, full_name in sorted(found)]
 
 
 def _package(components: Iterable[ComponentRef], api_version: str | None) -> bytes:

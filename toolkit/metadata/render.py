@@ -497,18 +497,6 @@ class Renderer:
         self, objects: Sequence[ObjectSpec], permission_sets: Sequence[PermissionSetSpec] = ()
     ) -> list[MetadataFile]:
         """Every file the specs describe, sorted by path."""
-        plan = self.plan(objects, permission_sets)
-        return sorted(plan.render(0, len(plan)), key=lambda f: f.path)
-
-    def plan(
-        self, objects: Sequence[ObjectSpec], permission_sets: Sequence[PermissionSetSpec] = ()
-    ) -> RenderPlan:
-        """The files the specs describe, checked but not rendered yet.
-
-        Every problem found without a template (unknown field types and permissions, two
-        components at one path) is raised here; the plan then renders in slices, so that a
-        caller can share the rendering out.
-        """
         jobs: list[_Job] = []
         for spec in objects:
             jobs.extend(_object_jobs(spec))
@@ -523,7 +511,8 @@ class Renderer:
                 )
             )
         _reject_duplicate_paths(jobs)
-        return RenderPlan(self, tuple(jobs))
+        files = [MetadataFile(job.path, self._render(job), job.origin) for job in jobs]
+        return sorted(files, key=lambda f: f.path)
 
     def _render(self, job: _Job) -> bytes:
         try:
@@ -561,22 +550,6 @@ class Renderer:
         if template_file and Path(template_file).resolve().parent == self._builtin.resolve():
             return "this is a bug in a template shipped with sftk; please report it"
         return "fix the template at that line, or delete it to fall back to the built-in one"
-
-
-@dataclass(frozen=True)
-class RenderPlan:
-    """The files a renderer will write, in the order they are rendered (see Renderer.plan)."""
-
-    renderer: Renderer
-    jobs: tuple[_Job, ...]
-
-    def __len__(self) -> int:
-        return len(self.jobs)
-
-    def render(self, start: int, stop: int) -> list[MetadataFile]:
-        """The files of jobs ``start`` to ``stop`` (not included), in job order."""
-        render = self.renderer._render
-        return [MetadataFile(job.path, render(job), job.origin) for job in self.jobs[start:stop]]
 
 
 @dataclass(frozen=True)
