@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -125,6 +126,48 @@ def test_write_tree_failure_midway_keeps_old_and_cleans_up(
     with pytest.raises(OSError, match="No space left"):
         fsio.write_tree_atomically(NEW, dest)
     assert len(calls) == 2
+    assert _snapshot(dest) == {"keep.txt": b"old"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def _many(count: int) -> list[MetadataFile]:
+    """Enough files, in several folders, for the writer to use several threads."""
+    folders = ("layouts", "objects", "tabs")
+    return sorted(
+        (
+            MetadataFile(f"{folders[i % 3]}/F{i:04d}.x", f"content {i}".encode())
+            for i in range(count)
+        ),
+        key=lambda f: f.path,
+    )
+
+
+def test_write_tree_in_threads_writes_every_file(tmp_path: Path) -> None:
+    files = _many(1100)
+    fsio.write_tree_atomically(files, tmp_path / "out")
+    assert _snapshot(tmp_path / "out") == {f.path: f.content for f in files}
+
+
+def test_write_tree_in_threads_failure_keeps_old_and_cleans_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dest = tmp_path / "out"
+    fsio.write_tree_atomically([MetadataFile("keep.txt", b"old")], dest)
+    real_open = open
+    lock = threading.Lock()
+    calls = []
+
+    def flaky_open(path: os.PathLike[str], mode: str = "r") -> object:
+        with lock:
+            calls.append(path)
+            if len(calls) == 300:
+                raise OSError(28, "No space left on device")
+        return real_open(path, mode)
+
+    monkeypatch.setattr(fsio, "open", flaky_open, raising=False)
+    with pytest.raises(OSError, match="No space left"):
+        fsio.write_tree_atomically(_many(1100), dest)
+    assert len(calls) < 1100  # the other threads stopped early
     assert _snapshot(dest) == {"keep.txt": b"old"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 

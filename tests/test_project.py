@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from toolkit.errors import ConfigError
+from toolkit.metadata.manifest import components_of, package_xml
 from toolkit.metadata.specs import FieldSpec, ObjectSpec
 from toolkit.project import build_package, merge_objects, open_project
 
@@ -86,3 +87,16 @@ def test_package_xml_uses_the_configured_version(tmp_path: Path) -> None:
     manifest = next(f for f in package.files if f.path == "package.xml").content
     assert b"<version>61.0</version>" in manifest
     assert b"<members>Room__c.Size__c</members>" in manifest
+
+
+def test_package_components_are_what_package_xml_lists(tmp_path: Path) -> None:
+    deletions = '[deletions]\ncomponents = ["ApexClass:Gone"]\n'
+    make(tmp_path, '[project]\napi_version = "61.0"\n' + deletions)
+    package = build_package(open_project(tmp_path, no_plugins=True))
+    assert package.components == tuple(components_of(package.files))
+    listed = next(f for f in package.files if f.path == "package.xml").content
+    assert listed == package_xml(package.components, "61.0")
+    assert [str(ref) for ref in package.components] == [
+        "CustomField:Room__c.Size__c",
+        "CustomObject:Room__c",
+    ]

@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from toolkit.errors import ConfigError
@@ -106,15 +108,53 @@ def write_tree_atomically(files: Sequence[MetadataFile], dest: Path) -> None:
     staging = _sibling(dest, "new")
     staging.mkdir()
     try:
-        for file in files:
-            target = staging.joinpath(*file.path.split("/"))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "xb") as handle:
-                handle.write(file.content)
+        _write_files(staging, files)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _swap_in(staging, dest)
+
+
+# Creating a file costs the kernel far more than writing its few kilobytes, and creations can
+# proceed side by side, most of all in different folders: a large tree is written by a few
+# threads, each taking a run of the paths (packages are sorted, so mostly one folder). The
+# threads spend their time in system calls, which release the GIL. Measured on 3,002 files:
+# 0.07 s -> 0.035 s with 2 threads; 1.3 s -> 0.6 s on ext4 without a journal right after the
+# previous output was deleted, where each creation first skips the recently deleted inodes.
+_WRITERS = 4
+_FILES_PER_WRITER = 250  # fewer files than this per thread are not worth a thread
+
+
+def _write_files(staging: Path, files: Sequence[MetadataFile]) -> None:
+    root = str(staging)
+    folders = sorted({path.rpartition("/")[0] for path in (f.path for f in files)} - {""})
+    for folder in folders:
+        os.makedirs(os.path.join(root, folder), exist_ok=True)
+    writers = max(1, min(_WRITERS, len(files) // _FILES_PER_WRITER))
+    if writers == 1:
+        _write_run(root, files, threading.Event())
+        return
+    size = -(-len(files) // writers)
+    failed = threading.Event()  # tells the other threads to stop early
+    with ThreadPoolExecutor(writers, thread_name_prefix="sftk-write") as pool:
+        runs = [
+            pool.submit(_write_run, root, files[start : start + size], failed)
+            for start in range(0, len(files), size)
+        ]
+        for run in runs:
+            run.result()  # the first failure, once every thread has stopped
+
+
+def _write_run(root: str, files: Sequence[MetadataFile], failed: threading.Event) -> None:
+    try:
+        for file in files:
+            if failed.is_set():
+                return
+            with open(os.path.join(root, file.path), "xb") as handle:
+                handle.write(file.content)
+    except BaseException:
+        failed.set()
+        raise
 
 
 def _swap_in(staging: Path, dest: Path) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from toolkit import fsio
 from toolkit.config import ProjectConfig, find_config, load_config
 from toolkit.errors import ConfigError
+from toolkit.gcpause import gc_paused
 from toolkit.metadata import formats, manifest
 from toolkit.metadata.files import MetadataFile
 from toolkit.metadata.render import Renderer
@@ -42,6 +43,9 @@ class Package:
     files: tuple[MetadataFile, ...]
     api_version: str
     objects: tuple[ObjectSpec, ...]
+    # What package.xml lists, sorted: kept, as reading it back out of the files means parsing
+    # every object file again.
+    components: tuple[manifest.ComponentRef, ...]
 
 
 def open_project(start: Path | None = None, *, no_plugins: bool = False) -> Project:
@@ -49,6 +53,7 @@ def open_project(start: Path | None = None, *, no_plugins: bool = False) -> Proj
     return Project(config, load_plugins(config.plugins.enabled, disabled=no_plugins))
 
 
+@gc_paused()
 def build_package(project: Project) -> Package:
     config = project.config
     objects = merge_objects([*_project_objects(config), *_plugin_objects(project)])
@@ -67,7 +72,9 @@ def build_package(project: Project) -> Package:
         refs = [manifest.ComponentRef.parse(text) for text in config.deletions]
         name = manifest.DESTRUCTIVE_FILE[config.deletion_timing]
         files.append(MetadataFile(name, manifest.destructive_xml(refs), "sftk.toml [deletions]"))
-    return Package(tuple(sorted(files, key=lambda f: f.path)), project.api_version, objects)
+    return Package(
+        tuple(sorted(files, key=lambda f: f.path)), project.api_version, objects, tuple(components)
+    )
 
 
 def package_in_format(package: Package, output_format: str) -> list[MetadataFile]:
@@ -96,8 +103,7 @@ def render_project(
     files = package_in_format(package, fmt)
     dest = out or project.config.output_dir
     fsio.write_tree_atomically(files, dest)
-    components = tuple(manifest.components_of(package.files))
-    return RenderResult(dest, fmt, tuple(files), components, package)
+    return RenderResult(dest, fmt, tuple(files), package.components, package)
 
 
 def merge_objects(specs: Iterable[ObjectSpec]) -> tuple[ObjectSpec, ...]:

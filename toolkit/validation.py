@@ -7,13 +7,14 @@ component, and a hint; for rendered files the report also names the spec they ca
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
 
 from toolkit import fsio
+from toolkit.gcpause import gc_paused
 from toolkit.metadata import rules, xmlsafe
 from toolkit.metadata.files import MetadataFile
 from toolkit.metadata.model import load_model
@@ -42,27 +43,21 @@ class ValidationReport:
         return dict(self.origins).get(path)
 
 
+@gc_paused()
 def validate_files(
     files: Sequence[MetadataFile], api_version: str, schema: MetadataSchema
 ) -> ValidationReport:
-    """Schema-check every XML file, then run the rules; each file is parsed once.
+    """Run the rules over the model of the package, then schema-check every XML file.
 
-    A file that is not well-formed goes to the schema check alone, which reports its line.
+    Each file is parsed once, for both. A file that is not well-formed goes to the schema
+    check alone, which reports its line. The schema compiles in the background meanwhile, if
+    it is still to be compiled (MetadataSchema.compile_soon).
     """
-    found: list[Problem] = []
-    trees: dict[str, etree._Element] = {}
-    parser = xmlsafe.parser()
-    for file in files:
-        if not is_xml_metadata(file.path):
-            continue
-        try:
-            trees[file.path] = etree.fromstring(file.content, parser)
-        except etree.XMLSyntaxError:
-            found.extend(_schema_problem(p) for p in schema.validate(file))
-            continue
-        found.extend(_schema_problem(p) for p in schema.validate_tree(trees[file.path], file.path))
-    model = load_model(files, trees)
-    found.extend(rules.check(files, api_version=api_version, model=model))
+    schema.compile_soon()
+    xml = [f for f in files if is_xml_metadata(f.path)]
+    trees = _parse(xml)
+    found = rules.check(files, api_version=api_version, model=load_model(files, trees))
+    found.extend(_schema_problems(xml, schema, trees))
     problems = sorted(set(found), key=lambda p: (p.file, p.line, p.rule, p.message))
     origins = tuple(
         (f.path, f.origin)
@@ -70,6 +65,32 @@ def validate_files(
         if f.origin and f.origin != f.path and f.origin != "generated"
     )
     return ValidationReport(tuple(problems), origins, len(files), api_version, schema.api_version)
+
+
+def _parse(files: Sequence[MetadataFile]) -> dict[str, etree._Element]:
+    """The trees of the files that are well-formed, by path."""
+    trees: dict[str, etree._Element] = {}
+    parser = xmlsafe.parser()
+    for file in files:
+        try:
+            trees[file.path] = etree.fromstring(file.content, parser)
+        except etree.XMLSyntaxError:
+            continue  # the schema check reports it
+    return trees
+
+
+def _schema_problems(
+    files: Sequence[MetadataFile], schema: MetadataSchema, trees: Mapping[str, etree._Element]
+) -> list[Problem]:
+    """The schema's findings on ``files``; ``trees`` holds those that are well-formed."""
+    found: list[Problem] = []
+    for file in files:
+        tree = trees.get(file.path)
+        if tree is None:
+            found.extend(_schema_problem(p) for p in schema.validate(file))
+        else:
+            found.extend(_schema_problem(p) for p in schema.validate_tree(tree, file.path))
+    return found
 
 
 def validate_project(project: Project, wsdl: Path | None = None) -> ValidationReport:

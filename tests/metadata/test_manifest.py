@@ -128,6 +128,21 @@ def test_components_of() -> None:
     ]
 
 
+def test_components_of_finds_full_names_anywhere_in_a_child() -> None:
+    content = f"""{HEAD}<CustomObject xmlns="{NS}">
+    <fields><!-- first --><fullName>A__c</fullName></fields>
+    <fields><label>B</label><fullName> B__c </fullName></fields>
+    <webLinks xmlns=""><fullName>Plain</fullName></webLinks>
+</CustomObject>
+""".encode()
+    refs = manifest.components_of([MetadataFile("objects/Account.object", content)])
+    assert [str(r) for r in refs] == [
+        "CustomField:Account.A__c",
+        "CustomField:Account.B__c",
+        "WebLink:Account.Plain",
+    ]
+
+
 def test_components_of_refuses_unknown_files() -> None:
     with pytest.raises(ConfigError, match=r"gadgets/x\.gadget"):
         manifest.components_of([MetadataFile("gadgets/x.gadget", b"")])
@@ -202,6 +217,11 @@ def test_package_xml_dedupes_and_escapes() -> None:
 </Package>
 """.encode()
     )
+
+
+def test_package_xml_refuses_names_xml_cannot_carry() -> None:
+    with pytest.raises(ConfigError, match=r"'Bell\\x07' has U\+0007"):
+        manifest.package_xml([ComponentRef("ApexClass", "Bell\x07")], "62.0")
 
 
 def test_package_xml_refuses_bad_version() -> None:

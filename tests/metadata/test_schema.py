@@ -263,6 +263,25 @@ def test_first_load_writes_cache_and_next_load_uses_it(
     assert sorted(p.name for p in (only_cache / "schema").iterdir()) == [cached.name]
 
 
+def test_cached_schema_is_compiled_when_first_used_and_rebuilt_if_it_does_not_compile(
+    schema: MetadataSchema, cache_dir: Path, tmp_path: Path, fresh_memo: None
+) -> None:
+    MetadataSchema.load(cache_dir=cache_dir)
+    (cached,) = (cache_dir / "schema").iterdir()
+    text = cached.read_text(encoding="utf-8")
+    # Still well-formed, with the same root types, but a type reference leads nowhere.
+    start = text.index('type="tns:', text.index('name="CustomTab"'))
+    broken = text[:start] + 'type="tns:NoSuchType' + text[start + len('type="tns:') :]
+    damaged = tmp_path / "cache"
+    (damaged / "schema").mkdir(parents=True)
+    (damaged / "schema" / cached.name).write_text(broken, encoding="utf-8")
+    schema_module._MEMO.clear()  # this test's own memo (fresh_memo)
+    loaded = MetadataSchema.load(cache_dir=damaged)
+    assert loaded._strict is None  # not compiled yet
+    assert loaded.validate(md("tabs/Rocket__c.tab", ROCKET_TAB)) == []
+    assert (damaged / "schema" / cached.name).read_bytes() == cached.read_bytes()
+
+
 def test_cache_dir_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SFTK_CACHE_DIR", str(tmp_path / "a"))
     assert schema_module.default_cache_dir() == tmp_path / "a"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,7 @@ import pytest
 from toolkit.errors import ConfigError
 from toolkit.metadata import fieldtypes
 from toolkit.metadata.spec_loader import load_object_dir, load_object_text
+from toolkit.metadata.specs import FieldSpec
 
 BASE = 'label = "Course"\nplural_label = "Courses"\n'
 
@@ -179,3 +181,40 @@ def test_field_option_of_the_wrong_kind_is_named() -> None:
         load(BASE + '[fields.F__c]\ntype = "Text"\nlength = "40"\n')
     assert "objects/Course__c.toml:5: fields.F__c.length" in caught.value.message
     assert "expected an integer, got a string" in caught.value.message
+
+
+@pytest.mark.parametrize("type_name", fieldtypes.FIELD_TYPE_NAMES)
+def test_field_specs_hold_every_attribute(type_name: str) -> None:
+    # The loader makes FieldSpecs without __init__; they must equal ones made with it.
+    ftype = fieldtypes.FIELD_TYPES[type_name]
+    options = {
+        "values": '["A", "B"]',
+        "reference_to": '"Account"',
+        "relationship_name": '"Courses"',
+        "display_format": '"N-{000}"',
+    }
+    lines = [f'type = "{type_name}"'] + [
+        f"{k} = {options[k]}" for k in sorted(ftype.required_options)
+    ]
+    field = load(BASE + "[fields.F__c]\n" + "\n".join(lines) + "\n").fields[0]
+    names = {f.name for f in dataclasses.fields(FieldSpec)}
+    assert set(vars(field)) == names
+    rebuilt = FieldSpec(**{name: getattr(field, name) for name in names})
+    assert rebuilt == field and hash(rebuilt) == hash(field)
+
+
+def test_delete_constraint_defaults_and_choices() -> None:
+    lookup = '[fields.P__c]\ntype = "Lookup"\nreference_to = "Account"\nrelationship_name = "Ps"\n'
+    assert load(BASE + lookup).fields[0].delete_constraint == "SetNull"
+    assert load(BASE + lookup + 'delete_constraint = "Restrict"\n').fields[0].delete_constraint == (
+        "Restrict"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load(BASE + lookup + 'delete_constraint = "Never"\n')
+    assert "fields.P__c.delete_constraint: unknown value 'Never'" in caught.value.message
+    assert "SetNull" in (caught.value.hint or "")
+
+
+def test_field_type_of_the_wrong_kind_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"fields\.F__c\.type: expected a string, got a boolean"):
+        load(BASE + "[fields.F__c]\ntype = true\n")

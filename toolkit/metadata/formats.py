@@ -96,8 +96,24 @@ def _escape_attr(value: str) -> str:
 _NS_PREFIX = f"{{{METADATA_NS}}}"
 
 
+# Tag -> local name, for tags in the metadata namespace or none: the few dozen tags of a
+# package are split once rather than once per element.
+_LOCAL_NAMES: dict[str, str] = {}
+
+
 def local_name(element: etree._Element, where: str) -> str:
-    tag = str(element.tag)
+    tag = element.tag
+    if not isinstance(tag, str):
+        return str(tag)  # a comment or processing instruction
+    local = _LOCAL_NAMES.get(tag)
+    if local is None:
+        if len(_LOCAL_NAMES) >= 4096:
+            _LOCAL_NAMES.clear()  # tags come from the files: bound what hostile ones pile up
+        local = _LOCAL_NAMES[tag] = _split_tag(element, tag, where)
+    return local
+
+
+def _split_tag(element: etree._Element, tag: str, where: str) -> str:
     if tag.startswith(_NS_PREFIX):
         return tag[len(_NS_PREFIX) :]
     if not tag.startswith("{"):
@@ -253,10 +269,16 @@ def _copy(element: etree._Element) -> etree._Element:
     return copy
 
 
+_FULL_NAME = f"{{{METADATA_NS}}}fullName"
+
+
 def _full_name(element: etree._Element) -> str | None:
-    node = element.find(f"{{{METADATA_NS}}}fullName")
-    if node is None:
-        node = element.find("fullName")
+    # <fullName> comes first wherever the schema allows it: look there before searching.
+    node = element[0] if len(element) else None
+    if node is None or node.tag != _FULL_NAME:
+        node = element.find(_FULL_NAME)
+        if node is None:
+            node = element.find("fullName")
     return None if node is None else (node.text or "").strip()
 
 
@@ -265,9 +287,7 @@ def object_entries(
 ) -> list[tuple[ChildType | None, str, etree._Element]]:
     """The top-level elements of a CustomObject: (child type or None, child name, element)."""
     out: list[tuple[ChildType | None, str, etree._Element]] = []
-    for element in root:
-        if not isinstance(element.tag, str):
-            continue
+    for element in root.iterchildren(tag=etree.Element):  # no comments or PIs
         tag = local_name(element, where)
         child = _CHILD_BY_TAG.get(tag)
         if child is None:

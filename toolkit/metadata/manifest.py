@@ -11,8 +11,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from lxml import etree
-
 from toolkit.errors import ConfigError
 from toolkit.metadata import formats, xmlsafe
 from toolkit.metadata.files import METADATA_NS, MetadataFile
@@ -28,6 +26,7 @@ DESTRUCTIVE_FILE: Mapping[str, str] = MappingProxyType(
 
 CHILD_TYPES = frozenset(c.type for c in OBJECT_CHILDREN)
 KNOWN_TYPES = tuple(sorted(set(BY_NAME) | CHILD_TYPES))
+_KNOWN_TYPE_SET = frozenset(KNOWN_TYPES)  # a package names tens of thousands of components
 
 
 @dataclass(frozen=True, order=True)
@@ -42,7 +41,7 @@ class ComponentRef:
     full_name: str
 
     def __post_init__(self) -> None:
-        if self.type not in KNOWN_TYPES:
+        if self.type not in _KNOWN_TYPE_SET:
             raise ConfigError(
                 f"unknown metadata type {self.type!r} in {self}",
                 hint=f"known types: {', '.join(KNOWN_TYPES)}",
@@ -81,7 +80,9 @@ def components_of(files: Sequence[MetadataFile]) -> list[ComponentRef]:
     An object file that only carries children (custom fields added to Contact) is a container,
     not a CustomObject component of its own, as Salesforce's own tooling lists it.
     """
-    found: set[ComponentRef] = set()
+    # (type, name) pairs hash and sort in C; a ComponentRef (which checks itself) is made once
+    # per component at the end, in the order the pairs sort to.
+    found: set[tuple[str, str]] = set()
     for file in files:
         if file.path in MANIFEST_NAMES:
             continue
@@ -89,13 +90,14 @@ def components_of(files: Sequence[MetadataFile]) -> list[ComponentRef]:
         if entry.is_meta:
             continue
         if not entry.type.children:
-            found.add(ComponentRef(entry.type.name, entry.name))
+            found.add((entry.type.name, entry.name))
             continue
         children, container_only = formats.object_children(file.content, formats.describe(file))
         if not container_only:
-            found.add(ComponentRef(entry.type.name, entry.name))
-        found.update(ComponentRef(child.type, f"{entry.name}.{name}") for child, name in children)
-    return sorted(found, key=lambda ref: (ref.type, ref.full_name))
+            found.add((entry.type.name, entry.name))
+        prefix = entry.name + "."
+        found.update((child.type, prefix + name) for child, name in children)
+    return [ComponentRef(type_name, full_name) for type_name, full_name in sorted(found)]
 
 
 def listed(content: bytes, where: str) -> list[ComponentRef]:
@@ -109,23 +111,41 @@ def listed(content: bytes, where: str) -> list[ComponentRef]:
     return sorted(found)
 
 
-def _text_element(parent: etree._Element, tag: str, text: str) -> None:
-    etree.SubElement(parent, etree.QName(METADATA_NS, tag)).text = text
-
-
 def _package(components: Iterable[ComponentRef], api_version: str | None) -> bytes:
+    """The manifest in the house style of ``formats.serialize``, written as text directly.
+
+    A package.xml lists every component, tens of thousands in a large package: building an
+    element per member only to walk them again to serialise cost more than the rest of it.
+    The tests pin the bytes to what ``formats.serialize`` writes.
+    """
     by_type: dict[str, set[str]] = {}
     for ref in components:
         by_type.setdefault(ref.type, set()).add(ref.full_name)
-    root = etree.Element(etree.QName(METADATA_NS, "Package"))
+    lines: list[str] = []
     for type_name in sorted(by_type):
-        types = etree.SubElement(root, etree.QName(METADATA_NS, "types"))
-        for member in sorted(by_type[type_name]):
-            _text_element(types, "members", member)
-        _text_element(types, "name", type_name)
+        lines.append("    <types>")
+        lines.extend(f"        <members>{_text(m)}</members>" for m in sorted(by_type[type_name]))
+        lines.append(f"        <name>{_text(type_name)}</name>")
+        lines.append("    </types>")
     if api_version is not None:
-        _text_element(root, "version", api_version)
-    return formats.serialize(root, "package.xml")
+        lines.append(f"    <version>{_text(api_version)}</version>")
+    if not lines:
+        return formats.XML_DECLARATION + f'<Package xmlns="{METADATA_NS}"/>\n'.encode()
+    body = "\n".join([f'<Package xmlns="{METADATA_NS}">', *lines, "</Package>\n"])
+    return formats.XML_DECLARATION + body.encode("utf-8")
+
+
+def _text(value: str) -> str:
+    """Element text as ``formats.serialize`` writes it; text XML 1.0 cannot carry is refused."""
+    illegal = xmlsafe.ILLEGAL_XML.search(value)
+    if illegal is not None:
+        raise ConfigError(
+            f"component name {value!r} has U+{ord(illegal.group()):04X}, which XML 1.0 cannot "
+            "carry",
+            hint="rename the component: XML 1.0 allows no control characters but tab, newline "
+            "and carriage return",
+        )
+    return xmlsafe.escape_text(value)
 
 
 def package_xml(components: Iterable[ComponentRef], api_version: str) -> bytes:

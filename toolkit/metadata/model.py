@@ -21,13 +21,13 @@ import dataclasses
 import functools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
 
 from lxml import etree
 
 from toolkit.errors import ConfigError
 from toolkit.metadata import xmlsafe
 from toolkit.metadata.files import MetadataFile
+from toolkit.metadata.records import frozen_record
 from toolkit.metadata.types import BY_FOLDER, BY_NAME, ChildType, MetadataType
 
 META_SUFFIX = "-meta.xml"
@@ -40,8 +40,6 @@ _OBJECT_TYPE = BY_NAME["CustomObject"]
 _CHILD_TAGS = frozenset(child.tag for child in _OBJECT_TYPE.children)
 # Types whose XML the rules read; other known types are only counted as components.
 _PARSED_TYPES = frozenset({"CustomObject", "Layout", "PermissionSet", "CustomTab"})
-
-_Record = TypeVar("_Record")
 
 
 def is_custom_name(name: str) -> bool:
@@ -511,21 +509,6 @@ def _line(el: etree._Element) -> int:
     return line if isinstance(line, int) else 0
 
 
-def _frozen(cls: type[_Record], values: dict[str, object]) -> _Record:
-    """An instance of the frozen dataclass ``cls`` holding ``values``, made without ``__init__``.
-
-    A frozen dataclass's ``__init__`` sets each attribute through ``object.__setattr__``; for
-    FieldDef's 22 attributes, times thousands of fields, that was the largest single cost of
-    loading a large package. Records with a few attributes keep their ``__init__``: they gain
-    little, and their attributes then live in the instance rather than in a dict of their own,
-    which is less for the garbage collector to trace. ``values`` must name every field (the
-    tests check that it does).
-    """
-    record = object.__new__(cls)
-    object.__setattr__(record, "__dict__", values)
-    return record
-
-
 def _texts(el: etree._Element) -> dict[str, str]:
     """Text of the first child of each name the model reads."""
     out: dict[str, str] = {}
@@ -604,7 +587,7 @@ def _field(el: etree._Element, obj: str, name: str | None, file: str) -> FieldDe
     found = _texts(el)
     get = found.get
     values, restricted, value_set_name = _picklist_values(el, found, file)
-    return _frozen(
+    return frozen_record(
         FieldDef,
         {
             "object": obj,

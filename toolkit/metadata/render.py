@@ -74,8 +74,6 @@ _OBJECT_PERMISSION_ATTRS: dict[str, str] = {
     "modify_all": "modify_all_records",
 }
 
-# XML 1.0 Char production: no C0 controls but tab/LF/CR, no surrogates, no U+FFFE/U+FFFF.
-_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SNIPPET = 60
 
 
@@ -373,7 +371,7 @@ class _NoneValue(TypeError):
 
 _TRUE, _FALSE = Markup("true"), Markup("false")
 # Characters that need a second look: the ones escape_text rewrites and the ones XML refuses.
-_SPECIAL = re.compile(r"[&<>\"'\r]|" + _ILLEGAL_XML.pattern)
+_SPECIAL = re.compile(r"[&<>\"'\r]|" + xmlsafe.ILLEGAL_XML.pattern)
 
 
 def _finalize(value: Any) -> Any:
@@ -397,7 +395,7 @@ def _finalize(value: Any) -> Any:
 
 
 def _checked_escape(value: str) -> str:
-    illegal = _ILLEGAL_XML.search(value)
+    illegal = xmlsafe.ILLEGAL_XML.search(value)
     if illegal:
         raise _IllegalCharacter(value, illegal.start())
     return xmlsafe.escape_text(value)

@@ -8,12 +8,14 @@ each with its rule id, for hand-written XML and rendered specs alike.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
 
 from toolkit.errors import ConfigError
 from toolkit.metadata import fieldtypes
+from toolkit.metadata.records import frozen_record
 from toolkit.metadata.specs import (
     DEPLOYMENT_STATUSES,
     LAYOUT_BEHAVIORS,
@@ -148,65 +150,55 @@ def _name_field(table: Table | None, object_name: str) -> NameFieldSpec:
 
 
 def _field(object_name: str, name: str, table: Table) -> FieldSpec:
-    type_name = table.choice("type", fieldtypes.FIELD_TYPE_NAMES)
+    # Specs hold thousands of fields, so the usual case takes shortcuts: a valid type read
+    # straight from the table, set operations to find inapplicable or unknown keys, and the
+    # record made without __init__. Anything unusual goes through the accessors, which word
+    # the error.
+    data = table.data
+    type_name = data.get("type")
+    if not isinstance(type_name, str) or type_name not in _TYPE_KEYS:
+        type_name = table.choice("type", fieldtypes.FIELD_TYPE_NAMES)
     if type_name is None:
         raise table.error(
             "type", "is required", hint="choose one of: " + ", ".join(fieldtypes.FIELD_TYPE_NAMES)
         )
     ftype = fieldtypes.FIELD_TYPES[type_name]
-    allowed, kinds = _TYPE_KEYS[type_name]
-    for key in table.data:
-        if key not in kinds and key in _ALL_TYPE_OPTIONS:
-            raise table.error(
-                key,
-                f"option {key!r} does not apply to {type_name} fields",
-                hint=f"{type_name} fields take: " + ", ".join(sorted(allowed)),
-            )
-    for key in sorted(ftype.required_options):
-        if not table.has(key):
+    allowed, kinds, required = _TYPE_KEYS[type_name]
+    if not data.keys() <= kinds.keys():
+        for key in data:
+            if key not in kinds and key in _ALL_TYPE_OPTIONS:
+                raise table.error(
+                    key,
+                    f"option {key!r} does not apply to {type_name} fields",
+                    hint=f"{type_name} fields take: " + ", ".join(sorted(allowed)),
+                )
+    for key in required:
+        if key not in data:
             raise table.error(key, f"is required for {type_name} fields")
-    data = table.take(kinds)
+    table.take(kinds)  # every key known and of its kind from here on
     values = _picklist_values(table) if ftype.is_picklist else ()
-    default_value = _default_value(table, ftype, values)
+    default_value = (
+        _default_value(table, ftype, values)
+        if "default" in data or "default_formula" in data
+        else None
+    )
     if values and default_value is not None:
         values = tuple(
             PicklistValue(v.name, v.label, default=v.name == default_value) for v in values
         )
         default_value = None
-    get = data.get
-    return FieldSpec(
-        name=name,
-        type=type_name,
-        label=get("label") or name.removesuffix("__c").replace("_", " "),
-        description=get("description"),
-        help_text=get("help_text"),
-        required=get("required", False),
-        unique=get("unique", False),
-        case_sensitive=get("case_sensitive", False),
-        external_id=get("external_id", False),
-        default_value=default_value,
-        length=get("length", ftype.default_length),
-        precision=get("precision"),
-        scale=get("scale"),
-        visible_lines=get("visible_lines", ftype.default_visible_lines),
-        values=values,
-        restricted=get("restricted", False),
-        sorted=get("sorted", False),
-        reference_to=get("reference_to"),
-        relationship_name=get("relationship_name"),
-        relationship_label=get("relationship_label"),
-        delete_constraint=table.choice(
-            "delete_constraint",
-            fieldtypes.DELETE_CONSTRAINTS,
-            "SetNull" if type_name == "Lookup" else None,
-        ),
-        reparentable=get("reparentable", False),
-        write_requires_master_read=get("write_requires_master_read", False),
-        display_format=get("display_format"),
-        starting_number=get("starting_number", 1 if type_name == "AutoNumber" else None),
-        track_history=get("track_history", False),
-        source=f"{table.doc.where} [{'.'.join(table.path)}]",
-    )
+    if "delete_constraint" in data and data["delete_constraint"] not in _DELETE_CONSTRAINTS:
+        table.choice("delete_constraint", fieldtypes.DELETE_CONSTRAINTS)  # raises, naming them
+    # Spec keys are FieldSpec's attribute names, but for the default and the picklist values
+    # (turned into default_value and values above): the checked table over the type's defaults.
+    record: dict[str, object] = {**_FIELD_DEFAULTS[type_name], **data}
+    del record["default"], record["default_formula"]
+    record["name"] = name
+    record["label"] = data.get("label") or name.removesuffix("__c").replace("_", " ")
+    record["default_value"] = default_value
+    record["values"] = values
+    record["source"] = f"{table.doc.where} [{'.'.join(table.path)}]"
+    return frozen_record(FieldSpec, record)
 
 
 _SCALAR = (str, int, float, bool, dt.date, dt.datetime, dt.time)
@@ -239,12 +231,34 @@ _FIELD_KEY_KINDS: dict[str, type | tuple[type, ...]] = {
     "starting_number": int,
 }
 _ALL_TYPE_OPTIONS = frozenset().union(*(t.options for t in fieldtypes.FIELD_TYPES.values()))
-# Per field type: the keys a spec may use, and their accepted value kinds.
+# Per field type: the keys a spec may use, their accepted value kinds, and the required ones.
 _TYPE_KEYS = {
     name: (
         (*COMMON_FIELD_KEYS, *sorted(ftype.options)),
         {key: _FIELD_KEY_KINDS[key] for key in (*COMMON_FIELD_KEYS, *sorted(ftype.options))},
+        tuple(sorted(ftype.required_options)),
     )
+    for name, ftype in fieldtypes.FIELD_TYPES.items()
+}
+_DELETE_CONSTRAINTS = frozenset(fieldtypes.DELETE_CONSTRAINTS)
+# Per field type: every FieldSpec attribute with the value it takes when the spec is silent,
+# but name and label, which _field sets (the spec keys default and default_formula are there
+# to be deleted in any case).
+_FIELD_DEFAULTS: dict[str, dict[str, object]] = {
+    name: {
+        **{
+            f.name: f.default
+            for f in dataclasses.fields(FieldSpec)
+            if f.default is not dataclasses.MISSING
+        },
+        "type": name,
+        "default": None,
+        "default_formula": None,
+        "length": ftype.default_length,
+        "visible_lines": ftype.default_visible_lines,
+        "delete_constraint": "SetNull" if name == "Lookup" else None,
+        "starting_number": 1 if name == "AutoNumber" else None,
+    }
     for name, ftype in fieldtypes.FIELD_TYPES.items()
 }
 

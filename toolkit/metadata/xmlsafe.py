@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
 from toolkit.errors import ConfigError
@@ -30,6 +32,9 @@ def parse(content: bytes, where: str) -> etree._Element:
             hint="fix the XML syntax at that line",
         ) from None
 
+
+# XML 1.0 Char production: no C0 controls but tab/LF/CR, no surrogates, no U+FFFE/U+FFFF.
+ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 # Salesforce writes quotes and apostrophes as entities in retrieved metadata; sftk writes text the
 # same way everywhere (templates and serialiser), so converted files stay byte-identical.
