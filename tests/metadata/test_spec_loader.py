@@ -39,18 +39,24 @@ def test_standard_object_takes_fields_only() -> None:
     assert spec.fields[0].precision == 3
 
 
+REQUIRED_OPTION_VALUES = {
+    "values": '["A", "B"]',
+    "reference_to": '"Account"',
+    "relationship_name": '"Courses"',
+    "display_format": '"N-{000}"',
+}
+
+
+def _with_required_options(type_name: str) -> list[str]:
+    """The TOML lines of a field of ``type_name`` with every option its type requires."""
+    required = sorted(fieldtypes.FIELD_TYPES[type_name].required_options)
+    return [f'type = "{type_name}"'] + [f"{k} = {REQUIRED_OPTION_VALUES[k]}" for k in required]
+
+
 @pytest.mark.parametrize("type_name", fieldtypes.FIELD_TYPE_NAMES)
 def test_every_field_type_loads_with_its_required_options(type_name: str) -> None:
     ftype = fieldtypes.FIELD_TYPES[type_name]
-    options = {
-        "values": '["A", "B"]',
-        "reference_to": '"Account"',
-        "relationship_name": '"Courses"',
-        "display_format": '"N-{000}"',
-    }
-    lines = [f'type = "{type_name}"'] + [
-        f"{k} = {options[k]}" for k in sorted(ftype.required_options)
-    ]
+    lines = _with_required_options(type_name)
     spec = load(BASE + "[fields.F__c]\n" + "\n".join(lines) + "\n")
     field = spec.fields[0]
     assert field.type == type_name
@@ -186,16 +192,7 @@ def test_field_option_of_the_wrong_kind_is_named() -> None:
 @pytest.mark.parametrize("type_name", fieldtypes.FIELD_TYPE_NAMES)
 def test_field_specs_hold_every_attribute(type_name: str) -> None:
     # The loader makes FieldSpecs without __init__; they must equal ones made with it.
-    ftype = fieldtypes.FIELD_TYPES[type_name]
-    options = {
-        "values": '["A", "B"]',
-        "reference_to": '"Account"',
-        "relationship_name": '"Courses"',
-        "display_format": '"N-{000}"',
-    }
-    lines = [f'type = "{type_name}"'] + [
-        f"{k} = {options[k]}" for k in sorted(ftype.required_options)
-    ]
+    lines = _with_required_options(type_name)
     field = load(BASE + "[fields.F__c]\n" + "\n".join(lines) + "\n").fields[0]
     names = {f.name for f in dataclasses.fields(FieldSpec)}
     assert set(vars(field)) == names
