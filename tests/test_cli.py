@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from test_project import many_specs
+
 from toolkit.metadata import xmlsafe
+from toolkit.project import SPLIT_FROM, build_package, open_project
 
 if TYPE_CHECKING:
     from conftest import Run  # the shared fixture's type, for readers and editors
@@ -51,6 +54,17 @@ def test_rendering_twice_gives_identical_bytes(sftk: Run, tmp_path: Path) -> Non
     first = snapshot(demo / "build" / "metadata")
     assert sftk("render", cwd=demo).returncode == 0
     assert snapshot(demo / "build" / "metadata") == first
+
+
+def test_a_large_project_renders_in_two_processes_to_the_same_bytes(
+    sftk: Run, tmp_path: Path
+) -> None:
+    many_specs(tmp_path, SPLIT_FROM + 6)
+    assert sftk("--no-plugins", "render", "--out", "out", cwd=tmp_path).returncode == 0
+    expected = build_package(open_project(tmp_path, no_plugins=True), split=False)
+    assert snapshot(tmp_path / "out") == {f.path: f.content for f in expected.files}
+    checked = sftk("--no-plugins", "validate", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_source_format_is_a_dx_project_that_validates(sftk: Run, tmp_path: Path) -> None:

@@ -100,3 +100,70 @@ def test_package_components_are_what_package_xml_lists(tmp_path: Path) -> None:
         "CustomField:Room__c.Size__c",
         "CustomObject:Room__c",
     ]
+
+
+# --- a build split between this process and a helper ---------------------------------------
+
+
+def many_specs(root: Path, count: int, config: str = "") -> None:
+    """``count`` custom objects with lookups, layouts, tabs and grants to two permission sets,
+    with standard-object specs (merged, and split onto Activity) among them in file order."""
+    make(root, config + "[permission_sets.Crew]\nlabel = 'Crew'\n")
+    objects = root / "objects"
+    for index in range(count):
+        steward = '["read", "edit"]' if index % 2 else "[]"
+        lookup = (
+            f'[fields.Prev__c]\ntype = "Lookup"\nreference_to = "Cabin_{index - 1:03d}__c"\n'
+            f'relationship_name = "Next_{index:03d}"\n'
+            if index
+            else ""
+        )
+        (objects / f"Cabin_{index:03d}__c.toml").write_text(
+            f'label = "Cabin {index}"\nplural_label = "Cabins {index}"\n[tab]\n'
+            '[fields.Deck__c]\ntype = "Picklist"\nvalues = ["A", "B"]\ndefault = "B"\n'
+            f'[fields.Berths__c]\ntype = "Number"\nprecision = 3\n{lookup}'
+            '[layouts.Main]\n[[layouts.Main.sections]]\nlabel = "All"\n'
+            'columns = [["Deck__c"], ["Berths__c"]]\n'
+            '[access.Crew]\nobject = ["read"]\nread = "*"\n'
+            f"[access.Steward]\nobject = {steward}\n"
+            'edit = ["Deck__c"]\n'
+        )
+    for name, field_name in (("Contact", "Cabin_Pref__c"), ("Event", "Muster__c")):
+        (objects / f"{name}.toml").write_text(
+            f'[fields.{field_name}]\ntype = "Text"\nlength = 20\n'
+            '[access.Crew]\nobject = ["read"]\nread = "*"\n'
+        )
+
+
+def test_a_split_build_is_the_same_package_as_a_one_part_build(tmp_path: Path) -> None:
+    many_specs(tmp_path, 30, '[plugins]\nenabled = ["lms", "scheduling"]\n')
+    project = open_project(tmp_path)
+    one_part = build_package(project, split=False)
+    assert build_package(project, split=True) == one_part
+    paths = {f.path for f in one_part.files}
+    assert {"objects/Activity.object", "objects/Course__c.object", "tabs/Cabin_029__c.tab"} <= paths
+    crew = next(f for f in one_part.files if f.path == "permissionsets/Crew.permissionset")
+    assert b"<field>Cabin_029__c.Deck__c</field>" in crew.content
+    assert b"<field>Contact.Cabin_Pref__c</field>" in crew.content
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("Cabin_028__c.toml", 'label = "X"\nplural_label = "Xs"\n[fields.A__c]\ntype = "Txt"\n'),
+        ("Zz.toml", 'name = "Cabin_003__c"\nlabel = "Again"\nplural_label = "Agains"\n'),
+        ("Zz.toml", 'name = "Course__c"\nlabel = "Mine"\nplural_label = "Mine"\n'),
+    ],
+    ids=["bad spec in the second half", "duplicate across halves", "clash with a plugin"],
+)
+def test_a_split_build_reports_what_a_one_part_build_reports(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    many_specs(tmp_path, 30, '[plugins]\nenabled = ["lms"]\n')
+    (tmp_path / "objects" / name).write_text(text)
+    project = open_project(tmp_path)
+    with pytest.raises(ConfigError) as one_part:
+        build_package(project, split=False)
+    with pytest.raises(ConfigError) as split:
+        build_package(project, split=True)
+    assert str(split.value) == str(one_part.value)

@@ -7,19 +7,23 @@ manifests, then write the package or check it.
 
 from __future__ import annotations
 
+import bisect
+import functools
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from toolkit import fsio
 from toolkit.config import ProjectConfig, find_config, load_config
-from toolkit.errors import ConfigError
+from toolkit.errors import ConfigError, SftkError
+from toolkit.forking import Helper
 from toolkit.gcpause import gc_paused
 from toolkit.metadata import formats, manifest
 from toolkit.metadata.files import MetadataFile
-from toolkit.metadata.render import Renderer
+from toolkit.metadata.render import Grant, Renderer, Rendering, grants_of
 from toolkit.metadata.schema import bundled_wsdl_path, wsdl_api_version
-from toolkit.metadata.spec_loader import load_object_dir
+from toolkit.metadata.spec_loader import load_object_files, reject_duplicates, spec_paths
 from toolkit.metadata.specs import ObjectSpec, PermissionSetSpec
 from toolkit.metadata.types import MANIFEST_NAMES
 from toolkit.plugins import Plugins, load_plugins
@@ -42,7 +46,6 @@ class Package:
 
     files: tuple[MetadataFile, ...]
     api_version: str
-    objects: tuple[ObjectSpec, ...]
     # What package.xml lists, sorted: kept, as reading it back out of the files means parsing
     # every object file again.
     components: tuple[manifest.ComponentRef, ...]
@@ -53,16 +56,82 @@ def open_project(start: Path | None = None, *, no_plugins: bool = False) -> Proj
     return Project(config, load_plugins(config.plugins.enabled, disabled=no_plugins))
 
 
+# From this many spec files on, a build loads and renders half of them in a helper process
+# (toolkit.forking); below it, forking costs about what it saves.
+SPLIT_FROM = 64
+
+
 @gc_paused()
-def build_package(project: Project) -> Package:
+def build_package(project: Project, *, split: bool | None = None) -> Package:
+    """Render the project's specs and its plugins' into a package, with its manifests.
+
+    ``split`` (default: from SPLIT_FROM spec files on) has a helper process load and render
+    half of the spec files. Should that build fail, the build runs again in one part, so that
+    a project with several problems always reports the same one first.
+    """
     config = project.config
-    objects = merge_objects([*_project_objects(config), *_plugin_objects(project)])
-    permission_sets = _permission_sets(project)
     renderer = Renderer([config.templates_dir, *project.plugins.template_dirs()])
-    rendered = renderer.render(objects, permission_sets)
+    paths = spec_paths(config.objects_dir) if config.objects_dir.is_dir() else []
+    if split if split is not None else len(paths) >= SPLIT_FROM:
+        try:
+            return _package(project, renderer, _parts_in_two(config, renderer, paths))
+        except SftkError:
+            pass  # the one-part build below raises it, or the first of several
+    return _package(project, renderer, [_part(config, renderer, paths)])
+
+
+@dataclass(frozen=True)
+class _Part:
+    """Spec files loaded, and their custom objects rendered: what a helper process can do for
+    half of the specs, as no other spec or plugin changes a custom object (only standard
+    objects merge). The rest waits for all parts: permission sets need every object's grants.
+    """
+
+    # In file order: standard objects' specs whole, custom ones reduced to name and source.
+    specs: tuple[ObjectSpec, ...]
+    rendering: Rendering
+    grants: tuple[Grant, ...]
+
+
+def _part(config: ProjectConfig, renderer: Renderer, paths: Sequence[Path]) -> _Part:
+    specs = load_object_files(paths, display_root=config.root)
+    custom = [spec for spec in specs if spec.custom]
+    return _Part(
+        tuple(ObjectSpec(spec.name, source=spec.source) if spec.custom else spec for spec in specs),
+        renderer.render_objects(custom),
+        tuple(grants_of(custom)),
+    )
+
+
+def _parts_in_two(config: ProjectConfig, renderer: Renderer, paths: Sequence[Path]) -> list[_Part]:
+    """The first half of the spec files (by size) here, the second in a helper process."""
+    sizes = list(itertools.accumulate(path.stat().st_size for path in paths))
+    half = bisect.bisect_left(sizes, sizes[-1] / 2) if sizes else 0
+    helper = Helper(functools.partial(_part, config, renderer, paths[half:]))
+    try:
+        mine = _part(config, renderer, paths[:half])
+    except BaseException:
+        helper.cancel()
+        raise
+    return [mine, helper.result()]
+
+
+def _package(project: Project, renderer: Renderer, parts: Sequence[_Part]) -> Package:
+    config = project.config
+    project_specs = [spec for part in parts for spec in part.specs]
+    reject_duplicates(project_specs)
+    objects = merge_objects([*project_specs, *_plugin_objects(project)])
+    rendered = {spec.name for spec in project_specs if spec.custom}
+    rest = renderer.rendering(
+        [spec for spec in objects if spec.name not in rendered],
+        _permission_sets(project),
+        [grant for part in parts for grant in part.grants],
+    )
+    renderings = [*(part.rendering for part in parts), rest]
     carried = [f for folder in config.metadata_dirs for f in _carried(config, folder)]
-    files = _merge_files([*rendered, *carried])
-    components = manifest.components_of(files)
+    files = _merge_files([*(f for r in renderings for f in r.files), *carried])
+    known = {path: pairs for r in renderings for path, pairs in r.components.items()}
+    components = manifest.components_of(files, known)
     files.append(
         MetadataFile(
             "package.xml", manifest.package_xml(components, project.api_version), "generated"
@@ -73,7 +142,7 @@ def build_package(project: Project) -> Package:
         name = manifest.DESTRUCTIVE_FILE[config.deletion_timing]
         files.append(MetadataFile(name, manifest.destructive_xml(refs), "sftk.toml [deletions]"))
     return Package(
-        tuple(sorted(files, key=lambda f: f.path)), project.api_version, objects, tuple(components)
+        tuple(sorted(files, key=lambda f: f.path)), project.api_version, tuple(components)
     )
 
 
@@ -154,12 +223,6 @@ def _activity_split(spec: ObjectSpec) -> tuple[ObjectSpec, ...]:
         return (spec,)
     activity = ObjectSpec(name="Activity", fields=spec.fields, source=spec.source)
     return (replace(spec, fields=()), activity)
-
-
-def _project_objects(config: ProjectConfig) -> Sequence[ObjectSpec]:
-    if not config.objects_dir.is_dir():
-        return ()
-    return load_object_dir(config.objects_dir, display_root=config.root)
 
 
 def _plugin_objects(project: Project) -> list[ObjectSpec]:

@@ -8,7 +8,7 @@ import pytest
 from lxml import etree
 
 from toolkit.errors import ConfigError, TemplateError
-from toolkit.metadata import fieldtypes, formats, xmlsafe
+from toolkit.metadata import fieldtypes, formats, manifest, xmlsafe
 from toolkit.metadata.files import METADATA_NS, MetadataFile
 from toolkit.metadata.render import (
     TEMPLATE_NAMES,
@@ -826,3 +826,20 @@ def test_printed_values_compile_to_one_call() -> None:
     assert source.count("environment.xml_text(") == 1
     # The block without autoescaping keeps Jinja's own code, and so the finalize safety net.
     assert source.count("str(environment.finalize(") == 1
+
+
+def test_declared_components_are_what_the_files_hold() -> None:
+    rendering = Renderer().rendering([VOYAGE, SHIP, CONTACT], PERMISSION_SETS)
+    objects = [f for f in rendering.files if f.path.startswith("objects/")]
+    assert sorted(rendering.components) == [f.path for f in objects]
+    declared = manifest.components_of(rendering.files, rendering.components)
+    assert declared == manifest.components_of(rendering.files)  # read back from the XML
+    assert "CustomObject:Contact" not in {str(ref) for ref in declared}  # a container only
+    assert "WebLink:Voyage__c.Track_Ship" in {str(ref) for ref in declared}
+
+
+@pytest.mark.parametrize("template", TEMPLATE_NAMES[:1] + TEMPLATE_NAMES[4:])
+def test_an_overridden_object_template_declares_nothing(tmp_path: Path, template: str) -> None:
+    _write(tmp_path, template, (builtin_template_dir() / template).read_text())
+    assert Renderer([tmp_path]).rendering([SMALL]).components == {}
+    assert Renderer([tmp_path]).rendering([SMALL]).files == Renderer().rendering([SMALL]).files

@@ -74,12 +74,17 @@ class ComponentRef:
         return cls(type_name.strip(), full_name.strip())
 
 
-def components_of(files: Sequence[MetadataFile]) -> list[ComponentRef]:
+def components_of(
+    files: Sequence[MetadataFile], known: Mapping[str, Iterable[tuple[str, str]]] | None = None
+) -> list[ComponentRef]:
     """The components an mdapi file list holds: one per file, plus each child of an object.
 
     An object file that only carries children (custom fields added to Contact) is a container,
-    not a CustomObject component of its own, as Salesforce's own tooling lists it.
+    not a CustomObject component of its own, as Salesforce's own tooling lists it. ``known``
+    gives the (type, full name) pairs of object files whose components the caller knows
+    (sftk's own templates wrote them), by path; other object files are parsed.
     """
+    known = known or {}
     # (type, name) pairs hash and sort in C; a ComponentRef (which checks itself) is made once
     # per component at the end, in the order the pairs sort to.
     found: set[tuple[str, str]] = set()
@@ -91,6 +96,9 @@ def components_of(files: Sequence[MetadataFile]) -> list[ComponentRef]:
             continue
         if not entry.type.children:
             found.add((entry.type.name, entry.name))
+            continue
+        if file.path in known:
+            found.update(known[file.path])
             continue
         children, container_only = formats.object_children(file.content, formats.describe(file))
         if not container_only:

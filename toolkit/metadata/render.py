@@ -52,15 +52,19 @@ OBJECT_TEMPLATE = "CustomObject.xml.j2"
 LAYOUT_TEMPLATE = "Layout.xml.j2"
 PERMISSION_SET_TEMPLATE = "PermissionSet.xml.j2"
 TAB_TEMPLATE = "CustomTab.xml.j2"
+FIELD_TEMPLATE = "CustomField.xml.j2"
+WEB_LINK_TEMPLATE = "WebLink.xml.j2"
 # Every template a project or plugin may override; the last two are included by the first.
 TEMPLATE_NAMES = (
     OBJECT_TEMPLATE,
     LAYOUT_TEMPLATE,
     PERMISSION_SET_TEMPLATE,
     TAB_TEMPLATE,
-    "CustomField.xml.j2",
-    "WebLink.xml.j2",
+    FIELD_TEMPLATE,
+    WEB_LINK_TEMPLATE,
 )
+# The templates that together write an object file.
+_OBJECT_TEMPLATES = (OBJECT_TEMPLATE, FIELD_TEMPLATE, WEB_LINK_TEMPLATE)
 
 _ALL_FIELDS = "*"
 
@@ -136,32 +140,64 @@ class PermissionSetContent:
         return (FieldPermissions(field, field in editable, True) for field in self.readable_fields)
 
 
+@dataclass(frozen=True)
+class Grant:
+    """What one object's ``access`` gives one permission set, field names qualified and ``*``
+    expanded: all a permission set needs of an object spec, so objects can be rendered apart
+    from the permission sets over them."""
+
+    permission_set: str
+    object: str
+    object_permissions: tuple[str, ...]
+    read_fields: frozenset[str]  # every readable field, the editable ones included
+    edit_fields: frozenset[str]
+    source: str
+
+
+def grants_of(objects: Iterable[ObjectSpec]) -> list[Grant]:
+    grants = []
+    for spec in objects:
+        for access in spec.access:
+            edited = _field_names(spec, access.edit_fields, for_edit=True)
+            readable = _field_names(spec, access.read_fields, for_edit=False) | edited
+            grants.append(
+                Grant(
+                    access.permission_set,
+                    spec.name,
+                    access.object_permissions,
+                    frozenset(readable),
+                    frozenset(edited),
+                    spec.source,
+                )
+            )
+    return grants
+
+
 def permission_set_contents(
-    objects: Sequence[ObjectSpec], permission_sets: Sequence[PermissionSetSpec] = ()
+    objects: Sequence[ObjectSpec],
+    permission_sets: Sequence[PermissionSetSpec] = (),
+    grants: Iterable[Grant] = (),
 ) -> tuple[PermissionSetContent, ...]:
     """Add up the grants of every object's ``access`` per permission set, sorted by name.
 
-    A permission set named only in ``permission_sets`` is still returned (with no grants), and
-    one named only by grants gets its name with ``_`` turned into spaces as label.
+    ``grants`` adds those of objects not among ``objects``. A permission set named only in
+    ``permission_sets`` is still returned (with no grants), and one named only by grants gets
+    its name with ``_`` turned into spaces as label.
     """
     identities = _permission_set_identities(permission_sets)
     objects_by_set: dict[str, dict[str, set[str]]] = {}
     reads: dict[str, set[str]] = {}
     edits: dict[str, set[str]] = {}
     sources: dict[str, set[str]] = {}
-    for spec in objects:
-        for access in spec.access:
-            name = access.permission_set
-            objects_by_set.setdefault(name, {}).setdefault(spec.name, set()).update(
-                access.object_permissions
-            )
-            edited = _field_names(spec, access.edit_fields, for_edit=True)
-            edits.setdefault(name, set()).update(edited)
-            readable = reads.setdefault(name, set())
-            readable.update(edited)
-            readable.update(_field_names(spec, access.read_fields, for_edit=False))
-            if spec.source:
-                sources.setdefault(name, set()).add(spec.source)
+    for grant in (*grants_of(objects), *grants):
+        name = grant.permission_set
+        objects_by_set.setdefault(name, {}).setdefault(grant.object, set()).update(
+            grant.object_permissions
+        )
+        edits.setdefault(name, set()).update(grant.edit_fields)
+        reads.setdefault(name, set()).update(grant.read_fields)
+        if grant.source:
+            sources.setdefault(name, set()).add(grant.source)
     contents = []
     for name in sorted(set(objects_by_set) | set(identities)):
         identity = identities.get(name)
@@ -469,6 +505,22 @@ class _Job:
     context: Callable[[], Mapping[str, Any]]
     component: str
     origin: str
+    # (type, full name) of every component the built-in templates put in this file
+    components: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """The rendered files, and what the object files hold where sftk's own templates wrote them.
+
+    ``components`` maps the path of an object file to its (type, full name) pairs, so that the
+    manifest need not parse tens of thousands of fields back out of the XML it just wrote. An
+    object file written with an overridden object, field or web-link template is left out: what
+    such a template writes is known only by reading it.
+    """
+
+    files: list[MetadataFile]
+    components: Mapping[str, tuple[tuple[str, str], ...]]
 
 
 class Renderer:
@@ -497,10 +549,21 @@ class Renderer:
         self, objects: Sequence[ObjectSpec], permission_sets: Sequence[PermissionSetSpec] = ()
     ) -> list[MetadataFile]:
         """Every file the specs describe, sorted by path."""
-        jobs: list[_Job] = []
-        for spec in objects:
-            jobs.extend(_object_jobs(spec))
-        for content in permission_set_contents(objects, permission_sets):
+        return self.rendering(objects, permission_sets).files
+
+    def rendering(
+        self,
+        objects: Sequence[ObjectSpec],
+        permission_sets: Sequence[PermissionSetSpec] = (),
+        grants: Iterable[Grant] = (),
+    ) -> Rendering:
+        """Every file the specs describe, sorted by path, with the components they hold.
+
+        ``grants`` adds the access given by objects rendered apart (``render_objects``) to the
+        permission sets.
+        """
+        jobs = [job for spec in objects for job in _object_jobs(spec)]
+        for content in permission_set_contents(objects, permission_sets, grants):
             jobs.append(
                 _Job(
                     PERMISSION_SET_TEMPLATE,
@@ -510,9 +573,30 @@ class Renderer:
                     ", ".join(content.sources),
                 )
             )
+        return self._run(jobs)
+
+    def render_objects(self, objects: Sequence[ObjectSpec]) -> Rendering:
+        """The files of ``objects`` alone (object, layouts, tab), without permission sets."""
+        return self._run([job for spec in objects for job in _object_jobs(spec)])
+
+    def _run(self, jobs: Sequence[_Job]) -> Rendering:
         _reject_duplicate_paths(jobs)
         files = [MetadataFile(job.path, self._render(job), job.origin) for job in jobs]
-        return sorted(files, key=lambda f: f.path)
+        known = (
+            {job.path: job.components for job in jobs if job.template == OBJECT_TEMPLATE}
+            if self._builtin_objects()
+            else {}
+        )
+        return Rendering(sorted(files, key=lambda f: f.path), known)
+
+    def _builtin_objects(self) -> bool:
+        """Whether object files come from sftk's own templates (the loader takes the first
+        folder that has a template, so any project or plugin copy overrides the built-in)."""
+        return not any(
+            (folder / name).is_file()
+            for folder in self.template_dirs[:-1]
+            for name in _OBJECT_TEMPLATES
+        )
 
     def _render(self, job: _Job) -> bytes:
         try:
@@ -638,6 +722,7 @@ def _object_jobs(spec: ObjectSpec) -> list[_Job]:
                 functools.partial(_object_context, spec),
                 f"CustomObject {spec.name}",
                 spec.source,
+                _object_components(spec),
             )
         )
     for layout in spec.layouts:
@@ -664,6 +749,17 @@ def _object_jobs(spec: ObjectSpec) -> list[_Job]:
 
 
 _by_name = operator.attrgetter("name")
+
+
+def _object_components(spec: ObjectSpec) -> tuple[tuple[str, str], ...]:
+    """What the built-in object template writes: the object itself when it is custom (a
+    standard object's file only carries children), and each field and web link."""
+    prefix = spec.name + "."
+    return (
+        *((("CustomObject", spec.name),) if spec.custom else ()),
+        *(("CustomField", prefix + f.name) for f in spec.fields),
+        *(("WebLink", prefix + link.name) for link in spec.web_links),
+    )
 
 
 def _object_context(spec: ObjectSpec) -> dict[str, Any]:

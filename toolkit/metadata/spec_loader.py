@@ -62,17 +62,26 @@ def load_object_text(text: str, where: str, default_name: str) -> ObjectSpec:
     return _object(Document(where, text).root(), default_name)
 
 
+def spec_paths(folder: Path) -> list[Path]:
+    """The ``*.toml`` specs of a folder, sorted by file name so output order is stable."""
+    return sorted(folder.glob("*.toml"))
+
+
+def load_object_files(paths: Iterable[Path], display_root: Path | None = None) -> list[ObjectSpec]:
+    return [
+        load_object_file(path, str(path.relative_to(display_root) if display_root else path))
+        for path in paths
+    ]
+
+
 def load_object_dir(folder: Path, display_root: Path | None = None) -> tuple[ObjectSpec, ...]:
-    """Every ``*.toml`` spec in a folder, sorted by file name so output order is stable."""
-    specs = []
-    for path in sorted(folder.glob("*.toml")):
-        shown = path.relative_to(display_root) if display_root else path
-        specs.append(load_object_file(path, str(shown)))
-    _reject_duplicates(specs)
+    """Every ``*.toml`` spec in a folder, in file-name order."""
+    specs = load_object_files(spec_paths(folder), display_root)
+    reject_duplicates(specs)
     return tuple(specs)
 
 
-def _reject_duplicates(specs: Iterable[ObjectSpec]) -> None:
+def reject_duplicates(specs: Iterable[ObjectSpec]) -> None:
     seen: dict[str, str] = {}
     for spec in specs:
         if spec.name in seen:
