@@ -164,10 +164,15 @@ class RenderResult:
 
 
 def render_project(
-    project: Project, out: Path | None = None, output_format: str | None = None
+    project: Project,
+    out: Path | None = None,
+    output_format: str | None = None,
+    *,
+    split: bool | None = None,
 ) -> RenderResult:
-    """Write the package; a failure leaves the previous output untouched."""
-    package = build_package(project)
+    """Write the package; a failure leaves the previous output untouched. ``split`` as for
+    ``build_package``."""
+    package = build_package(project, split=split)
     fmt = output_format or project.config.output_format
     files = package_in_format(package, fmt)
     dest = out or project.config.output_dir

@@ -132,7 +132,10 @@ def _package(components: Iterable[ComponentRef], api_version: str | None) -> byt
     lines: list[str] = []
     for type_name in sorted(by_type):
         lines.append("    <types>")
-        lines.extend(f"        <members>{_text(m)}</members>" for m in sorted(by_type[type_name]))
+        members = sorted(by_type[type_name])
+        if xmlsafe.NEEDS_CARE.search("".join(members)) is not None:
+            members = [_text(member) for member in members]
+        lines.extend(f"        <members>{member}</members>" for member in members)
         lines.append(f"        <name>{_text(type_name)}</name>")
         lines.append("    </types>")
     if api_version is not None:

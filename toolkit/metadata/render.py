@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import operator
-import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -406,8 +405,6 @@ class _NoneValue(TypeError):
 
 
 _TRUE, _FALSE = Markup("true"), Markup("false")
-# Characters that need a second look: the ones escape_text rewrites and the ones XML refuses.
-_SPECIAL = re.compile(r"[&<>\"'\r]|" + xmlsafe.ILLEGAL_XML.pattern)
 
 
 def _finalize(value: Any) -> Any:
@@ -417,7 +414,7 @@ def _finalize(value: Any) -> Any:
     it as it is; only text with special characters takes the slower, careful path.
     """
     kind = type(value)
-    if kind is str and _SPECIAL.search(value) is None:
+    if kind is str and xmlsafe.NEEDS_CARE.search(value) is None:
         return value
     if kind is bool:
         return _TRUE if value else _FALSE
@@ -447,7 +444,7 @@ def _xml_text(value: Any) -> str:
     kind = type(value)
     if kind is str:
         text: str = value
-        return text if _SPECIAL.search(text) is None else _checked_escape(text)
+        return text if xmlsafe.NEEDS_CARE.search(text) is None else _checked_escape(text)
     if kind is bool:
         return "true" if value else "false"
     if kind is int:

@@ -245,6 +245,17 @@ class _Context:
         return name.lower() in self.web_links.get(object_name.lower(), ())
 
     @functools.cached_property
+    def grantable_fields(self) -> frozenset[str]:
+        """``Object.Field`` as the package spells each field that ``package_field`` finds and
+        a permission set may name (it is not required)."""
+        return frozenset(
+            field.full_name
+            for fields in self.fields.values()
+            for field in fields.values()
+            if not _required_reason(field.object, field.name, field)
+        )
+
+    @functools.cached_property
     def holdings(self) -> _Holdings:
         held: dict[str, set[str]] = defaultdict(set)
         must_list: dict[str, set[str]] = defaultdict(set)
@@ -793,8 +804,10 @@ def _permission_set_rules(perm_set: PermissionSetDef, ctx: _Context) -> Iterator
         )
     for obj_perm in perm_set.object_permissions:
         yield from _object_reference(perm_set.file, obj_perm.line, component, obj_perm.object, ctx)
-    # The fields named are checked first, so a sound permission set builds no record per entry.
-    if not all(_field_permission_ok(name, ctx) for name in perm_set.field_names):
+    # The fields named are checked first, so a sound permission set builds no record per entry;
+    # those named exactly as the package spells a field that takes permissions need no look.
+    unsure = perm_set.field_names - ctx.grantable_fields
+    if not all(_field_permission_ok(name, ctx) for name in unsure):
         for field_perm in perm_set.field_permissions:
             access = "edit" if field_perm.editable else "read" if field_perm.readable else "no"
             yield from _field_permission_rules(

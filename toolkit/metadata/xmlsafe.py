@@ -41,6 +41,10 @@ ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]"
 _TEXT_ESCAPES = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;", "\r": "&#13;"}
 )
+# Text with none of these is written as it is: nothing to escape, nothing to refuse.
+NEEDS_CARE = re.compile(
+    "[" + re.escape("".join(map(chr, _TEXT_ESCAPES))) + "]|" + ILLEGAL_XML.pattern
+)
 
 
 def escape_text(value: str) -> str:
