@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import os
 import platform
 import shutil
@@ -28,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from lxml import etree
@@ -146,43 +147,41 @@ def load_schema_cold() -> MetadataSchema:
     return MetadataSchema.load()
 
 
-def measure(objects: int, fields: int, repeat: int, workdir: Path) -> dict[str, float]:
-    workdir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        root = Path(tmp)
-        make_project(root, objects, fields)
-        project = open_project(root, no_plugins=True)
-        package = build_package(project)
-        schema = MetadataSchema.load()
-        xml_files = [f for f in package.files if is_xml_metadata(f.path)]
+def measure(objects: int, fields: int, repeat: int, root: Path) -> dict[str, float]:
+    """The in-process figures for one size; the project is made in ``root``."""
+    make_project(root, objects, fields)
+    project = open_project(root, no_plugins=True)
+    package = build_package(project)
+    schema = MetadataSchema.load()
+    xml_files = [f for f in package.files if is_xml_metadata(f.path)]
+    outputs = fresh_folders(root / "out")
 
-        def floor() -> None:
-            parser = xmlsafe.parser()
-            for file in xml_files:
-                schema.validate_tree(etree.fromstring(file.content, parser), file.path)
+    def floor() -> None:
+        parser = xmlsafe.parser()
+        for file in xml_files:
+            schema.validate_tree(etree.fromstring(file.content, parser), file.path)
 
-        def render() -> None:
-            render_project(project)
+    def render() -> None:
+        render_project(project, next(outputs))
 
-        def render_one_process() -> None:
-            render_project(project, split=False)
+    def render_one_process() -> None:
+        render_project(project, next(outputs), split=False)
 
-        def validate() -> None:
-            report = validate_files(package.files, package.api_version, load_schema_cold())
-            if not report.ok:
-                raise SystemExit(f"benchmark project is not clean: {report.problems[:3]}")
+    def validate() -> None:
+        report = validate_files(package.files, package.api_version, load_schema_cold())
+        if not report.ok:
+            raise SystemExit(f"benchmark project is not clean: {report.problems[:3]}")
 
-        def in_memory() -> None:
-            validate_files(build_package(project).files, package.api_version, load_schema_cold())
+    def in_memory() -> None:
+        validate_files(build_package(project).files, package.api_version, load_schema_cold())
 
-        floor()  # compiles the schema this process keeps for the floor
-        stages = stage_seconds(project.config.objects_dir, package.files, schema, root, repeat)
-        # Repeats take turns, so that a slow spell of the disk or a busy neighbour weighs on
-        # one repeat of each rather than on every repeat of one.
-        floor_s, render_s, one_s, validate_s, memory_s = interleaved(
-            repeat, (floor, render, render_one_process, validate, in_memory)
-        )
-        cli = cli_seconds(root, repeat)
+    floor()  # compiles the schema this process keeps for the floor
+    stages = stage_seconds(project.config.objects_dir, package.files, schema, outputs, repeat)
+    # Repeats take turns, so that a slow spell of the disk or a busy neighbour weighs on
+    # one repeat of each rather than on every repeat of one.
+    floor_s, render_s, one_s, validate_s, memory_s = interleaved(
+        repeat, (floor, render, render_one_process, validate, in_memory)
+    )
     return {
         "objects": objects,
         "fields": objects * fields,
@@ -196,8 +195,12 @@ def measure(objects: int, fields: int, repeat: int, workdir: Path) -> dict[str, 
         "full": render_s + validate_s,
         "memory": memory_s,
         **stages,
-        **cli,
     }
+
+
+def fresh_folders(base: Path) -> Iterator[Path]:
+    """A new output folder per render, none deleted until the benchmark ends (see report)."""
+    return (base.with_name(f"{base.name}-{number}") for number in itertools.count())
 
 
 @gc_paused()  # as build_package and validate_files run
@@ -205,7 +208,7 @@ def stage_seconds(
     objects_dir: Path,
     package_files: Sequence[MetadataFile],
     schema: MetadataSchema,
-    root: Path,
+    outputs: Iterator[Path],
     repeat: int,
 ) -> dict[str, float]:
     """Where the time goes: each step of render + validate on its own, in one process."""
@@ -224,7 +227,7 @@ def stage_seconds(
         "specs": best_of(repeat, lambda: load_object_dir(objects_dir)),
         "templates": best_of(repeat, lambda: renderer.render(specs)),
         "manifest": best_of(repeat, package_xml),
-        "write": best_of(repeat, lambda: fsio.write_tree_atomically(package_files, root / "w")),
+        "write": best_of(repeat, lambda: fsio.write_tree_atomically(package_files, next(outputs))),
         "parse": best_of(repeat, lambda: [etree.fromstring(f.content, parser) for f in xml]),
         "model+rules": best_of(
             repeat,
@@ -242,6 +245,7 @@ def cli_seconds(root: Path, repeat: int) -> dict[str, float]:
     """The same work as separate ``sftk`` processes, the way a user runs it."""
     sftk = shutil.which("sftk", path=os.path.dirname(sys.executable)) or "sftk"
     env = {**os.environ, "NO_COLOR": "1"}
+    outputs = fresh_folders(root / "cli-out")
 
     def run(*args: str) -> None:
         subprocess.run(
@@ -249,7 +253,12 @@ def cli_seconds(root: Path, repeat: int) -> dict[str, float]:
         )
 
     start, render, validate = interleaved(
-        repeat, (lambda: run("--version"), lambda: run("render"), lambda: run("validate"))
+        repeat,
+        (
+            lambda: run("--version"),
+            lambda: run("render", "--out", str(next(outputs))),
+            lambda: run("validate"),
+        ),
     )
     return {"cli start": start, "cli render": render, "cli validate": validate}
 
@@ -293,20 +302,22 @@ def report(rows: list[dict[str, float]], fields: int, compile_s: float, repeat: 
         "  which an lxml-only check must also do. The target is judged against this floor.",
         "- **render**: `sftk render` in this process (load specs, render templates, name the",
         "  components and write package.xml, write the folder atomically). From",
-        f"  {SPLIT_FROM} spec files on, a forked helper process loads and renders half of the",
-        "  specs on the second core (`toolkit/forking.py`); **1-process render** is the same",
-        "  render kept in one process, for comparison.",
+        f"  {SPLIT_FROM} spec files on, a forked helper process loads and renders about half of",
+        "  the specs on the second core (`toolkit/forking.py`); **1-process render** is the",
+        "  same render kept in one process, for comparison.",
         "- **validate**: `sftk validate` in this process (load the schema from its cache and",
         "  compile it, parse every file, run all rules, schema-check every file).",
         "- **full** = render + validate. **in-memory**: build and validate without writing files.",
-        "- Every repeat starts cold: the schema is read from its cache and compiled again, the",
-        "  output folder is replaced, nothing computed by an earlier repeat is reused. Repeats",
-        "  of the four measurements take turns; figures are the best repeat.",
+        "- Every repeat starts cold: the schema is read from its cache and compiled again,",
+        "  every render writes a new output folder, nothing computed by an earlier repeat is",
+        "  reused. Repeats of the measurements take turns; figures are the best repeat.",
         "- **write** is bimodal on this machine: its root file system is ext4 without a journal,",
         "  where the kernel, to create a file, skips every inode deleted in the last one to six",
         "  minutes (`recently_deleted()` in ext4's inode allocator). Replacing the output deletes",
         "  the previous files, so the next render's file creations can cost 5-20x more (3,002",
-        "  files: 0.07 s, or 0.5-2 s). Journaled file systems do not do this.",
+        "  files: 0.07 s, or 0.5-2 s). Journaled file systems do not do this. So that no",
+        "  figure pays for the clean-up of an earlier one, the benchmark deletes nothing until",
+        "  it has taken every figure, the separate processes' runs included.",
         "",
         "| " + " | ".join(columns) + " |",
         "|" + "---:|" * len(columns),
@@ -343,9 +354,9 @@ def report(rows: list[dict[str, float]], fields: int, compile_s: float, repeat: 
         "only when there is enough of it).",
         "",
         "Where the time goes (seconds, each step on its own in one process, with the garbage",
-        "collector paused as sftk pauses it). In a full run the helper process takes half of",
-        "specs and templates, and the schema compiles in a background thread while the files",
-        "are parsed and the rules run.",
+        "collector paused as sftk pauses it). In a full run the helper process takes about half",
+        "of specs and templates, and the schema compiles in a background thread while the",
+        "files are parsed and the rules run.",
         "",
         "| objects | " + " | ".join(STAGES) + " |",
         "|" + "---:|" * (len(STAGES) + 1),
@@ -387,11 +398,19 @@ def main() -> None:
     args = parser.parse_args()
     MetadataSchema.load()  # builds the cache if need be
     compile_s = min(compile_seconds() for _ in range(args.repeat))
-    rows = []
-    for size in (int(s) for s in args.sizes.split(",")):
-        row = measure(size, args.fields, args.repeat, args.workdir)
-        print(row, file=sys.stderr)
-        rows.append(row)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    # Nothing is deleted until every figure is taken: on this machine's file system a deletion
+    # slows the file creations of the next minutes (see the report).
+    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+        roots = [Path(tmp) / str(size) for size in sizes]
+        rows = [
+            measure(size, args.fields, args.repeat, root)
+            for size, root in zip(sizes, roots, strict=True)
+        ]
+        for row, root in zip(rows, roots, strict=True):
+            row.update(cli_seconds(root, args.repeat))
+            print(row, file=sys.stderr)
     text = report(rows, args.fields, compile_s, args.repeat)
     args.out.write_text(text)
     print(text)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 from toolkit import fsio
 from toolkit.config import ProjectConfig, find_config, load_config
@@ -56,9 +57,12 @@ def open_project(start: Path | None = None, *, no_plugins: bool = False) -> Proj
     return Project(config, load_plugins(config.plugins.enabled, disabled=no_plugins))
 
 
-# From this many spec files on, a build loads and renders half of them in a helper process
+# From this many spec files on, a build loads and renders part of them in a helper process
 # (toolkit.forking); below it, forking costs about what it saves.
 SPLIT_FROM = 64
+# The share of the spec files (by size) the helper takes: more than half, as this process has
+# the rest of the build to do besides (plugins, standard objects, permission sets, manifest).
+HELPER_SHARE = 0.55
 
 
 @gc_paused()
@@ -66,69 +70,81 @@ def build_package(project: Project, *, split: bool | None = None) -> Package:
     """Render the project's specs and its plugins' into a package, with its manifests.
 
     ``split`` (default: from SPLIT_FROM spec files on) has a helper process load and render
-    half of the spec files. Should that build fail, the build runs again in one part, so that
+    part of the spec files. Should that build fail, the build runs again in one part, so that
     a project with several problems always reports the same one first.
     """
     config = project.config
     renderer = Renderer([config.templates_dir, *project.plugins.template_dirs()])
     paths = spec_paths(config.objects_dir) if config.objects_dir.is_dir() else []
     if split if split is not None else len(paths) >= SPLIT_FROM:
+        sizes = list(itertools.accumulate(path.stat().st_size for path in paths))
+        mine = bisect.bisect_left(sizes, sizes[-1] * (1 - HELPER_SHARE)) if sizes else 0
         try:
-            return _package(project, renderer, _parts_in_two(config, renderer, paths))
+            with Helper(functools.partial(_part, config, renderer, paths[mine:])) as helper:
+                return _package(project, renderer, _part(config, renderer, paths[:mine]), helper)
         except SftkError:
             pass  # the one-part build below raises it, or the first of several
-    return _package(project, renderer, [_part(config, renderer, paths)])
+    return _package(project, renderer, _part(config, renderer, paths))
 
 
 @dataclass(frozen=True)
-class _Part:
-    """Spec files loaded, and their custom objects rendered: what a helper process can do for
-    half of the specs, as no other spec or plugin changes a custom object (only standard
-    objects merge). The rest waits for all parts: permission sets need every object's grants.
-    """
+class _Loaded:
+    """A part's spec files loaded: what the rest of the build needs of them, which is little,
+    as no other spec or plugin changes a custom object (only standard objects merge)."""
 
     # In file order: standard objects' specs whole, custom ones reduced to name and source.
     specs: tuple[ObjectSpec, ...]
-    rendering: Rendering
     grants: tuple[Grant, ...]
 
 
-def _part(config: ProjectConfig, renderer: Renderer, paths: Sequence[Path]) -> _Part:
+_Stage = TypeVar("_Stage", _Loaded, Rendering)
+
+
+def _part(
+    config: ProjectConfig, renderer: Renderer, paths: Sequence[Path]
+) -> Iterator[_Loaded | Rendering]:
+    """Load spec files, then render their custom objects: a part of the build a helper process
+    can do. The two stages come out one at a time, so that the rest of the build can start
+    from what was loaded while the rendering goes on."""
     specs = load_object_files(paths, display_root=config.root)
     custom = [spec for spec in specs if spec.custom]
-    return _Part(
+    yield _Loaded(
         tuple(ObjectSpec(spec.name, source=spec.source) if spec.custom else spec for spec in specs),
-        renderer.render_objects(custom),
         tuple(grants_of(custom)),
     )
+    yield renderer.render_objects(custom)
 
 
-def _parts_in_two(config: ProjectConfig, renderer: Renderer, paths: Sequence[Path]) -> list[_Part]:
-    """The first half of the spec files (by size) here, the second in a helper process."""
-    sizes = list(itertools.accumulate(path.stat().st_size for path in paths))
-    half = bisect.bisect_left(sizes, sizes[-1] / 2) if sizes else 0
-    helper = Helper(functools.partial(_part, config, renderer, paths[half:]))
-    try:
-        mine = _part(config, renderer, paths[:half])
-    except BaseException:
-        helper.cancel()
-        raise
-    return [mine, helper.result()]
+def _next(part: Iterator[_Loaded | Rendering], stage: type[_Stage]) -> _Stage:
+    result = next(part)
+    assert isinstance(result, stage)
+    return result
 
 
-def _package(project: Project, renderer: Renderer, parts: Sequence[_Part]) -> Package:
+def _package(
+    project: Project,
+    renderer: Renderer,
+    own: Iterator[_Loaded | Rendering],
+    *helpers: Iterator[_Loaded | Rendering],
+) -> Package:
+    """Assemble the package from this process's part of the spec files and the helpers' parts
+    (the spec files after this process's, in order)."""
     config = project.config
-    project_specs = [spec for part in parts for spec in part.specs]
+    # Each helper's loaded specs are taken as soon as this process has loaded its own, so
+    # that no helper waits for its first result to be read while it could be rendering.
+    loaded = [_next(own, _Loaded), *(_next(helper, _Loaded) for helper in helpers)]
+    own_rendering = _next(own, Rendering)
+    project_specs = [spec for part in loaded for spec in part.specs]
     reject_duplicates(project_specs)
     objects = merge_objects([*project_specs, *_plugin_objects(project)])
     rendered = {spec.name for spec in project_specs if spec.custom}
     rest = renderer.rendering(
         [spec for spec in objects if spec.name not in rendered],
         _permission_sets(project),
-        [grant for part in parts for grant in part.grants],
+        [grant for part in loaded for grant in part.grants],
     )
-    renderings = [*(part.rendering for part in parts), rest]
     carried = [f for folder in config.metadata_dirs for f in _carried(config, folder)]
+    renderings = [own_rendering, *(_next(helper, Rendering) for helper in helpers), rest]
     files = _merge_files([*(f for r in renderings for f in r.files), *carried])
     known = {path: pairs for r in renderings for path, pairs in r.components.items()}
     components = manifest.components_of(files, known)
