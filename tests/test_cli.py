@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import click
 from test_project import many_specs
 
+from toolkit.cli import LAZY_COMMANDS, cli
 from toolkit.metadata import xmlsafe
 from toolkit.project import SPLIT_FROM, build_package, open_project
 
@@ -256,3 +261,28 @@ def test_a_password_in_sftk_toml_is_refused_without_printing_it(sftk: Run, tmp_p
             result.stderr
         )
         assert "password_env" in result.stderr and "Hunter2-Secret" not in result.stderr
+
+
+def test_org_commands_load_when_used_and_are_all_listed(sftk: Run, tmp_path: Path) -> None:
+    for module in set(LAZY_COMMANDS.values()):
+        names = {command.name for command in importlib.import_module(module).COMMANDS}
+        assert names == {name for name, home in LAZY_COMMANDS.items() if home == module}
+    context = click.Context(cli)
+    for name in LAZY_COMMANDS:
+        command = cli.get_command(context, name)
+        assert command is not None and command.name == name
+    listed = sftk("--help", cwd=tmp_path).stdout
+    assert all(f"  {name} " in listed for name in LAZY_COMMANDS)
+    # Rendering or validating imports neither the deploy engine nor the Salesforce clients.
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, toolkit.cli; print(sorted(set(sys.modules) & "
+            "{'toolkit.deploy.commands', 'simple_salesforce', 'requests'}))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.strip() == "[]"

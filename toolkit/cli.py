@@ -6,6 +6,7 @@ stderr. Exit codes come from ``toolkit.errors.ExitCode`` only.
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
@@ -19,8 +20,6 @@ import click
 from rich.markup import escape
 
 from toolkit import __version__
-from toolkit.cli_deploy import COMMANDS as DEPLOY_COMMANDS
-from toolkit.cli_recovery import COMMANDS as RECOVERY_COMMANDS
 from toolkit.cliutil import Options, emit_json, err, out
 from toolkit.errors import ExitCode, SftkError, UsageError, exit_code_for
 from toolkit.fsio import atomic_write_bytes
@@ -31,8 +30,32 @@ from toolkit.project import open_project, render_project
 from toolkit.scaffold import init_project
 from toolkit.validation import ValidationReport, validate_folder, validate_project
 
+# The commands that talk to orgs, by the module that holds them (as its COMMANDS). They are
+# imported when one of them runs or help lists them: importing the deploy engine and its
+# Salesforce clients costs more than rendering a small project.
+LAZY_COMMANDS: dict[str, str] = {
+    **dict.fromkeys(("preflight", "deploy", "coverage"), "toolkit.cli_deploy"),
+    **dict.fromkeys(
+        ("plan", "snapshots", "backup", "rollback", "promote", "ledger"), "toolkit.cli_recovery"
+    ),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _Group(click.Group):
+    """The ``sftk`` group, with the commands of LAZY_COMMANDS loaded on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = LAZY_COMMANDS.get(cmd_name)
+        if module is None:
+            return super().get_command(ctx, cmd_name)
+        commands: Sequence[click.Command] = importlib.import_module(module).COMMANDS
+        return next(command for command in commands if command.name == cmd_name)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sftk")
 @click.option(
     "--project",
@@ -404,10 +427,6 @@ def destructive(components: Sequence[str], when: str, out_dir: Path | None, as_j
     else:
         err.print(f"wrote {escape(str(target))}")
     return ExitCode.OK
-
-
-for _command in (*DEPLOY_COMMANDS, *RECOVERY_COMMANDS):
-    cli.add_command(_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
