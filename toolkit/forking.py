@@ -16,7 +16,6 @@ or cannot hand a result back: a helper can make a job faster, never make it fail
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import pickle
 import signal
@@ -51,10 +50,13 @@ class Helper(Iterator[T]):
 
     @property
     def forked(self) -> bool:
-        """Whether a child is at work (until its results are all taken or it is stopped)."""
+        """Whether a child works for this helper: from the start, where forking is sound,
+        until the helper is closed or the child ends without handing back every result."""
         return self._pid is not None
 
     def _fork(self) -> None:
+        import fcntl  # Unix only, as is forking
+
         read_end, write_end = os.pipe()
         with contextlib.suppress(OSError):  # a larger pipe lets the child write on unread
             fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
