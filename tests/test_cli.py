@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+import pytest
 from test_project import many_specs
 
-from toolkit.cli import LAZY_COMMANDS, cli
+from toolkit import fsio
+from toolkit.cli import LAZY_COMMANDS, cli, main
+from toolkit.errors import ExitCode
 from toolkit.metadata import xmlsafe
 from toolkit.project import SPLIT_FROM, build_package, open_project
 
@@ -286,3 +289,31 @@ def test_org_commands_load_when_used_and_are_all_listed(sftk: Run, tmp_path: Pat
         check=True,
     )
     assert probe.stdout.strip() == "[]"
+
+
+def test_ctrl_c_is_exit_130_and_leaves_the_previous_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    many_specs(tmp_path, 2)
+    out = tmp_path / "out"
+    assert (
+        main_exit_code(["--no-plugins", "--project", str(tmp_path), "render", "--out", str(out)])
+        == 0
+    )
+    before = snapshot(out)
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fsio, "_write_files", interrupted)
+    code = main_exit_code(["--no-plugins", "--project", str(tmp_path), "render", "--out", str(out)])
+    assert code == ExitCode.INTERRUPTED == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if "out" in p.name) == ["out"]  # no staging
+
+
+def main_exit_code(args: list[str]) -> int:
+    with pytest.raises(SystemExit) as caught:
+        main(args)
+    return int(caught.value.code or 0)

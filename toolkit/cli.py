@@ -438,9 +438,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         code = ExitCode.USAGE
-    except click.exceptions.Abort:
-        err.print("aborted")
-        code = ExitCode.USAGE
+    except click.exceptions.Abort:  # Ctrl-C (sftk asks no questions that could be declined)
+        err.print("interrupted")
+        code = ExitCode.INTERRUPTED
     except SftkError as exc:
         code = exit_code_for(exc)
         _report_error(exc, code, args)

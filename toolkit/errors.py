@@ -27,7 +27,7 @@ class ExitCode(enum.IntEnum):
     SNAPSHOT_INVALID = 11  # a snapshot failed its integrity check and was refused
     ROLLBACK_UNVERIFIED = 12  # a rollback ran, but the org does not match the snapshot
     INTERNAL = 70  # a bug in sftk
-    INTERRUPTED = 130  # Ctrl-C while waiting; a deploy keeps running in the org (resume it)
+    INTERRUPTED = 130  # Ctrl-C; a deploy being waited for keeps running in the org (resume it)
 
 
 class SftkError(Exception):
