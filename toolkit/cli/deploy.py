@@ -13,7 +13,7 @@ import click
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from toolkit.cliutil import Options, emit_json, err, out
+from toolkit.cli.common import Options, emit_json, err, out
 from toolkit.deploy import commands, coverage
 from toolkit.deploy.policy import DEFAULT_WAIT_MINUTES, EXIT_CODES
 from toolkit.deploy.preflight import PreflightReport

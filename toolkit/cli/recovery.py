@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from toolkit.cli_deploy import (
+from toolkit.cli.common import Options, emit_json, err, out
+from toolkit.cli.deploy import (
     json_option,
     org_option,
     print_lines,
@@ -19,7 +20,6 @@ from toolkit.cli_deploy import (
     wait_option,
     wait_or_default,
 )
-from toolkit.cliutil import Options, emit_json, err, out
 from toolkit.deploy import commands, promotion, recovery
 from toolkit.deploy.ledger import Ledger
 from toolkit.deploy.policy import EXIT_CODES

@@ -1,0 +1,158 @@
+"""The ``sftk org`` commands: the org profiles of sftk.toml, and the local org on loopback."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+from rich.markup import escape
+
+from toolkit.cli.common import Options, emit_json, err, out
+from toolkit.errors import ExitCode, SftkError, UsageError
+from toolkit.project import open_project
+
+
+@click.group()
+def org() -> None:
+    """Org commands: the org profiles of sftk.toml, and the local org on loopback."""
+
+
+@org.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def org_list(opts: Options, as_json: bool) -> int:
+    """List the org profiles of sftk.toml (and the implicit local one)."""
+    profiles = open_project(opts.project_dir, no_plugins=True).config.orgs
+    rows = [
+        {
+            "name": p.name,
+            "kind": p.kind,
+            "auth": p.auth,
+            "login_url": p.login_url,
+            "username": p.username,
+            "alias": p.alias,
+            "api_version": p.api_version,
+        }
+        for p in profiles
+    ]
+    if as_json:
+        emit_json(rows)
+    else:
+        width = max(len(p.name) for p in profiles)
+        for p in profiles:
+            where = p.login_url or (f"sf alias {p.alias}" if p.alias else "-")
+            out.print(f"{escape(p.name.ljust(width))}  {p.kind:<10}  {p.auth:<8}  {escape(where)}")
+    return ExitCode.OK
+
+
+@org.command(name="show")
+@click.argument("name", default="local")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def org_show(opts: Options, name: str, as_json: bool) -> int:
+    """Connect to the org profile NAME (default: local) and describe the org."""
+    from toolkit.salesforce.auth import find_profile, open_connection
+    from toolkit.salesforce.org_info import describe_org
+
+    config = open_project(opts.project_dir, no_plugins=True).config
+    profile = find_profile(config, name)
+    with open_connection(config, name) as conn:
+        summary = describe_org(conn)
+    if as_json:
+        emit_json(summary.to_json())
+        return ExitCode.OK
+    remaining, allowance = summary.api_requests_remaining, summary.api_requests_max
+    requests_left = (
+        "unknown" if remaining is None else f"{remaining:,} of {allowance or 0:,} left today"
+    )
+    lines = [
+        ("profile", f"{summary.profile} ({summary.kind}, auth {profile.auth})"),
+        ("instance", summary.instance_url),
+        ("username", summary.username or "-"),
+        ("org id", summary.org_id or "-"),
+        ("user id", summary.user_id or "-"),
+        ("organization", summary.name),
+        ("edition", summary.edition),
+        ("sandbox", "yes" if summary.is_sandbox else "no"),
+        ("instance name", summary.instance_name or "-"),
+        ("api version", summary.api_version),
+        ("api requests", requests_left),
+    ]
+    for label, value in lines:
+        out.print(f"{label + ':':<15}{escape(value)}")
+    return ExitCode.OK
+
+
+@org.command()
+@click.option(
+    "--state",
+    "state_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="State folder (default: the project's .sftk/localorg, else ./.sftk/localorg).",
+)
+@click.option(
+    "--org",
+    "profile",
+    help='Serve the local org of this profile of sftk.toml (a profile with auth = "local").',
+)
+@click.option("--port", default=0, show_default=True, help="HTTPS port (0: any free port).")
+@click.option("--http-port", type=int, help="Also serve plain HTTP on this port.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--json", "as_json", is_flag=True, help="Print the connection as JSON.")
+@click.pass_obj
+def serve(
+    opts: Options,
+    state_dir: Path | None,
+    profile: str | None,
+    port: int,
+    http_port: int | None,
+    host: str,
+    as_json: bool,
+) -> int:
+    """Run the local org in the foreground until interrupted (Ctrl-C)."""
+    from toolkit.localorg.org import CONNECTION_FILE, start
+
+    folder = state_dir or _default_state_dir(opts, profile)
+    running = start(folder, host=host, port=port, http_port=http_port)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        if as_json:
+            emit_json(running.connection)
+        else:
+            for key in sorted(running.connection):
+                out.print(f"{key}: {escape(running.connection[key])}")
+            err.print(
+                f"connection written to {escape(str(folder / CONNECTION_FILE))}; Ctrl-C stops"
+            )
+        sys.stdout.flush()
+        stop.wait()
+        err.print("stopping")
+    finally:
+        running.stop()
+    return ExitCode.OK
+
+
+def _default_state_dir(opts: Options, profile: str | None) -> Path:
+    if profile is not None:
+        from toolkit.salesforce.auth import find_profile
+
+        config = open_project(opts.project_dir, no_plugins=True).config
+        chosen = find_profile(config, profile)
+        if chosen.auth != "local":
+            raise UsageError(
+                f"org profile {profile} is not a local org (auth = {chosen.auth})",
+                hint='serve a profile with auth = "local", or pass --state',
+            )
+        return config.local_state(chosen)
+    try:
+        return open_project(opts.project_dir, no_plugins=True).config.state_dir / "localorg"
+    except SftkError:
+        return Path.cwd() / ".sftk" / "localorg"
+
+
+COMMANDS = (org,)

@@ -1,0 +1,211 @@
+"""The offline commands of ``sftk``: init, render, validate, rules and destructive. They need no
+org, so they import neither the deploy engine nor the Salesforce clients."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+
+from toolkit.cli.common import Options, emit_json, err, out
+from toolkit.errors import ExitCode, UsageError
+from toolkit.fsio import atomic_write_bytes
+from toolkit.metadata import manifest, rules
+from toolkit.metadata.schema import bundled_wsdl_path, wsdl_api_version
+from toolkit.plugins import load_plugins
+from toolkit.project import render_project
+from toolkit.scaffold import init_project
+from toolkit.validation import ValidationReport, validate_folder, validate_project
+
+
+@click.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite the starter files if they exist.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def init(opts: Options, directory: Path, force: bool, as_json: bool) -> int:
+    """Create a project: sftk.toml and an example object spec."""
+    installed = [] if opts.no_plugins else [p.name for p in load_plugins(()).found]
+    written = init_project(
+        directory,
+        api_version=wsdl_api_version(bundled_wsdl_path()),
+        installed_plugins=installed,
+        force=force,
+    )
+    if as_json:
+        emit_json({"created": [str(p) for p in written], "plugins_enabled": installed})
+    else:
+        for path in written:
+            out.print(f"created {escape(str(path))}")
+        out.print(f"next: cd {escape(str(directory))} && sftk render && sftk validate")
+    return ExitCode.OK
+
+
+@click.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default: [project] output_dir).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["mdapi", "source"]),
+    help="Metadata API format or Salesforce DX source format.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def render(opts: Options, out_dir: Path | None, output_format: str | None, as_json: bool) -> int:
+    """Render specs, plugin metadata and carried folders into a package."""
+    result = render_project(opts.project(), out_dir, output_format)
+    counts = Counter(ref.type for ref in result.components)
+    if as_json:
+        emit_json(
+            {
+                "output": str(result.output),
+                "format": result.format,
+                "files": [f.path for f in result.files],
+                "components": {kind: counts[kind] for kind in sorted(counts)},
+            }
+        )
+    else:
+        summary = ", ".join(f"{counts[kind]} {kind}" for kind in sorted(counts))
+        out.print(
+            f"rendered {len(result.files)} files ({result.format}) to "
+            f"{escape(str(result.output))}: {summary}"
+        )
+    return ExitCode.OK
+
+
+@click.command()
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--wsdl",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Validate against this Metadata WSDL (downloaded from your org).",
+)
+@click.option("--api-version", help="API version for a folder without package.xml.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def validate(
+    opts: Options, path: Path | None, wsdl: Path | None, api_version: str | None, as_json: bool
+) -> int:
+    """Check a project's package (or a metadata folder) against the schema and the rules.
+
+    Exit 0 when clean, 1 when problems were found, 2 on usage or configuration errors.
+    """
+    if path is None:
+        report = validate_project(opts.project(), wsdl)
+        target = "project"
+    else:
+        if not path.is_dir():
+            raise UsageError(f"{path} is not a folder", hint="pass a metadata folder")
+        report = validate_folder(path, api_version, wsdl)
+        target = str(path)
+    if as_json:
+        emit_json(_report_json(report, target))
+    else:
+        _print_report(report, target)
+    return ExitCode.OK if report.ok else ExitCode.PROBLEMS_FOUND
+
+
+def _report_json(report: ValidationReport, target: str) -> dict[str, Any]:
+    return {
+        "target": target,
+        "ok": report.ok,
+        "api_version": report.api_version,
+        "schema_api_version": report.schema_version,
+        "files_checked": report.files_checked,
+        "problems": [
+            {
+                "rule": p.rule,
+                "severity": p.severity,
+                "file": p.file,
+                "line": p.line,
+                "component": p.component,
+                "message": p.message,
+                "hint": p.hint,
+                "origin": report.origin_of(p.file),
+            }
+            for p in report.problems
+        ],
+    }
+
+
+def _print_report(report: ValidationReport, target: str) -> None:
+    for p in report.problems:
+        colour = "red" if p.severity == "error" else "yellow"
+        origin = report.origin_of(p.file)
+        from_note = f" (from {escape(origin)})" if origin else ""
+        out.print(
+            f"{escape(p.file)}:{p.line}: [{colour}]{p.severity}[/] [bold]{escape(p.rule)}[/] "
+            f"{escape(p.component)}: {escape(p.message)}{from_note}"
+        )
+        out.print(f"    hint: {escape(p.hint)}")
+    errors = sum(1 for p in report.problems if p.severity == "error")
+    warnings = len(report.problems) - errors
+    verdict = "[green]clean[/]" if report.ok else f"[red]{errors} error(s)[/]"
+    out.print(
+        f"{escape(target)}: {report.files_checked} files checked against the API "
+        f"{report.schema_version} schema and {len(rules.RULES)} rules: {verdict}"
+        + (f", {warnings} warning(s)" if warnings else "")
+    )
+
+
+@click.command(name="rules")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def list_rules(as_json: bool) -> int:
+    """List the offline validation rules and their ids."""
+    if as_json:
+        emit_json(dict(rules.RULES))
+    else:
+        for rule_id, description in rules.RULES.items():
+            out.print(f"[bold]{rule_id}[/]  {escape(description)}")
+    return ExitCode.OK
+
+
+@click.command(name="destructive")
+@click.argument("components", nargs=-1, required=True)
+@click.option(
+    "--when",
+    type=click.Choice(sorted(manifest.DESTRUCTIVE_FILE)),
+    default="default",
+    help="Delete before (pre) or after (post) the deploy's additions.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the manifest into this folder instead of printing it.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def destructive(components: Sequence[str], when: str, out_dir: Path | None, as_json: bool) -> int:
+    """Write a destructive changes manifest for TYPE:NAME components."""
+    refs = [manifest.ComponentRef.parse(text) for text in components]
+    data = manifest.destructive_xml(refs)
+    name = manifest.DESTRUCTIVE_FILE[when]
+    target = None if out_dir is None else out_dir / name
+    if target is not None:
+        atomic_write_bytes(target, data)
+    if as_json:
+        emit_json(
+            {
+                "manifest": name,
+                "components": [str(ref) for ref in sorted(set(refs), key=str)],
+                "written_to": None if target is None else str(target),
+                "xml": data.decode("utf-8"),
+            }
+        )
+    elif target is None:
+        click.echo(data.decode("utf-8"), nl=False)
+    else:
+        err.print(f"wrote {escape(str(target))}")
+    return ExitCode.OK
+
+
+COMMANDS = (init, render, validate, list_rules, destructive)
