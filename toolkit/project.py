@@ -196,6 +196,15 @@ def render_project(
     return RenderResult(dest, fmt, tuple(files), package.components, package)
 
 
+def project_objects(project: Project) -> tuple[ObjectSpec, ...]:
+    """Every object the project and its plugins specify, merged (no rendering)."""
+    config = project.config
+    paths = spec_paths(config.objects_dir) if config.objects_dir.is_dir() else []
+    own = load_object_files(paths, display_root=config.root)
+    reject_duplicates(own)
+    return merge_objects([*own, *_plugin_objects(project)])
+
+
 def merge_objects(specs: Iterable[ObjectSpec]) -> tuple[ObjectSpec, ...]:
     """Join specs of one object from several sources (project, plugins).
 

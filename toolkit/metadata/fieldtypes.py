@@ -274,3 +274,42 @@ def coerce_value(describe_type: str, value: Any) -> Any:
     standard fields (``int``, ``combobox``) coerce through the same table as custom ones."""
     coerce: Callable[[Any], Any] = _COERCE_BY_DESCRIBE.get(describe_type) or _text
     return coerce(value)
+
+
+WireValue = str | int | float | bool | None
+CSV_NULL = "#N/A"  # Bulk API: the cell that sets a field to null (a blank cell leaves it)
+
+
+def wire_value(describe_type: str, value: Any) -> WireValue:
+    """A value as Salesforce's REST JSON takes it for a field of ``describe_type``: coerced
+    through the table, then numbers as JSON numbers, dates and times in ISO 8601 (a date-time
+    without an offset is taken as UTC), multi-select values joined with ``;``. None and the
+    empty string are null: a value gone from the source is cleared in Salesforce."""
+    if value is None or value == "":
+        return None
+    coerced = coerce_value(describe_type, value)
+    if isinstance(coerced, decimal.Decimal):
+        if not coerced.is_finite():
+            raise ValueError(f"not a number: {value!r}")
+        integral = coerced == coerced.to_integral_value() and abs(coerced) < 2**53
+        return int(coerced) if integral else float(coerced)
+    if isinstance(coerced, dt.datetime):
+        moment = coerced if coerced.tzinfo else coerced.replace(tzinfo=dt.UTC)
+        utc = moment.astimezone(dt.UTC)
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    if isinstance(coerced, dt.date):
+        return coerced.isoformat()
+    if isinstance(coerced, dt.time):
+        return coerced.strftime("%H:%M:%S.") + f"{coerced.microsecond // 1000:03d}Z"
+    if isinstance(coerced, bool | str):
+        return coerced
+    return str(coerced)
+
+
+def csv_cell(value: WireValue) -> str:
+    """A wire value as a Bulk API 2.0 CSV cell."""
+    if value is None:
+        return CSV_NULL
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

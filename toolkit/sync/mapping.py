@@ -1,0 +1,392 @@
+"""Field mappings: a stream's source fields to Salesforce fields.
+
+A stream's mapping is the plugin's defaults with the project's ``[mappings.<plugin>.<stream>]``
+laid over them, line by line (each line knows where it came from, for ``sftk mappings show``).
+Against the org's describe it is checked (fields exist and take writes, types fit, restricted
+picklists know the values) and compiled into a ``RecordMapper``, which turns a source record
+into the payload an upsert sends, coerced through the one field-type table, and its content
+hash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from toolkit.config import MappingOverride
+from toolkit.errors import ConfigError
+from toolkit.metadata.fieldtypes import WireValue, csv_cell, wire_value
+from toolkit.salesforce.records import FieldDescribe, ObjectDescribe
+from toolkit.sync.contract import FieldMapping, ParentRef, StreamSpec
+
+KEY_ORIGIN = "key"
+DEFAULT_ORIGIN = "default"
+PARENT_ORIGIN = "parent"
+_TEXT_TYPES = frozenset(
+    {"string", "textarea", "email", "phone", "url", "picklist", "multipicklist", "combobox",
+     "encryptedstring"}
+)  # fmt: skip
+_DATE_TYPES = frozenset({"date", "datetime"})
+
+
+@dataclass(frozen=True)
+class MappingLine:
+    mapping: FieldMapping
+    origin: str  # "key", "default", or where the override is: "sftk.toml:14"
+
+
+@dataclass(frozen=True)
+class StreamMapping:
+    """A stream's mapping: the key line first, then one line per field, by field name."""
+
+    plugin: str
+    stream: StreamSpec
+    lines: tuple[MappingLine, ...]
+
+
+@dataclass(frozen=True)
+class ParentLink:
+    """A parent reference compiled against the describes: the child's lookup ``field``, the
+    relationship name a record uses for it, and the parent stream's External ID field."""
+
+    ref: ParentRef
+    relationship: str
+    parent_key: str
+
+
+@dataclass(frozen=True)
+class MappingProblem:
+    """``severity`` error stops a sync before it writes; warning is shown."""
+
+    target: str
+    severity: str
+    message: str
+    hint: str
+    origin: str
+
+
+class MappingError(ValueError):
+    """A record whose value cannot be written to a field: the record is dead-lettered."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def resolve(
+    plugin: str,
+    stream: StreamSpec,
+    defaults: Sequence[FieldMapping],
+    overrides: Sequence[MappingOverride],
+) -> StreamMapping:
+    """The plugin's default lines with the project's overrides applied."""
+    fixed = {
+        stream.key.lower(): "the stream's key",
+        **{p.field.lower(): "a parent" for p in stream.parents},
+    }
+    lines: dict[str, MappingLine] = {}
+    for mapping in defaults:
+        if mapping.target.lower() not in fixed:
+            lines[mapping.target.lower()] = MappingLine(mapping, DEFAULT_ORIGIN)
+    for override in overrides:
+        if (override.plugin, override.stream) != (plugin, stream.name):
+            continue
+        target = override.mapping.target
+        if target.lower() in fixed:
+            raise ConfigError(
+                f"{override.where}: {target} is {fixed[target.lower()]} of stream "
+                f"{plugin}.{stream.name}, which sftk maps itself",
+                hint=f"remove {target} from [mappings.{plugin}.{stream.name}]",
+            )
+        if override.skip:
+            lines.pop(target.lower(), None)
+        else:
+            lines[target.lower()] = MappingLine(override.mapping, override.where)
+    key = MappingLine(FieldMapping(stream.key, source=stream.source_key), KEY_ORIGIN)
+    ordered = sorted(lines.values(), key=lambda line: line.mapping.target.lower())
+    return StreamMapping(plugin, stream, (key, *ordered))
+
+
+def unknown_overrides(
+    overrides: Sequence[MappingOverride], streams: Mapping[tuple[str, str], StreamSpec]
+) -> list[MappingOverride]:
+    """Overrides for a plugin or stream that does not exist (a typo in sftk.toml)."""
+    return [o for o in overrides if (o.plugin, o.stream) not in streams]
+
+
+# --- checking against the org ------------------------------------------------------------------
+
+
+def check(
+    mapping: StreamMapping,
+    describe: ObjectDescribe,
+    parents: Mapping[str, ObjectDescribe],
+    parent_keys: Mapping[str, str],
+) -> list[MappingProblem]:
+    """Every problem of a stream's mapping against the org's describe of its object and of
+    its parents' objects (by parent stream name; ``parent_keys`` their External ID fields)."""
+    problems: list[MappingProblem] = []
+    stream = mapping.stream
+    for line in mapping.lines:
+        problems += _check_line(line, describe, is_key=line.origin == KEY_ORIGIN)
+    for ref in stream.parents:
+        problems += _check_parent(
+            ref, describe, parents.get(ref.stream), parent_keys.get(ref.stream)
+        )
+    return problems
+
+
+def _problem(line: MappingLine, severity: str, message: str, hint: str) -> MappingProblem:
+    return MappingProblem(line.mapping.target, severity, message, hint, line.origin)
+
+
+def _check_line(
+    line: MappingLine, describe: ObjectDescribe, *, is_key: bool
+) -> list[MappingProblem]:
+    mapping = line.mapping
+    found = describe.field(mapping.target)
+    if found is None:
+        return [
+            _problem(
+                line,
+                "error",
+                f"{describe.name} has no field {mapping.target}",
+                "deploy the field first (sftk deploy), or fix or skip the line in [mappings]"
+                if not is_key
+                else "deploy the External ID field first",
+            )
+        ]
+    problems = []
+    if is_key and not (found.external_id or found.id_lookup):
+        problems.append(
+            _problem(
+                line,
+                "error",
+                f"{describe.name}.{found.name} is not an External ID field",
+                "mark it external_id = true in its spec and deploy, or key the stream on "
+                "a field that is one",
+            )
+        )
+    if found.calculated or not (found.createable or found.updateable):
+        problems.append(
+            _problem(
+                line,
+                "error",
+                f"{describe.name}.{found.name} is read-only (formula, auto number or system)",
+                "remove the line or map another field",
+            )
+        )
+    elif not found.createable:
+        problems.append(
+            _problem(line, "warning", f"{found.name} cannot be set on new records", "-")
+        )
+    elif not found.updateable and not is_key:
+        problems.append(
+            _problem(line, "warning", f"{found.name} cannot be changed once a record exists", "-")
+        )
+    problems += _check_values(line, found)
+    return problems
+
+
+def _check_values(line: MappingLine, found: FieldDescribe) -> list[MappingProblem]:
+    mapping = line.mapping
+    problems = []
+    if (mapping.date_format or mapping.datetime_format) and found.type not in _DATE_TYPES:
+        problems.append(
+            _problem(
+                line,
+                "error",
+                f"a date format is given, but {found.name} is a {found.type} field",
+                "remove date_format / datetime_format from the line",
+            )
+        )
+    fixed: list[object] = [v for _, v in mapping.values]
+    if mapping.source is None and mapping.constant is not None:
+        fixed.append(mapping.constant)
+    if mapping.default is not None:
+        fixed.append(mapping.default)
+    for value in fixed:
+        try:
+            wired = wire_value(found.type, value)
+        except ValueError as exc:
+            problems.append(
+                _problem(
+                    line, "error", f"{value!r} does not fit {found.name}: {exc}", "fix the value"
+                )
+            )
+            continue
+        problems += _picklist_problems(line, found, wired)
+    return problems
+
+
+def _picklist_problems(
+    line: MappingLine, found: FieldDescribe, wired: WireValue
+) -> list[MappingProblem]:
+    if not found.restricted_picklist or wired is None:
+        return []
+    values = str(wired).split(";") if found.type == "multipicklist" else [str(wired)]
+    unknown = [v for v in values if v not in found.picklist_values]
+    if not unknown:
+        return []
+    return [
+        _problem(
+            line,
+            "error",
+            f"{unknown[0]!r} is not a value of the restricted picklist {found.name}",
+            "values: " + ", ".join(found.picklist_values),
+        )
+    ]
+
+
+def _check_parent(
+    ref: ParentRef,
+    describe: ObjectDescribe,
+    parent: ObjectDescribe | None,
+    parent_key: str | None,
+) -> list[MappingProblem]:
+    line = MappingLine(FieldMapping(ref.field, source=ref.source_field), PARENT_ORIGIN)
+    found = describe.field(ref.field)
+    if found is None or found.type != "reference":
+        return [
+            _problem(
+                line,
+                "error",
+                f"{describe.name}.{ref.field} is not a lookup or master-detail field",
+                "name the child's relationship field, like AccountId or Course__c",
+            )
+        ]
+    if parent is None or parent_key is None:
+        return []
+    problems = []
+    if parent.name not in found.reference_to:
+        problems.append(
+            _problem(
+                line,
+                "error",
+                f"{describe.name}.{found.name} refers to {', '.join(found.reference_to)}, "
+                f"not to {parent.name} (stream {ref.stream})",
+                "point the parent at the stream of the object the field refers to",
+            )
+        )
+    key = parent.field(parent_key)
+    if key is None or not (key.external_id or key.id_lookup):
+        problems.append(
+            _problem(
+                line,
+                "error",
+                f"{parent.name}.{parent_key} is not an External ID field, so records cannot "
+                "refer to their parent by it",
+                f"mark {parent_key} external_id = true on {parent.name} and deploy",
+            )
+        )
+    return problems
+
+
+def link_parents(
+    stream: StreamSpec, describe: ObjectDescribe, parent_keys: Mapping[str, str]
+) -> tuple[ParentLink, ...]:
+    links = []
+    for ref in stream.parents:
+        found = describe.field(ref.field)
+        assert found is not None and found.relationship_name, "checked before"
+        links.append(ParentLink(ref, found.relationship_name, parent_keys[ref.stream]))
+    return tuple(links)
+
+
+# --- mapping records ---------------------------------------------------------------------------
+
+Payload = dict[str, Any]
+
+
+def content_hash(payload: Payload) -> bytes:
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
+class RecordMapper:
+    """A stream's mapping compiled against the org's describe: source record -> payload."""
+
+    def __init__(
+        self, mapping: StreamMapping, describe: ObjectDescribe, parents: Sequence[ParentLink]
+    ) -> None:
+        self.mapping = mapping
+        self.fields: list[tuple[FieldMapping, FieldDescribe]] = []
+        for line in mapping.lines:
+            found = describe.field(line.mapping.target)
+            assert found is not None, "checked before"
+            self.fields.append((line.mapping, found))
+        self.parents = tuple(parents)
+        self.seen_sources: set[str] = set()  # source fields some record had, for the report
+        self.columns = [f.name for _, f in self.fields]
+        for link in self.parents:
+            self.columns += [f"{link.relationship}.{link.parent_key}", link.ref.field]
+
+    def payload(self, data: Mapping[str, Any]) -> Payload:
+        """The fields to send; a parent is named by its External ID, or cleared when the
+        record has none."""
+        payload: Payload = {}
+        for mapping, found in self.fields:
+            payload[found.name] = self._value(mapping, found, data)
+        for link in self.parents:
+            parent = data.get(link.ref.source_field)
+            if parent is None or parent == "":
+                payload[link.ref.field] = None
+            else:
+                payload[link.relationship] = {link.parent_key: str(parent)}
+        return payload
+
+    def _value(
+        self, mapping: FieldMapping, found: FieldDescribe, data: Mapping[str, Any]
+    ) -> WireValue:
+        if mapping.source is None:
+            value: Any = mapping.constant
+        else:
+            if mapping.source in data:
+                self.seen_sources.add(mapping.source)
+            value = data.get(mapping.source)
+        try:
+            return wire_value(found.type, _transformed(mapping, value))
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            source = mapping.source or "the constant"
+            raise MappingError(
+                found.name,
+                f"{source} = {value!r} cannot be written to {found.name} ({found.type}): {exc}",
+            ) from None
+
+    def csv_row(self, payload: Payload) -> list[str]:
+        """The payload as a Bulk API row in ``columns`` order: a parent by its External ID
+        column, or its lookup cleared with #N/A; blank cells are left alone."""
+        row = [csv_cell(payload[f.name]) for _, f in self.fields]
+        for link in self.parents:
+            reference = payload.get(link.relationship)
+            if reference is None:
+                row += ["", csv_cell(None)]
+            else:
+                row += [str(reference[link.parent_key]), ""]
+        return row
+
+
+def _transformed(mapping: FieldMapping, value: Any) -> Any:
+    if isinstance(value, str):
+        for name in mapping.transforms:
+            value = (
+                value.strip()
+                if name == "trim"
+                else value.lower()
+                if name == "lower"
+                else value.upper()
+            )
+    if mapping.values and value is not None:
+        value = dict(mapping.values).get(str(value), value)
+    if (value is None or value == "") and mapping.default is not None:
+        value = mapping.default
+    if isinstance(value, str) and value:
+        if mapping.date_format:
+            value = dt.datetime.strptime(value, mapping.date_format).date()
+        elif mapping.datetime_format:
+            value = dt.datetime.strptime(value, mapping.datetime_format)
+    return value
