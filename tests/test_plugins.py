@@ -130,3 +130,52 @@ def test_a_hook_with_an_argument_the_spec_lacks_is_reported(
     plugins = load_plugins(["argplug"])
     assert plugins.enabled == ("files",)
     assert "nonsense" in plugins.problems[0]
+
+
+SUMMARIZED = """
+SFTK_API_VERSION = 2
+from toolkit.hookspecs import hookimpl
+from toolkit.metadata.specs import LayoutPatch, PatchField, RelatedListSpec
+from toolkit.sync.contract import SettingProblem, SourceSpec, StreamSpec
+
+@hookimpl
+def sftk_validate_settings(settings):
+    return [SettingProblem(k, "unknown key") for k in settings if k != "region"]
+
+@hookimpl
+def sftk_sources(settings):
+    stream = StreamSpec("visits", "Visit__c", key="Ext__c", source_key="id")
+    return [SourceSpec("api", (stream,), lambda s, r: iter(()))]
+
+@hookimpl
+def sftk_layout_patches(settings):
+    return [LayoutPatch("Contact-Contact Layout",
+                        related_lists=(RelatedListSpec("Visit__c.Contact__c"),),
+                        fields=(PatchField("Visits", "Last_Visit__c"),))]
+"""
+
+
+def test_plugins_lists_streams_layout_patches_and_settings_problems(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from toolkit.plugin_summary import summarize
+    from toolkit.project import open_project
+
+    (tmp_path / "mods").mkdir()
+    _fake_entry_points(monkeypatch, tmp_path / "mods", {"visits": SUMMARIZED})
+    project_dir = tmp_path / "project"
+    project_dir.mkdir()
+    (project_dir / "sftk.toml").write_text(
+        '[plugins]\nenabled = ["visits"]\n[plugins.visits]\nregion = "eu"\n'
+    )
+    summary = {s.info.name: s for s in summarize(open_project(project_dir))}
+    visits = summary["visits"].to_json()
+    assert visits["api_version"] == 2 and visits["status"] == "enabled"
+    assert visits["streams"] == ["visits -> Visit__c"]
+    assert visits["metadata"]["layout_patches"] == ["Contact-Contact Layout"]
+    (project_dir / "sftk.toml").write_text(
+        '[plugins]\nenabled = ["visits"]\n[plugins.visits]\nregoin = "eu"\n'
+    )
+    broken = {s.info.name: s for s in summarize(open_project(project_dir))}["visits"]
+    assert broken.problem == "settings: sftk.toml:4: plugins.visits.regoin: unknown key"
+    assert broken.streams == ()

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ACCOUNTS, CONTACTS, OBJECTS, SyncOrg, SyncProject, inject
+from synckit import ACCOUNTS, CONTACTS, OBJECTS, SyncOrg, SyncProject, inject
 
 from toolkit.deploy import commands
 from toolkit.deploy.policy import Outcome
