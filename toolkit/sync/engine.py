@@ -204,7 +204,7 @@ def prepare(
     project = session.project
     describes: dict[str, ObjectDescribe] = {}
 
-    def describe(name: str) -> ObjectDescribe:
+    def describe(name: str, planned: PlannedStream) -> ObjectDescribe:
         if name not in describes:
             try:
                 describes[name] = sf_records.describe(session.sf, name)
@@ -212,9 +212,9 @@ def prepare(
                 if exc.code != "NOT_FOUND":
                     raise
                 raise ConfigError(
-                    f"the org has no object {name}",
-                    hint="deploy the project's metadata first (sftk deploy), or fix the "
-                    "stream's object",
+                    f"stream {planned.label}: org {session.conn.profile} has no object {name}",
+                    hint=f"deploy the project's metadata first (sftk deploy --org "
+                    f"{session.conn.profile}), or fix the stream's object",
                 ) from None
         return describes[name]
 
@@ -227,9 +227,9 @@ def prepare(
         parent_keys = {}
         for ref in stream.parents:
             parent_stream = by_name[(planned.plugin, ref.stream)]
-            parents[ref.stream] = describe(parent_stream.object)
+            parents[ref.stream] = describe(parent_stream.object, planned)
             parent_keys[ref.stream] = parent_stream.key
-        own = describe(stream.object)
+        own = describe(stream.object, planned)
         defaults = project.plugins.call_one(
             planned.plugin,
             "sftk_default_mappings",
