@@ -73,7 +73,7 @@ def test_csv_rows_are_read_with_their_lines_and_bad_rows_rejected(tmp_path: Path
     )
     assert isinstance(items[1], RejectedRecord) and items[1].where == "a.csv:4"
     assert items[1].reason == "the row has 2 fields, the header 3"
-    assert items[2] == SourceRecord({"id": "3", "Name": "Initech", "Note": None}, where="a.csv:5")
+    assert items[2] == SourceRecord({"id": "3", "Name": "Initech", "Note": ""}, where="a.csv:5")
     assert len(items) == 3
     assert files_source.sftk_default_mappings(stream, settings(s={"path": "a.csv"}), tmp_path)
 

@@ -215,11 +215,17 @@ def test_mapping_tables_in_sftk_toml_are_read_with_their_lines(tmp_path: Path) -
 
 
 @given(
-    st.dictionaries(st.text(max_size=5), st.one_of(st.none(), st.integers(), st.text(max_size=5)))
+    st.dictionaries(
+        st.text(max_size=5), st.one_of(st.none(), st.integers(), st.text(max_size=5)), min_size=1
+    )
 )
-def test_the_content_hash_ignores_key_order(payload: dict[str, Any]) -> None:
-    reordered = dict(reversed(list(payload.items())))
-    assert content_hash(payload) == content_hash(reordered)
+def test_the_content_hash_changes_with_any_value_or_field_name(payload: dict[str, Any]) -> None:
+    assert content_hash(payload) == content_hash(dict(payload))
+    key, value = next(iter(payload.items()))
+    assert content_hash({**payload, key: [value]}) != content_hash(payload)
+    renamed = {(k + "_" if k == key else k): v for k, v in payload.items()}
+    if (key + "_") not in payload:
+        assert content_hash(renamed) != content_hash(payload)
 
 
 def test_cursors_compare_timestamps_across_offsets_and_numbers_as_numbers() -> None:

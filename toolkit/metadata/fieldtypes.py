@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -304,6 +305,34 @@ def wire_value(describe_type: str, value: Any) -> WireValue:
     if isinstance(coerced, bool | str):
         return coerced
     return str(coerced)
+
+
+_TEXT_TYPES = frozenset(
+    {"string", "textarea", "email", "phone", "url", "picklist", "combobox", "id", "reference",
+     "encryptedstring"}
+)  # fmt: skip
+_BOOLEANS = {"true": True, "false": False, "1": True, "0": False, True: True, False: False}
+
+
+def wire_converter(describe_type: str) -> Callable[[Any], WireValue]:
+    """``wire_value`` for one describe type, made once: a sync converts millions of values,
+    and text and checkbox values, the common ones, take a short path."""
+    if describe_type in _TEXT_TYPES:
+
+        def text(value: Any) -> WireValue:
+            if value is None or value == "":
+                return None
+            return value if isinstance(value, str) else str(value)
+
+        return text
+    if describe_type == "boolean":
+
+        def boolean(value: Any) -> WireValue:
+            found = _BOOLEANS.get(value) if isinstance(value, str | bool) else None
+            return found if found is not None else wire_value("boolean", value)
+
+        return boolean
+    return functools.partial(wire_value, describe_type)
 
 
 def csv_cell(value: WireValue) -> str:

@@ -558,6 +558,12 @@ class _StreamRun:
         if self.error is not None:
             self._progress(done=True)
             return
+        unseen = self.job.mapper.unseen
+        if unseen and self.read > self.rejected:
+            self.warnings.append(
+                f"source field(s) {', '.join(sorted(unseen))} were in none of the records read; "
+                "their Salesforce fields were cleared: check the mapping's source names"
+            )
         if wanted is not None:
             left = len(self.state.dead_letter_keys(st) & wanted) - self._new_dead()
             self.still_dead += max(0, left)  # not in the source any more: purge or fix it

@@ -22,7 +22,7 @@ same hooks as any other, and the engine's reference source in tests and benchmar
 By default every other column is written to the field of the same name (the key, cursor and
 parent columns excepted); ``[mappings.files.<stream>]`` renames, transforms or skips.
 Each read yields the whole file, so a key that disappears from it is a deletion (``on_delete``).
-CSV cells that are empty are no value (null).
+An empty CSV cell is an empty string, which sftk writes as null.
 """
 
 from __future__ import annotations
@@ -362,10 +362,7 @@ class _Reader:
                             data=dict(zip(header, row, strict=False)),
                         )
                         continue
-                    yield SourceRecord(
-                        {k: (v if v != "" else None) for k, v in zip(header, row, strict=True)},
-                        where=where,
-                    )
+                    yield SourceRecord(dict(zip(header, row, strict=True)), where=where)
             except UnicodeDecodeError as exc:
                 raise SourceError(
                     f"{shown}: not UTF-8 text ({exc.reason} at byte {exc.start})",

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from toolkit.config import MappingOverride
 from toolkit.errors import ConfigError
-from toolkit.metadata.fieldtypes import WireValue, csv_cell, wire_value
+from toolkit.metadata.fieldtypes import WireValue, csv_cell, wire_converter, wire_value
 from toolkit.salesforce.records import FieldDescribe, ObjectDescribe
 from toolkit.sync.contract import FieldMapping, ParentRef, StreamSpec
 
@@ -303,8 +302,43 @@ Payload = dict[str, Any]
 
 
 def content_hash(payload: Payload) -> bytes:
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """What a record's payload is, in 16 bytes: the same payload always gives the same hash,
+    and any change of a value, a field or a parent another one. Payloads of one mapping list
+    their fields in one order, so the fields are hashed as they come, not sorted."""
+    text = repr((tuple(payload), tuple(payload.values())))
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
+class _Field:
+    """One mapping line compiled: where its value comes from, the steps, the conversion."""
+
+    __slots__ = ("constant", "convert", "name", "source", "steps", "type")
+
+    def __init__(self, mapping: FieldMapping, found: FieldDescribe) -> None:
+        self.name = found.name
+        self.type = found.type
+        self.source = mapping.source
+        self.convert = wire_converter(found.type)
+        plain = not (
+            mapping.transforms
+            or mapping.values
+            or mapping.default is not None
+            or mapping.date_format
+            or mapping.datetime_format
+        )
+        self.steps: Callable[[Any], Any] | None = None if plain else _steps(mapping)
+        self.constant = mapping.constant
+
+    def value(self, data: Mapping[str, Any]) -> WireValue:
+        raw = self.constant if self.source is None else data.get(self.source)
+        try:
+            return self.convert(raw if self.steps is None else self.steps(raw))
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            source = self.source or "the constant"
+            raise MappingError(
+                self.name,
+                f"{source} = {raw!r} cannot be written to {self.name} ({self.type}): {exc}",
+            ) from None
 
 
 class RecordMapper:
@@ -319,18 +353,32 @@ class RecordMapper:
             found = describe.field(line.mapping.target)
             assert found is not None, "checked before"
             self.fields.append((line.mapping, found))
+        self.compiled = [_Field(m, found) for m, found in self.fields]
+        # Lines that take a source field as it is: converted in one pass, the common case.
+        self.plain = [
+            (f.name, f.source, f.convert) for f in self.compiled if f.steps is None and f.source
+        ]
+        self.other = [f for f in self.compiled if f.steps is not None or not f.source]
         self.parents = tuple(parents)
-        self.seen_sources: set[str] = set()  # source fields some record had, for the report
         self.columns = [f.name for _, f in self.fields]
         for link in self.parents:
             self.columns += [f"{link.relationship}.{link.parent_key}", link.ref.field]
+        self.unseen = {m.source for m, _ in self.fields if m.source is not None} | {
+            link.ref.source_field for link in self.parents
+        }
 
     def payload(self, data: Mapping[str, Any]) -> Payload:
         """The fields to send; a parent is named by its External ID, or cleared when the
         record has none."""
-        payload: Payload = {}
-        for mapping, found in self.fields:
-            payload[found.name] = self._value(mapping, found, data)
+        if self.unseen:
+            self.unseen.difference_update(data.keys())
+        get = data.get
+        try:
+            payload: Payload = {name: convert(get(source)) for name, source, convert in self.plain}
+        except (ValueError, TypeError, ArithmeticError):
+            payload = {field.name: field.value(data) for field in self.compiled}  # names it
+        for field in self.other:
+            payload[field.name] = field.value(data)
         for link in self.parents:
             parent = data.get(link.ref.source_field)
             if parent is None or parent == "":
@@ -339,28 +387,10 @@ class RecordMapper:
                 payload[link.relationship] = {link.parent_key: str(parent)}
         return payload
 
-    def _value(
-        self, mapping: FieldMapping, found: FieldDescribe, data: Mapping[str, Any]
-    ) -> WireValue:
-        if mapping.source is None:
-            value: Any = mapping.constant
-        else:
-            if mapping.source in data:
-                self.seen_sources.add(mapping.source)
-            value = data.get(mapping.source)
-        try:
-            return wire_value(found.type, _transformed(mapping, value))
-        except (ValueError, TypeError, ArithmeticError) as exc:
-            source = mapping.source or "the constant"
-            raise MappingError(
-                found.name,
-                f"{source} = {value!r} cannot be written to {found.name} ({found.type}): {exc}",
-            ) from None
-
     def csv_row(self, payload: Payload) -> list[str]:
         """The payload as a Bulk API row in ``columns`` order: a parent by its External ID
         column, or its lookup cleared with #N/A; blank cells are left alone."""
-        row = [csv_cell(payload[f.name]) for _, f in self.fields]
+        row = [csv_cell(payload[field.name]) for field in self.compiled]
         for link in self.parents:
             reference = payload.get(link.relationship)
             if reference is None:
@@ -370,7 +400,16 @@ class RecordMapper:
         return row
 
 
-def _transformed(mapping: FieldMapping, value: Any) -> Any:
+def _steps(mapping: FieldMapping) -> Callable[[Any], Any]:
+    values = dict(mapping.values)
+
+    def steps(value: Any) -> Any:
+        return _transformed(mapping, values, value)
+
+    return steps
+
+
+def _transformed(mapping: FieldMapping, values: dict[str, str], value: Any) -> Any:
     if isinstance(value, str):
         for name in mapping.transforms:
             value = (
@@ -380,8 +419,8 @@ def _transformed(mapping: FieldMapping, value: Any) -> Any:
                 if name == "lower"
                 else value.upper()
             )
-    if mapping.values and value is not None:
-        value = dict(mapping.values).get(str(value), value)
+    if values and value is not None:
+        value = values.get(str(value), value)
     if (value is None or value == "") and mapping.default is not None:
         value = mapping.default
     if isinstance(value, str) and value:
