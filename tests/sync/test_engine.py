@@ -353,7 +353,7 @@ def test_dry_run_names_each_problem_and_writes_nothing(synced: SyncProject) -> N
     assert all(p.where.startswith("data/") for p in report.problems)
     assert synced.records("Account", "Id") == []
     state = SyncState.open(synced.root / ".sftk")
-    assert state.runs() == [] and state.dead_letters(None) == []
+    assert state.runs() == [] and state.dead_letters(None) == [] and state.streams() == []
     state.close()
 
 

@@ -115,13 +115,13 @@ def _check_stream(
     """Check the records the sync would read into ``found``; returns how many were read and
     why the source could not be read to the end (None when it was)."""
     planned, stream = job.planned, job.planned.stream
-    st = session.state.stream(session.org_id, planned.plugin, stream.name)
+    st = session.state.existing_stream(session.org_id, planned.plugin, stream.name)
     since = None
-    if stream.cursor and not (options.full_refresh or options.reconcile):
+    if st is not None and stream.cursor and not (options.full_refresh or options.reconcile):
         since = cursors.lower_bound(st.cursor, session.project.config.sync.lookback_seconds)
     request = ReadRequest(
         since=None if since is None else cursors.text(since),
-        bookmark=None if options.full_refresh else st.bookmark,
+        bookmark=None if options.full_refresh or st is None else st.bookmark,
         historic=options.historic,
         historic_since=options.since,
     )
@@ -169,12 +169,12 @@ def _check_stream(
 
 
 def _field_problems(
-    job: StreamJob, payload: Payload, state: SyncState, st: StreamState, key: str
+    job: StreamJob, payload: Payload, state: SyncState, st: StreamState | None, key: str
 ) -> Iterator[tuple[str, str, str]]:
     for _, found in job.mapper.fields:
         value = payload.get(found.name)
         yield from _value_problems(found, value)
-    if state.hashes(st, [key]):
+    if st is not None and state.hashes(st, [key]):
         return  # synced before: an update, which needs no required field
     for found in job.describe.fields.values():
         if not found.required_on_create:

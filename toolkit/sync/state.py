@@ -239,6 +239,11 @@ class SyncState:
             ).fetchone()
         return StreamState(int(row[0]), org_id, plugin, stream, row[1], row[2])
 
+    def existing_stream(self, org_id: str, plugin: str, stream: str) -> StreamState | None:
+        """The stream's state if a run ever made it (read-only: dry runs use this)."""
+        found = [s for s in self.streams(org_id) if (s.plugin, s.stream) == (plugin, stream)]
+        return found[0] if found else None
+
     def streams(self, org_id: str | None = None) -> list[StreamState]:
         sql = "SELECT id, org_id, plugin, stream, cursor, bookmark FROM streams"
         rows = self.db.execute(
