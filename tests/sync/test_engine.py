@@ -4,6 +4,8 @@ reconcile, the API guard, faults and the sandbox-first rule."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,8 @@ from toolkit.hookspecs import hookimpl
 from toolkit.sync.contract import (
     Bookmark,
     CheckResult,
+    FieldMapping,
+    ReadRequest,
     RecordFailure,
     RunInfo,
     SourceRecord,
@@ -421,9 +425,7 @@ class Observer:
         return [SourceSpec("flaky", (stream,), self.read)]
 
     @hookimpl
-    def sftk_default_mappings(self, stream: StreamSpec) -> list[Any]:
-        from toolkit.sync.contract import FieldMapping
-
+    def sftk_default_mappings(self, stream: StreamSpec) -> list[FieldMapping]:
         return [FieldMapping("Name", source="title")]
 
     @hookimpl
@@ -486,3 +488,52 @@ def test_a_failing_plugin_check_stops_the_sync_before_it_writes(synced: SyncProj
         sync(project, "test", SyncOptions())
     assert refused.value.hint == "grant Modify All Data"
     assert synced.records("Account", "Id") == []
+
+
+class Archive:
+    """A source that backfills older records only when asked (--historic)."""
+
+    def __init__(self) -> None:
+        self.requests: list[ReadRequest] = []
+
+    @hookimpl
+    def sftk_sources(self) -> list[SourceSpec]:
+        stream = StreamSpec(
+            "archive", "Account", key="Ext_Id__c", source_key="code", cursor="at", historic=True
+        )
+        return [SourceSpec("archive", (stream,), self.read)]
+
+    @hookimpl
+    def sftk_default_mappings(self, stream: StreamSpec) -> list[FieldMapping]:
+        return [FieldMapping("Name", source="title")]
+
+    def read(self, stream: StreamSpec, request: ReadRequest) -> Iterator[SourceRecord]:
+        self.requests.append(request)
+        yield SourceRecord({"code": "N1", "title": "New", "at": "2026-06-01"})
+        if request.historic:
+            yield SourceRecord({"code": "O1", "title": "Old", "at": "2019-01-01"})
+
+
+def test_historic_runs_hand_the_source_its_window_and_keep_older_records(
+    synced: SyncProject,
+) -> None:
+    synced.configure()
+    archive = Archive()
+
+    def run(**options: Any) -> RunReport:
+        project = synced.project()
+        project.plugins.manager.register(archive, name="archive")
+        return sync(project, "test", SyncOptions(**options), sleep=lambda _: None)
+
+    assert run().total("written") == 1
+    backfill = run(historic=True, since=dt.date(2019, 1, 1))
+    assert backfill.mode == "historic" and backfill.total("written") == 1
+    assert archive.requests[-1].historic and archive.requests[-1].historic_since == dt.date(
+        2019, 1, 1
+    )
+    assert archive.requests[-1].since is None
+    names = sorted(r["Name"] for r in synced.records("Account", "Name"))
+    assert names == ["New", "Old"]
+    later = run()
+    assert archive.requests[-1].since == "2026-05-31T23:00:00.000000Z"  # the cursor less 1 h
+    assert later.total("unchanged") == 1 and later.write_calls == 0

@@ -117,7 +117,8 @@ def _check_stream(
     planned, stream = job.planned, job.planned.stream
     st = session.state.existing_stream(session.org_id, planned.plugin, stream.name)
     since = None
-    if st is not None and stream.cursor and not (options.full_refresh or options.reconcile):
+    reads_all = options.full_refresh or options.reconcile or options.historic
+    if st is not None and stream.cursor and not reads_all:
         since = cursors.lower_bound(st.cursor, session.project.config.sync.lookback_seconds)
     request = ReadRequest(
         since=None if since is None else cursors.text(since),

@@ -582,9 +582,10 @@ class _StreamRun:
         return self.loader.tally.dead_lettered + self.rejected
 
     def _since(self, st: StreamState) -> cursors.Comparable | None:
-        if self.stream.cursor is None or self.options.full_refresh or self.options.retry:
+        options = self.options
+        if self.stream.cursor is None or options.full_refresh or options.retry:
             return None
-        if self.options.reconcile:
+        if options.reconcile or options.historic:  # older records are what these want
             return None
         lookback = self.run.session.project.config.sync.lookback_seconds
         return cursors.lower_bound(st.cursor, lookback)
