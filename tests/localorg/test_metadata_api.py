@@ -532,6 +532,80 @@ def test_fields_merge_into_objects_and_destructive_changes_remove_them(http: Org
     assert forgiving.findtext("m:status", namespaces=NS) == "Succeeded"
 
 
+def test_a_standard_object_listed_whole_may_hold_only_custom_fields(
+    http: OrgHttp, local_org: RunningOrg
+) -> None:
+    """How packages add fields to standard objects: Contact under CustomObject, its file
+    holding nothing but <fields>. The field deploys; Contact itself stays Salesforce's."""
+    badge = FIELD_ONLY.replace(b"Homeroom", b"Badge")
+    files = {"package.xml": package({"CustomObject": ["Contact"]}), "objects/Contact.object": badge}
+    result = wait(http, deploy(http, make_zip(files)))
+    assert result.findtext("m:status", namespaces=NS) == "Succeeded", messages(
+        result, "componentFailures"
+    )
+    assert {
+        (m["componentType"], m["fullName"]) for m in messages(result, "componentSuccesses")
+    } >= {
+        ("CustomObject", "Contact"),
+        ("CustomField", "Contact.Badge__c"),
+    }
+    db = local_org.org.store.connection()
+    contact = db.execute("SELECT * FROM schema_objects WHERE name = 'Contact'").fetchone()
+    assert (contact["label"], contact["plural_label"], contact["custom"]) == (
+        "Contact",
+        "Contacts",
+        0,
+    )
+    assert components_field(db, "Contact", "Badge__c")["length"] == 10
+    retrieved, problems, _ = retrieve(http, {"CustomObject": ["Contact"]})
+    assert (
+        problems == [] and b"<fullName>Badge__c</fullName>" in retrieved["objects/Contact.object"]
+    )
+    unknown = {
+        "package.xml": package({"CustomObject": ["Kiosk__c"]}),
+        "objects/Kiosk__c.object": badge,
+    }
+    refused = wait(http, deploy(http, make_zip(unknown)))
+    assert messages(refused, "componentFailures")[0]["problem"] == (
+        "Must specify a non-empty label for the CustomObject"
+    )
+
+
+def components_field(db: Any, obj: str, name: str) -> Any:
+    return db.execute(
+        "SELECT * FROM schema_fields WHERE object = ? AND name = ?", (obj, name)
+    ).fetchone()
+
+
+@pytest.mark.parametrize("argument", ["retrieveRequest", "request"])
+def test_retrieve_reads_its_one_argument_whatever_its_name(http: OrgHttp, argument: str) -> None:
+    """The WSDL names it retrieveRequest; sf and jsforce send <request>, which orgs take."""
+    _, root = soap_call(
+        http,
+        f"<x:retrieve><x:{argument}><x:apiVersion>63.0</x:apiVersion>"
+        "<x:singlePackage>true</x:singlePackage><x:unpackaged><x:types>"
+        "<x:members>Contact-Contact Layout</x:members><x:name>Layout</x:name></x:types>"
+        f"</x:unpackaged></x:{argument}></x:retrieve>",
+    )
+    retrieve_id = root.findtext(".//m:retrieveResponse/m:result/m:id", namespaces=NS)
+    assert retrieve_id, etree.tostring(root)
+    _, root = soap_call(
+        http,
+        f"<x:checkRetrieveStatus><x:asyncProcessId>{retrieve_id}</x:asyncProcessId>"
+        "</x:checkRetrieveStatus>",
+    )
+    names = [
+        f.findtext("m:fileName", namespaces=NS) for f in root.iterfind(".//m:fileProperties", NS)
+    ]
+    assert "layouts/Contact-Contact Layout.layout" in names
+
+
+def test_retrieve_without_a_request_is_a_client_fault(http: OrgHttp) -> None:
+    status, root = soap_call(http, "<x:retrieve/>")
+    assert status == 500 and root.findtext(".//faultcode") == "soapenv:Client"
+    assert "takes one argument" in (root.findtext(".//faultstring") or "")
+
+
 def test_check_only_then_quick_deploy(http: OrgHttp) -> None:
     files = {
         "package.xml": package({"CustomObject": ["Studio__c"]}),
