@@ -35,7 +35,7 @@ from toolkit.localorg.store import Store, register_schema
 from toolkit.metadata import xmlsafe
 from toolkit.metadata.files import METADATA_NS, MetadataFile
 from toolkit.metadata.model import FieldDef, PackageModel, is_custom_name, load_model
-from toolkit.metadata.packaging import read_zip
+from toolkit.metadata.packaging import PACKAGE_LIMITS, read_zip
 from toolkit.metadata.schema import MetadataSchema
 from toolkit.metadata.standard_objects import standard_field
 from toolkit.metadata.types import MetadataType
@@ -75,6 +75,7 @@ TEST_LEVELS = (
     "RunRelevantTests",
 )
 _UNFILED = "unfiled$public"  # the folder every org has for reports and email templates
+DOCTYPE_REFUSED = "DOCTYPE is disallowed: a metadata file may not declare a DTD or entities"
 _DESTRUCTIVE = ("destructiveChangesPre.xml", "destructiveChanges.xml", "destructiveChangesPost.xml")
 _log = logging.getLogger(__name__)
 _APEX_NOTE = (
@@ -273,6 +274,10 @@ class _Planner:
             root = etree.fromstring(file.content, xmlsafe.parser())
         except etree.XMLSyntaxError as exc:
             return None, [(f"Error parsing file: {exc.msg}", exc.lineno or 0, "")]
+        if root.getroottree().docinfo.doctype:
+            # Entities are never resolved; a file declaring them is refused, not half-read.
+            line = file.content.count(b"\n", 0, max(file.content.find(b"<!DOCTYPE"), 0)) + 1
+            return None, [(f"Error parsing file: {DOCTYPE_REFUSED}", line, "")]
         self.trees[file.path] = root
         found = self.schema.validate_tree(root, file.path)
         return root, [(f"Error parsing file: {p.message}", p.line, p.element) for p in found]
@@ -761,6 +766,12 @@ class DeployEngine:
     def submit(self, zip_bytes: bytes, options: DeployOptions) -> str:
         facts = self.org.facts
         check_permission(facts)
+        if len(zip_bytes) > PACKAGE_LIMITS.max_zipped_bytes:
+            raise DeployRefused(
+                "EXCEEDED_MAX_SIZE_REQUEST",
+                f"The zip file is {len(zip_bytes):,} bytes; a deploy takes at most "
+                f"{PACKAGE_LIMITS.max_zipped_bytes:,} bytes (39 MB) zipped",
+            )
         if options.purge_on_delete and is_production(facts):
             raise DeployRefused(
                 "INVALID_OPERATION", "purgeOnDelete option can only be used on a non-active org"
