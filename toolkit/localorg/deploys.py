@@ -274,7 +274,7 @@ class _Planner:
             root = etree.fromstring(file.content, xmlsafe.parser())
         except etree.XMLSyntaxError as exc:
             return None, [(f"Error parsing file: {exc.msg}", exc.lineno or 0, "")]
-        if root.getroottree().docinfo.doctype:
+        if root.getroottree().docinfo.internalDTD is not None:
             # Entities are never resolved; a file declaring them is refused, not half-read.
             line = file.content.count(b"\n", 0, max(file.content.find(b"<!DOCTYPE"), 0)) + 1
             return None, [(f"Error parsing file: {DOCTYPE_REFUSED}", line, "")]
