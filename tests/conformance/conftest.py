@@ -152,6 +152,7 @@ def client_env(
         "NODE_EXTRA_CA_CERTS": connection["ca_bundle"],
         "SF_DISABLE_TELEMETRY": "true",
         "SF_AUTOUPDATE_DISABLE": "true",
+        "SF_DISABLE_AUTOUPDATE": "true",  # what the update plugin reads before spawning `sf update`
         "SF_SKIP_NEW_VERSION_CHECK": "true",
         "SF_USE_GENERIC_UNIX_KEYCHAIN": "true",
         "SF_ACCESS_TOKEN": connection["access_token"],
