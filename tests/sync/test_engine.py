@@ -16,6 +16,7 @@ from toolkit.deploy import commands
 from toolkit.deploy.policy import Outcome
 from toolkit.errors import NotProven, PluginChecksFailed
 from toolkit.hookspecs import hookimpl
+from toolkit.sync import loader
 from toolkit.sync.contract import (
     Bookmark,
     CheckResult,
@@ -537,3 +538,15 @@ def test_historic_runs_hand_the_source_its_window_and_keep_older_records(
     later = run()
     assert archive.requests[-1].since == "2026-05-31T23:00:00.000000Z"  # the cursor less 1 h
     assert later.total("unchanged") == 1 and later.write_calls == 0
+
+
+def test_an_upload_past_the_size_limit_goes_as_several_jobs(
+    synced: SyncProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loader, "UPLOAD_LIMIT", 4_000)
+    synced.configure(ACCOUNTS.format(extra=""), extra="[sync]\nbulk_threshold = 0\n")
+    synced.csv("accounts.csv", [{"id": f"S{n:04d}", "Name": f"Split {n}"} for n in range(300)])
+    report = synced.sync()
+    assert report.status == "succeeded" and counts(report, "accounts")["written"] == 300
+    assert dict(report.api_calls)["bulk"] >= 3 * 4  # create, upload, close, poll: per job
+    assert len(synced.records("Account", "Id")) == 300

@@ -15,10 +15,11 @@ import functools
 import secrets
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from simple_salesforce.api import Salesforce
 
@@ -479,6 +480,15 @@ class _Run:
         self.session.project.plugins.notify("sftk_record_failed", run=self.info, failure=record)
 
 
+class _Read(NamedTuple):
+    """A record as read, with the hash of what the mapping takes from it."""
+
+    key: str
+    data: Mapping[str, Any]
+    hash: bytes
+    where: str
+
+
 class _StreamRun:
     """One stream of a run: read, map, compare, load, delete, keep the position."""
 
@@ -498,7 +508,7 @@ class _StreamRun:
         self.deleted = 0
         self.completed = False
         self.error: SourceError | None = None
-        self.batch: list[Prepared] = []
+        self.batch: list[_Read] = []
         self.early: list[str] = []  # keys before the cursor: seen, not sent
         self.deletions: list[str] = []
         self.bookmark: str | None = None
@@ -643,12 +653,7 @@ class _StreamRun:
                 return
             if self.max_cursor is None or position > self.max_cursor:
                 self.max_cursor = position
-        try:
-            payload = self.job.mapper.payload(data)
-        except MappingError as exc:
-            self._reject(key, "MAPPING_ERROR", str(exc), dict(data), item.where, (exc.field,))
-            return
-        self.batch.append(Prepared(key, payload, content_hash(payload), item.where))
+        self.batch.append(_Read(key, data, self.job.mapper.source_hash(data), item.where))
         if len(self.batch) >= PROCESS_BATCH:
             self._process()
 
@@ -660,23 +665,26 @@ class _StreamRun:
         data: dict[str, object],
         where: str,
         fields: tuple[str, ...] = (),
+        digest: bytes | None = None,
     ) -> None:
+        """Dead-letter a record sftk itself refused; with its ``digest``, a plain run will
+        not look at it again until it changes."""
         assert self.stream_state is not None
-        failure = Failed(key, data, code, message, fields, where)
+        failure = Failed(key, data, code, message, fields, where, digest)
         self.state.dead_letter(self.stream_state, [failure])
         self.rejected += 1
         self.run.failed(self.planned, failure)
 
     def _process(self) -> None:
-        """The batch read so far: duplicates out, unchanged records counted, the rest to the
-        loader (or, reconciling, compared with what the org has first)."""
+        """The batch read so far: duplicates out, unchanged records counted, the rest mapped
+        and handed to the loader (or, reconciling, compared with what the org has first).
+        Records are compared by their source hash, so an unchanged record is never mapped."""
         st, loader = self.stream_state, self.loader
         assert st is not None and loader is not None
         batch, self.batch = self.batch, []
         early, self.early = self.early, []
-        keys = [p.key for p in batch]
-        seen_before = self.state.already_seen([*keys, *early])
-        fresh: list[Prepared] = []
+        seen_before = self.state.already_seen([*(r.key for r in batch), *early])
+        fresh: list[_Read] = []
         in_batch: dict[str, str] = {}
         for record in batch:
             first = in_batch.get(record.key)
@@ -687,35 +695,47 @@ class _StreamRun:
                     f"the source has key {record.key} more than once"
                     + (f" (also at {first})" if first else "")
                     + "; only the first was loaded",
-                    record.payload,
+                    dict(record.data),
                     record.where,
                 )
                 continue
             in_batch[record.key] = record.where
             fresh.append(record)
-        if not fresh:
-            self._progress()
-            return
-        keys = [p.key for p in fresh]
-        stored = self.state.hashes(st, keys)
-        dead = self.state.dead_letter_hashes(st, keys)
-        force = self.options.full_refresh or self.options.retry
+        keys = [r.key for r in fresh]
+        stored = self.state.hashes(st, keys) if fresh else {}
+        dead = self.state.dead_letter_hashes(st, keys) if fresh else {}
+        force = self.options.full_refresh or self.options.retry or self.options.reconcile
         to_send: list[Prepared] = []
         for record in fresh:
-            known = stored.get(record.key)
-            if self.options.reconcile:
-                to_send.append(record)
-            elif not force and known is not None and known == (record.hash, False):
+            if not force and stored.get(record.key) == (record.hash, False):
                 self.unchanged += 1
             elif not force and dead.get(record.key) == record.hash:
                 self.still_dead += 1  # refused before as it is now: `deadletters retry` re-sends
             else:
-                to_send.append(record)
+                prepared = self._mapped(record)
+                if prepared is not None:
+                    to_send.append(prepared)
         if self.options.reconcile:
             to_send = self._reconcile(to_send)
-        for record in to_send:
-            loader.add(record)
+        for prepared in to_send:
+            loader.add(prepared)
         self._progress()
+
+    def _mapped(self, record: _Read) -> Prepared | None:
+        try:
+            payload = self.job.mapper.payload(record.data)
+        except MappingError as exc:
+            self._reject(
+                record.key,
+                "MAPPING_ERROR",
+                str(exc),
+                dict(record.data),
+                record.where,
+                (exc.field,),
+                record.hash,
+            )
+            return None
+        return Prepared(record.key, payload, record.hash, record.where)
 
     def _reconcile(self, records: list[Prepared]) -> list[Prepared]:
         """Read the org's records back by External ID and keep only those that differ from

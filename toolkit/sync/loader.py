@@ -43,6 +43,9 @@ BULK_CALLS = (
     6  # calls a Bulk job takes when nothing goes wrong: create, upload, close, 2 polls, results
 )
 STAGE_BATCH = 2_000
+# A Bulk upload is closed once it reaches this size; the next row (a Salesforce record is at
+# most a few hundred KB as CSV) still fits under the API's limit.
+UPLOAD_LIMIT = bulk.MAX_UPLOAD_BYTES - 1_000_000
 MAX_POLL_SECONDS = 60.0
 
 
@@ -206,7 +209,7 @@ class Loader:
         self.bulk_file.write(record, self.ctx.mapper.csv_row(record.payload))
         if len(self.bulk_file.staging) >= STAGE_BATCH:
             self.ctx.state.stage(self.bulk_file.take_staging())
-        if self.bulk_file.size >= bulk.MAX_UPLOAD_BYTES:
+        if self.bulk_file.size >= UPLOAD_LIMIT:
             self._run_bulk_file()
 
     def _run_bulk_file(self) -> None:
@@ -311,19 +314,22 @@ class Loader:
 
 
 class _BulkFile:
-    """A Bulk upload being spooled: the CSV file and the (key, hash, where) rows to stage."""
+    """A Bulk upload being spooled: the CSV file, its size in bytes as written, and the
+    (key, hash, where) rows to stage."""
 
     def __init__(self, path: Path, columns: Sequence[str]) -> None:
         self.path = path
-        self.handle = path.open("w", newline="", encoding="utf-8")
-        self.writer = csv.writer(self.handle, lineterminator="\n")
+        self.handle = path.open("wb")
+        self.size = 0
+        self.writer = csv.writer(_Sink(self.write_text), lineterminator="\n")
         self.writer.writerow(columns)
         self.rows = 0
         self.staging: list[tuple[str, bytes, str]] = []
 
-    @property
-    def size(self) -> int:
-        return self.handle.tell()
+    def write_text(self, line: str) -> None:
+        data = line.encode("utf-8")
+        self.handle.write(data)
+        self.size += len(data)
 
     def write(self, record: Prepared, cells: Sequence[str]) -> None:
         self.writer.writerow(cells)
@@ -341,6 +347,13 @@ class _BulkFile:
     def close(self) -> None:
         if not self.handle.closed:
             self.handle.close()
+
+
+class _Sink:
+    """What csv.writer writes each line to."""
+
+    def __init__(self, write: Callable[[str], None]) -> None:
+        self.write = write
 
 
 def _transient(result: RowResult) -> bool:

@@ -363,15 +363,33 @@ class RecordMapper:
         self.columns = [f.name for _, f in self.fields]
         for link in self.parents:
             self.columns += [f"{link.relationship}.{link.parent_key}", link.ref.field]
-        self.unseen = {m.source for m, _ in self.fields if m.source is not None} | {
-            link.ref.source_field for link in self.parents
-        }
+        self.sources = tuple(
+            dict.fromkeys(
+                [m.source for m, _ in self.fields if m.source is not None]
+                + [link.ref.source_field for link in self.parents]
+            )
+        )
+        self.unseen = set(self.sources)  # source fields no record has had yet
+        # Everything besides the record's values that decides its payload: a change of the
+        # mapping or of a field's type makes every record's hash new, so all are sent again.
+        self.fingerprint = repr(
+            ([(m, found.type) for m, found in self.fields], self.parents)
+        ).encode("utf-8")
+
+    def source_hash(self, data: Mapping[str, Any]) -> bytes:
+        """The hash of what the mapping takes from a record (with the mapping's own
+        fingerprint): equal hashes mean equal payloads, without mapping the record."""
+        if self.unseen:
+            self.unseen.difference_update(data.keys())
+        get = data.get
+        text = repr(tuple([get(source) for source in self.sources]))
+        return hashlib.blake2b(
+            self.fingerprint + text.encode("utf-8", "surrogatepass"), digest_size=16
+        ).digest()
 
     def payload(self, data: Mapping[str, Any]) -> Payload:
         """The fields to send; a parent is named by its External ID, or cleared when the
         record has none."""
-        if self.unseen:
-            self.unseen.difference_update(data.keys())
         get = data.get
         try:
             payload: Payload = {name: convert(get(source)) for name, source, convert in self.plain}
@@ -390,7 +408,10 @@ class RecordMapper:
     def csv_row(self, payload: Payload) -> list[str]:
         """The payload as a Bulk API row in ``columns`` order: a parent by its External ID
         column, or its lookup cleared with #N/A; blank cells are left alone."""
-        row = [csv_cell(payload[field.name]) for field in self.compiled]
+        row = [
+            value if value.__class__ is str else csv_cell(value)
+            for value in (payload[field.name] for field in self.compiled)
+        ]
         for link in self.parents:
             reference = payload.get(link.relationship)
             if reference is None:
