@@ -353,6 +353,10 @@ def main() -> None:
     ratio = first["sync_s"] / first["plain_s"]
     rerun_share = first["rerun_s"] / first["sync_s"]
     collections_cap = math.ceil(n / 200) + 5
+
+    def yes(met: bool) -> str:
+        return "yes" if met else "no"
+
     lines = [
         "# Benchmark: the sync engine",
         "",
@@ -381,7 +385,7 @@ def main() -> None:
         f"({100 * rerun_share:.1f}%) |",
         f"| `sftk sync` through sObject Collections | {first['collections_s']:.1f} s, "
         f"{first['collections_write_calls']} write calls | <= ceil(N/200) + 5 = "
-        f"{collections_cap} | {'yes' if first['collections_write_calls'] <= collections_cap else 'no'} |",
+        f"{collections_cap} | {yes(first['collections_write_calls'] <= collections_cap)} |",
         "",
         "Peak memory of `sftk sync` (the process's ru_maxrss), first run through Bulk API 2.0:",
         "",
