@@ -16,7 +16,8 @@ from simple_salesforce.api import Salesforce
 
 from toolkit.localorg.org import RunningOrg
 from toolkit.project import Project, open_project
-from toolkit.sync.engine import SyncOptions, sync
+from toolkit.sync.engine import sync
+from toolkit.sync.options import SyncOptions
 from toolkit.sync.report import RunReport
 
 API_VERSION = "66.0"

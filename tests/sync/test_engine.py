@@ -29,7 +29,8 @@ from toolkit.sync.contract import (
     StreamSpec,
 )
 from toolkit.sync.dryrun import dry_run
-from toolkit.sync.engine import SyncOptions, sync
+from toolkit.sync.engine import sync
+from toolkit.sync.options import SyncOptions
 from toolkit.sync.report import RunReport
 from toolkit.sync.state import SyncState
 

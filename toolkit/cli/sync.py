@@ -22,8 +22,9 @@ from toolkit.cli.common import (
 from toolkit.errors import ExitCode, UsageError
 from toolkit.sync.dryrun import DryRunReport
 from toolkit.sync.dryrun import dry_run as run_dry
-from toolkit.sync.engine import StreamProgress, SyncOptions, sync
+from toolkit.sync.engine import sync
 from toolkit.sync.mappings_view import StreamView, show_mappings
+from toolkit.sync.options import StreamProgress, SyncOptions
 from toolkit.sync.report import EXIT_CODES, run_lines
 from toolkit.sync.state import SyncState
 

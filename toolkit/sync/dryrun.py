@@ -13,16 +13,16 @@ from toolkit.project import Project
 from toolkit.salesforce.records import FieldDescribe
 from toolkit.sync import cursor as cursors
 from toolkit.sync.contract import ReadRequest, RejectedRecord, SourceRecord
-from toolkit.sync.engine import (
+from toolkit.sync.mapping import MappingError, Payload
+from toolkit.sync.options import SyncOptions
+from toolkit.sync.session import (
     StreamJob,
-    SyncOptions,
     SyncSession,
     planned_streams,
     prepare,
     source_items,
     sync_session,
 )
-from toolkit.sync.mapping import MappingError, Payload
 from toolkit.sync.state import StreamState, SyncState
 
 _LENGTH_TYPES = frozenset({"string", "textarea", "email", "phone", "url", "encryptedstring"})

@@ -13,7 +13,6 @@ from toolkit.errors import OrgError
 from toolkit.project import Project, project_objects
 from toolkit.salesforce import records
 from toolkit.salesforce.records import FieldDescribe, ObjectDescribe
-from toolkit.sync.engine import planned_streams, sync_session
 from toolkit.sync.mapping import (
     KEY_ORIGIN,
     PARENT_ORIGIN,
@@ -23,6 +22,7 @@ from toolkit.sync.mapping import (
     check,
     resolve,
 )
+from toolkit.sync.session import planned_streams, sync_session
 from toolkit.sync.streams import PlannedStream
 
 
