@@ -176,7 +176,7 @@ def run_lines(report: RunReport) -> list[str]:
     first dead letters and what to do next."""
     lines = [
         f"sync {report.status}: run {report.run_id} ({report.mode}) into {report.org} "
-        f"in {report.duration_seconds:.1f} s"
+        f"in {report.duration_seconds:.2f} s"
     ]
     lines += [stream_line(stream) for stream in report.streams]
     lines += [f"  warning: {s.stream}: {w}" for s in report.streams for w in s.warnings]
