@@ -39,11 +39,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import requests
-from simple_salesforce.api import Salesforce
+from localorg_data import client, serve  # the same org-in-a-child-process set-up
 
-from toolkit.localorg import deploys
-from toolkit.localorg.org import start
 from toolkit.metadata import manifest, packaging
 from toolkit.metadata.files import MetadataFile
 from toolkit.metadata.render import Renderer
@@ -183,26 +180,6 @@ def package() -> bytes:
     return packaging.build_zip(files)
 
 
-def serve(state: Path, connection: Any, stop: Any) -> None:
-    org = start(state)
-    deploys.set_component_delay(org.org, 0)
-    connection.put(org.connection)
-    stop.wait()
-    org.stop()
-
-
-def client(connection: dict[str, str]) -> Salesforce:
-    session = requests.Session()
-    session.verify = connection["ca_bundle"]
-    session.trust_env = False
-    return Salesforce(
-        instance_url=connection["instance_url"],
-        session_id=connection["access_token"],
-        session=session,
-        version=API_VERSION,
-    )
-
-
 class Org:
     """A fresh local org in a child process, with the bench objects deployed."""
 
@@ -212,7 +189,7 @@ class Org:
         self.process = context.Process(target=serve, args=(state, self.queue, self.stop_event))
         self.process.start()
         self.connection: dict[str, str] = self.queue.get(timeout=60)
-        self.sf = client(self.connection)
+        self.sf = client(self.connection, API_VERSION)
         deploy_id = str(self.sf.deploy(io.BytesIO(package()), sandbox=True)["asyncId"])
         while (status := self.sf.checkDeployStatus(deploy_id))["state"] not in (
             "Succeeded",

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -20,6 +22,7 @@ from toolkit.cli.common import (
     print_lines,
 )
 from toolkit.errors import ExitCode, UsageError
+from toolkit.project import Project
 from toolkit.sync.dryrun import DryRunReport
 from toolkit.sync.dryrun import dry_run as run_dry
 from toolkit.sync.engine import sync
@@ -135,6 +138,11 @@ def sync_command(
         checked = run_dry(project, org, options)
         _print_dry_run(checked, as_json)
         return int(ExitCode.OK if checked.ok else ExitCode.PROBLEMS_FOUND)
+    return _synced(project, org, options, as_json)
+
+
+def _synced(project: Project, org: str, options: SyncOptions, as_json: bool) -> int:
+    """Run the sync with progress on stderr, print its report, exit by its status."""
     view = SyncProgressView(not as_json)
     try:
         report = sync(project, org, options, on_progress=view)
@@ -145,6 +153,15 @@ def sync_command(
     else:
         print_lines(run_lines(report), report.status == "succeeded")
     return int(EXIT_CODES[report.status])
+
+
+@contextmanager
+def _state(opts: Options) -> Iterator[SyncState]:
+    state = SyncState.open(opts.project().config.state_dir)
+    try:
+        yield state
+    finally:
+        state.close()
 
 
 def _print_dry_run(report: DryRunReport, as_json: bool) -> None:
@@ -170,12 +187,8 @@ def _print_dry_run(report: DryRunReport, as_json: bool) -> None:
 def runs_command(opts: Options, run_id: str | None, limit: int, as_json: bool) -> int:
     """The sync runs of this project, newest first; with RUN_ID (or its start), that run's
     report."""
-    project = opts.project()
-    state = SyncState.open(project.config.state_dir)
-    try:
+    with _state(opts) as state:
         rows = state.runs(run_id, None if run_id else limit)
-    finally:
-        state.close()
     if run_id is not None:
         if not rows:
             raise UsageError(f"no sync run {run_id!r}", hint="`sftk runs` lists them")
@@ -235,10 +248,8 @@ def deadletters() -> None:
 
 
 def _org_ids(state: SyncState, org: str | None) -> list[str | None]:
-    if org is None:
-        return [None]
-    ids = sorted({r.org_id for r in state.runs() if r.org == org and r.org_id})
-    return list(ids) or ["(none)"]
+    """The org Ids ``--org`` means (every one the profile synced into), or all orgs."""
+    return [None] if org is None else list(state.org_ids(org))
 
 
 @deadletters.command(name="list")
@@ -251,15 +262,12 @@ def deadletters_list(
     opts: Options, org: str | None, plugin: str | None, stream: str | None, as_json: bool
 ) -> int:
     """The dead letters, with their error codes, payloads and where they came from."""
-    state = SyncState.open(opts.project().config.state_dir)
-    try:
+    with _state(opts) as state:
         letters = [
             letter
             for org_id in _org_ids(state, org)
             for letter in state.dead_letters(org_id, plugin, stream)
         ]
-    finally:
-        state.close()
     if as_json:
         emit_json([letter.to_json() for letter in letters])
         return int(ExitCode.OK)
@@ -287,21 +295,8 @@ def deadletters_retry(
     opts: Options, org: str, plugin: str | None, stream: str | None, as_json: bool
 ) -> int:
     """Send the dead letters' records again, read afresh from the source (fix it first)."""
-    view = SyncProgressView(not as_json)
-    try:
-        report = sync(
-            opts.project(),
-            org,
-            SyncOptions(plugin=plugin, stream=stream, retry=True),
-            on_progress=view,
-        )
-    finally:
-        view.close()
-    if as_json:
-        emit_json(report.to_json())
-    else:
-        print_lines(run_lines(report), report.status == "succeeded")
-    return int(EXIT_CODES[report.status])
+    options = SyncOptions(plugin=plugin, stream=stream, retry=True)
+    return _synced(opts.project(), org, options, as_json)
 
 
 @deadletters.command(name="purge")
@@ -314,11 +309,8 @@ def deadletters_purge(
     opts: Options, org: str | None, plugin: str | None, stream: str | None, as_json: bool
 ) -> int:
     """Forget dead letters (the records stay out of Salesforce until they change)."""
-    state = SyncState.open(opts.project().config.state_dir)
-    try:
+    with _state(opts) as state:
         purged = sum(state.purge(org_id, plugin, stream) for org_id in _org_ids(state, org))
-    finally:
-        state.close()
     if as_json:
         emit_json({"purged": purged})
     else:

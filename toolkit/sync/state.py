@@ -559,6 +559,15 @@ class SyncState:
                 (report.status, json.dumps(report.to_json(), sort_keys=True), report.run_id),
             )
 
+    def org_ids(self, profile: str) -> tuple[str, ...]:
+        """Every org Id the org profile ``profile`` synced into (a profile may be pointed at
+        another org over time)."""
+        rows = self.db.execute(
+            "SELECT DISTINCT org_id FROM runs WHERE org = ? AND org_id IS NOT NULL ORDER BY 1",
+            (profile,),
+        )
+        return tuple(row[0] for row in rows)
+
     def runs(self, run_id: str | None = None, limit: int | None = None) -> list[RunRow]:
         sql = (
             "SELECT id, org, org_id, kind, local, mode, plugins, status, started, report FROM runs"
