@@ -24,7 +24,7 @@ import pluggy
 
 from toolkit import __version__, hookspecs
 from toolkit.config import PluginSettings
-from toolkit.errors import PluginError
+from toolkit.errors import ConfigError, PluginError
 
 ALLOW_LIST_ENV = "SFTK_PLUGINS"
 # sftk's own plugins, by name: the module registered for each.
@@ -95,6 +95,18 @@ class Plugins:
             except PluginError as exc:
                 failures.append(exc.message)
         return failures
+
+    def check_settings(self, settings: PluginSettings, root: Path) -> None:
+        """Every enabled plugin's ``[plugins.NAME]`` table, as the plugin judges it: the
+        first problem stops the command (exit 2) naming the key and its line."""
+        for plugin, problems in self.call("sftk_validate_settings", settings, root=root):
+            if problems:
+                first, more = problems[0], len(problems) - 1
+                raise ConfigError(
+                    f"{settings.where(plugin, first.key)}: {first.message}"
+                    + (f" (and {more} more problem(s) in [plugins.{plugin}])" if more else ""),
+                    hint=first.hint,
+                )
 
     def template_dirs(self) -> list[Path]:
         return [Path(d) for _, dirs in self.call("sftk_template_dirs") for d in dirs]

@@ -74,6 +74,7 @@ def build_package(project: Project, *, split: bool | None = None) -> Package:
     a project with several problems always reports the same one first.
     """
     config = project.config
+    project.plugins.check_settings(config.plugins, config.root)
     renderer = Renderer([config.templates_dir, *project.plugins.template_dirs()])
     paths = spec_paths(config.objects_dir) if config.objects_dir.is_dir() else []
     if split if split is not None else len(paths) >= SPLIT_FROM:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from toolkit.errors import ConfigError, SourceError
-from toolkit.project import open_project
+from toolkit.project import build_package, open_project
 from toolkit.sync import files_source
 from toolkit.sync.contract import MarkDeleted, ReadRequest, RejectedRecord, SourceRecord
 from toolkit.sync.streams import all_streams
@@ -39,7 +39,6 @@ def test_settings_problems_name_the_key(tmp_path: Path) -> None:
         "streams.a.colour": "unknown key 'colour'",
         "streams.a.on_delete": "unknown value 'shred'",
         "streams.b.key": "'not valid' is not an API name",
-        "streams.b.path": f"{tmp_path / 'missing.csv'} does not exist",
         "streams.c.path": "notes.txt is neither .csv nor .jsonl",
         "streams.c.parents.AccountId.stream": "no stream 'zz' in [plugins.files.streams]",
         "streams.d": "source_key is required, as a string",
@@ -49,10 +48,34 @@ def test_settings_problems_name_the_key(tmp_path: Path) -> None:
 def test_a_project_with_bad_files_settings_is_refused_at_the_line(tmp_path: Path) -> None:
     (tmp_path / "sftk.toml").write_text(
         "[plugins.files.streams.accounts]\n"
-        'path = "nowhere.csv"\nobject = "Account"\nkey = "Ext__c"\nsource_key = "id"\n'
+        'path = "a.csv"\nobject = "Account"\nkey = "Ext__c"\nsource_key = "id"\n'
+        'on_delete = "shred"\n'
     )
-    with pytest.raises(ConfigError, match=r"sftk.toml:2: plugins.files.streams.accounts.path"):
+    with pytest.raises(ConfigError, match=r"sftk.toml:6: plugins.files.streams.accounts.on_delete"):
         all_streams(open_project(tmp_path, no_plugins=True))
+    with pytest.raises(ConfigError, match="unknown value 'shred'"):  # rendering checks them too
+        build_package(open_project(tmp_path, no_plugins=True))
+
+
+def test_files_that_are_not_there_fail_the_preflight_before_a_sync_writes(tmp_path: Path) -> None:
+    (tmp_path / "here.csv").write_text("id\n1\n")
+    (tmp_path / "empty").mkdir()
+    table = {"object": "Account", "key": "Ext__c", "source_key": "id"}
+    results = files_source.sftk_preflight_checks(
+        settings(
+            a={**table, "path": "here.csv"},
+            b={**table, "path": "gone.csv"},
+            c={**table, "path": "empty"},
+        ),
+        tmp_path,
+    )
+    assert [(r.name, r.status) for r in results] == [
+        ("stream a files", "pass"),
+        ("stream b files", "fail"),
+        ("stream c files", "fail"),
+    ]
+    assert results[1].message == f"{tmp_path / 'gone.csv'} does not exist"
+    assert "holds no .csv or .jsonl file" in results[2].message
 
 
 def reader(tmp_path: Path, name: str, **extra: Any) -> tuple[Any, Any]:

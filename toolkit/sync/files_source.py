@@ -38,6 +38,7 @@ from toolkit.errors import SourceError
 from toolkit.hookspecs import hookimpl
 from toolkit.sync.contract import (
     DELETE_ACTIONS,
+    CheckResult,
     FieldMapping,
     MarkDeleted,
     ParentRef,
@@ -133,8 +134,19 @@ def _stream_problems(
                 )
             )
     path = table.get("path")
-    if isinstance(path, str) and path:
-        problems += _path_problems(where, root / path)
+    if (
+        isinstance(path, str)
+        and path
+        and Path(path).suffix
+        and Path(path).suffix.lower() not in SUFFIXES
+    ):
+        problems.append(
+            SettingProblem(
+                f"{where}.path",
+                f"{Path(path).name} is neither .csv nor .jsonl",
+                "name the file .csv or .jsonl",
+            )
+        )
     cursor = table.get("cursor")
     if cursor is not None and (not isinstance(cursor, str) or not cursor):
         problems.append(
@@ -150,35 +162,6 @@ def _stream_problems(
     problems += _on_delete_problems(where, table.get("on_delete", "ignore"))
     problems += _parent_problems(where, table.get("parents", {}), streams, name)
     return problems
-
-
-def _path_problems(where: str, path: Path) -> list[SettingProblem]:
-    if not path.exists():
-        return [
-            SettingProblem(
-                f"{where}.path",
-                f"{path} does not exist",
-                "write the path of a .csv or .jsonl file or a folder of them, relative to "
-                "sftk.toml",
-            )
-        ]
-    if path.is_file() and path.suffix.lower() not in SUFFIXES:
-        return [
-            SettingProblem(
-                f"{where}.path",
-                f"{path.name} is neither .csv nor .jsonl",
-                "name the file .csv or .jsonl",
-            )
-        ]
-    if path.is_dir() and not _files(path):
-        return [
-            SettingProblem(
-                f"{where}.path",
-                f"the folder {path} holds no .csv or .jsonl file",
-                "put the data files in it, or point path at a file",
-            )
-        ]
-    return []
 
 
 def _on_delete_problems(where: str, value: Any) -> list[SettingProblem]:
@@ -231,6 +214,37 @@ def _parent_problems(
                 )
             )
     return problems
+
+
+@hookimpl
+def sftk_preflight_checks(settings: Mapping[str, Any], root: Path) -> list[CheckResult]:
+    """Each stream's files are there to read (checked when a sync starts, not when a project
+    renders: a CI job that only validates metadata has no data files)."""
+    results = []
+    for name, table in sorted(settings.get("streams", {}).items()):
+        path = root / str(table["path"])
+        problem = _missing(path)
+        results.append(
+            CheckResult(
+                f"stream {name} files",
+                "fail" if problem else "pass",
+                problem or f"{len(_files(path))} file(s) in {path}",
+                "set path in [plugins.files.streams."
+                + name
+                + "] to a .csv or .jsonl file or a folder of them, relative to sftk.toml",
+            )
+        )
+    return results
+
+
+def _missing(path: Path) -> str | None:
+    if not path.exists():
+        return f"{path} does not exist"
+    if path.is_file() and path.suffix.lower() not in SUFFIXES:
+        return f"{path.name} is neither .csv nor .jsonl"
+    if path.is_dir() and not _files(path):
+        return f"the folder {path} holds no .csv or .jsonl file"
+    return None
 
 
 @hookimpl

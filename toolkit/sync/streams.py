@@ -7,12 +7,11 @@ import graphlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from toolkit.errors import ConfigError, PluginError, UsageError
+from toolkit.errors import PluginError, UsageError
 from toolkit.project import Project
 from toolkit.sync.contract import (
     DELETE_ACTIONS,
     MarkDeleted,
-    SettingProblem,
     SourceSpec,
     StreamSpec,
 )
@@ -29,26 +28,10 @@ class PlannedStream:
         return f"{self.plugin}.{self.stream.name}"
 
 
-def check_settings(project: Project) -> None:
-    """Every enabled plugin's ``[plugins.NAME]`` table, as the plugin judges it."""
-    settings = project.config.plugins
-    for plugin, problems in project.plugins.call(
-        "sftk_validate_settings", settings, root=project.config.root
-    ):
-        first: SettingProblem | None = next(iter(problems or ()), None)
-        if first is not None:
-            more = len(problems) - 1
-            raise ConfigError(
-                f"{settings.where(plugin, first.key)}: {first.message}"
-                + (f" (and {more} more problem(s) in [plugins.{plugin}])" if more else ""),
-                hint=first.hint,
-            )
-
-
 def all_streams(project: Project) -> list[PlannedStream]:
     """Every stream of every enabled plugin, in load order: parents before children, then by
     plugin and stream name."""
-    check_settings(project)
+    project.plugins.check_settings(project.config.plugins, project.config.root)
     planned: dict[tuple[str, str], PlannedStream] = {}
     for plugin, sources in project.plugins.call(
         "sftk_sources", project.config.plugins, root=project.config.root
