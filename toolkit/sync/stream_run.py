@@ -209,6 +209,8 @@ class StreamRun:
             if since is not None and position < since:
                 self.before_cursor += 1
                 self.early.append(key)
+                if len(self.early) >= PROCESS_BATCH:  # a long tail of old records: keep memory flat
+                    self._process()
                 return
             if self.max_cursor is None or position > self.max_cursor:
                 self.max_cursor = position
