@@ -374,7 +374,8 @@ def main() -> None:
         f"({100 * rerun_share:.1f}%) |",
         f"| `sftk sync` through sObject Collections | {first['collections_s']:.1f} s, "
         f"{first['collections_write_calls']} write calls | <= ceil(N/200) + 5 = "
-        f"{collections_cap} | {'yes' if first['collections_write_calls'] <= collections_cap else 'no'} |",
+        f"{collections_cap} | "
+        f"{'yes' if first['collections_write_calls'] <= collections_cap else 'no'} |",
         "",
         "Peak memory of `sftk sync` (the process's ru_maxrss), first run through Bulk API 2.0:",
         "",
