@@ -1,0 +1,255 @@
+"""The contract suite catches plugins broken on purpose, each with a message naming the promise
+broken and what was seen. The scaffold keeping every promise is proven by its own tests
+(test_plugin_new.py); here each break is a small change to it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from toolkit.testing import promises
+from toolkit.testing.kit import KitOrg, KitProject, command_env
+from toolkit.testing.promises import PromiseBroken
+
+Scaffold = Callable[..., Path]
+READER_YIELD = "yield SourceRecord(item, where=where)"
+SINCE_FILTER = 'if since is not None and _older(item.get("updated_at"), since):'
+
+
+def project_of(org: KitOrg, tmp_path: Path, name: str) -> KitProject:
+    return org.project(tmp_path / "project", [name])
+
+
+def broken(check: Callable[..., object], *args: object) -> PromiseBroken:
+    with pytest.raises(PromiseBroken) as caught:
+        check(*args)
+    return caught.value
+
+
+def run_suite(folder: Path, selection: str) -> str:
+    """The plugin's generated tests, run by pytest as its author runs them."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-k", selection, "tests"],
+        cwd=folder,
+        env=command_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_a_mapping_to_a_field_that_does_not_exist_fails_the_suite_naming_the_promise(
+    scaffolded: Scaffold,
+) -> None:
+    folder = scaffolded(
+        "nofield",
+        {
+            "{package}/__init__.py": (
+                'FieldMapping("Quantity__c", source="quantity"),',
+                'FieldMapping("Quantity__c", source="quantity"),\n'
+                '        FieldMapping("Colour__c", source="colour"),',
+            )
+        },
+    )
+    out = run_suite(folder, "mappings or first_sync or specs")
+    contract = "tests/test_contract.py::TestNofieldContract"
+    assert f"FAILED {contract}::test_default_mappings_target_writable_fields" in out
+    assert f"FAILED {contract}::test_a_first_sync_writes" in out
+    assert "1 passed" in out  # the specs: nothing offline can tell the field is missing
+    assert (
+        "promise broken: every default mapping targets a field that exists and is writable" in out
+    )
+    assert (
+        "stream nofield.items -> Nofield_Item__c: Colour__c <- colour (default): error: "
+        "Nofield_Item__c has no field Colour__c"
+    ) in out
+    assert "promise broken: a first sync writes" in out
+
+
+def test_a_stream_whose_second_run_sends_everything_again_fails_naming_the_field(
+    scaffolded: Scaffold,
+) -> None:
+    stamped = (
+        f'item["updated_at"] = dt.datetime.now(dt.UTC).isoformat()\n            {SINCE_FILTER}'
+    )
+    folder = scaffolded("resend", {"{package}/__init__.py": (SINCE_FILTER, stamped)})
+    out = run_suite(folder, "second_sync or first_sync")
+    assert "1 failed, 1 passed" in out
+    assert (
+        "FAILED tests/test_contract.py::TestResendContract::test_a_second_sync_writes_nothing"
+        in out
+    )
+    assert "promise broken: a second sync writes nothing" in out
+    assert (
+        "stream resend.items wrote 3 and deleted 0 record(s) again although the source did "
+        "not change (unchanged: 0)"
+    ) in out
+    assert "Resend_Item__c resend-1: Last_Updated__c was '" in out
+    assert "hint: a value made while reading (the time of the read" in out
+
+
+def test_a_stream_that_ignores_its_cursor_breaks_the_future_cursor_promise(
+    scaffolded: Scaffold, sftk_org: KitOrg, tmp_path: Path
+) -> None:
+    scaffolded("nocursor", {"{package}/__init__.py": (SINCE_FILTER, "if False:")})
+    seen = broken(promises.future_cursor, project_of(sftk_org, tmp_path, "nocursor"), "nocursor")
+    (problem,) = seen.problems
+    assert problem.startswith("stream nocursor.items: asked for records from ")
+    assert problem.endswith(
+        "(its newest is 2026-11-04T08:05:00.000000Z), it yielded 3 record(s): "
+        "nocursor-1, nocursor-2, nocursor-3"
+    )
+
+
+def test_a_misspelled_hook_breaks_loading(
+    scaffolded: Scaffold, sftk_org: KitOrg, tmp_path: Path
+) -> None:
+    scaffolded(
+        "typo",
+        {"{package}/__init__.py": ("def sftk_default_mappings(", "def sftk_default_mapping(")},
+    )
+    seen = broken(promises.loads, project_of(sftk_org, tmp_path, "typo"), "typo")
+    assert seen.problems == (
+        "sftk plugins shows it failed: implements sftk_default_mapping, which is not a hook of "
+        "sftk (misspelled?); see docs/hooks.md",
+    )
+
+
+def test_an_uninstalled_plugin_is_named(sftk_org: KitOrg, tmp_path: Path) -> None:
+    seen = broken(promises.loads, project_of(sftk_org, tmp_path, "absent"), "absent")
+    assert "no plugin named absent is installed" in str(seen)
+
+
+def test_settings_no_check_names_fail(
+    scaffolded: Scaffold, sftk_org: KitOrg, tmp_path: Path
+) -> None:
+    scaffolded("kitsettings")
+    project = project_of(sftk_org, tmp_path, "kitsettings")
+    promises.settings(project, "kitsettings", {}, [({"path": "missing.jsonl"}, "path")])
+    seen = broken(
+        promises.settings, project, "kitsettings", {}, [({"path": "missing.jsonl"}, "quantity")]
+    )
+    assert seen.problems == (
+        "[plugins.kitsettings] path = 'missing.jsonl': no problem names quantity (it named: path)",
+    )
+
+
+def test_a_plugin_that_checks_no_settings_breaks_the_settings_promise(
+    scaffolded: Scaffold, sftk_org: KitOrg, tmp_path: Path
+) -> None:
+    scaffolded(
+        "nocheck",
+        {"{package}/__init__.py": ("@hookimpl\ndef sftk_validate_settings(", "def validate(")},
+    )
+    seen = broken(promises.settings, project_of(sftk_org, tmp_path, "nocheck"), "nocheck", {}, [])
+    assert "plugin nocheck does not implement sftk_validate_settings" in str(seen)
+
+
+def test_metadata_sftk_validate_refuses_breaks_the_specs_promise(
+    scaffolded: Scaffold, sftk_org: KitOrg, tmp_path: Path
+) -> None:
+    scaffolded(
+        "badspec",
+        {"{package}/objects/Badspec_Item__c.toml": ("precision = 10", "precision = 19")},
+    )
+    seen = broken(promises.specs, project_of(sftk_org, tmp_path, "badspec"), "badspec")
+    assert str(seen).startswith(
+        "promise broken: its specs are well formed, render and pass sftk validate\n"
+        "  objects/Badspec_Item__c.object:"
+    )
+    assert (
+        ":34 (from plugin badspec: sftk_badspec/objects/Badspec_Item__c.toml): "
+        "numeric-precision: precision 19 is outside 1-18"
+    ) in str(seen)
+
+
+def test_a_record_that_is_not_bad_breaks_the_bad_record_promise(
+    scaffolded: Scaffold, sftk_org: KitOrg, tmp_path: Path
+) -> None:
+    folder = scaffolded("kitbad")
+    sample = folder / "sftk_kitbad" / "sample" / "items.jsonl"
+    seen = broken(
+        promises.bad_record,
+        project_of(sftk_org, tmp_path, "kitbad"),
+        "kitbad",
+        {"path": str(sample)},
+        "items",
+        "kitbad-2",
+    )
+    assert seen.problems[0].startswith(
+        "the record made bad on purpose (kitbad.items kitbad-2) landed in the org: "
+        "kitbad.items -> Kitbad_Item__c: read 3, written 3"
+    )
+    missing = broken(
+        promises.bad_record,
+        project_of(sftk_org, tmp_path, "kitbad"),
+        "kitbad",
+        {"path": str(sample)},
+        "items",
+        "kitbad-9",
+    )
+    assert "yields no record with key 'kitbad-9'" in str(missing)
+
+
+def test_keys_that_change_between_reads_break_the_killed_run_promise(
+    scaffolded: Scaffold, sftk_org: KitOrg, tmp_path: Path
+) -> None:
+    unstable = (
+        'yield SourceRecord({**item, "id": f"{item[\'id\']}-{dt.datetime.now().timestamp()}"}, '
+        "where=where)"
+    )
+    scaffolded("unstable", {"{package}/__init__.py": (READER_YIELD, unstable)})
+    seen = broken(promises.killed_run, project_of(sftk_org, tmp_path, "unstable"), "unstable")
+    strays = [p for p in seen.problems if "the source does not have" in p]
+    assert strays and strays[0].startswith(
+        "stream unstable.items: Unstable_Item__c holds 6 record(s) the source does not have"
+    ), seen.problems
+    assert seen.problems[-1].startswith("stream unstable.items: 3 source record(s) are not in")
+
+
+BOOKMARKED = '''
+from toolkit.hookspecs import hookimpl
+from toolkit.sync.contract import Bookmark, FieldMapping, SourceRecord, SourceSpec, StreamSpec
+
+SFTK_API_VERSION = 2
+
+
+def read(stream, request):
+    """A bug: reading from the last bookmark yields everything again."""
+    yield SourceRecord({"id": "p-1", "title": "One"})
+    yield SourceRecord({"id": "p-2", "title": "Two"})
+    yield Bookmark("after-p-2")
+
+
+@hookimpl
+def sftk_sources():
+    stream = StreamSpec("pages", "Account", key="Name", source_key="id")
+    return [SourceSpec("pages", (stream,), read)]
+
+
+@hookimpl
+def sftk_default_mappings(stream):
+    return [FieldMapping("Description", source="title")]
+'''
+
+
+def test_a_bookmark_that_does_not_move_breaks_the_future_cursor_promise(
+    install_plugin: Callable[..., None], sftk_org: KitOrg, tmp_path: Path
+) -> None:
+    modules = tmp_path / "modules"
+    modules.mkdir()
+    (modules / "bookmarked.py").write_text(BOOKMARKED, encoding="utf-8")
+    install_plugin(modules, "bookmarked", "bookmarked")
+    seen = broken(
+        promises.future_cursor, project_of(sftk_org, tmp_path, "bookmarked"), "bookmarked"
+    )
+    assert seen.problems == (
+        "stream bookmarked.pages: read from its last bookmark 'after-p-2' with nothing changed, "
+        "it yielded 2 record(s): p-1, p-2",
+    )
