@@ -6,28 +6,39 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
 
 from toolkit.testing import promises
-from toolkit.testing.kit import KitOrg, KitProject, command_env
+from toolkit.testing.kit import KitOrg, command_env
 from toolkit.testing.promises import PromiseBroken
 
 Scaffold = Callable[..., Path]
+Edits = Mapping[str, tuple[str, str]]
 READER_YIELD = "yield SourceRecord(item, where=where)"
 SINCE_FILTER = 'if since is not None and _older(item.get("updated_at"), since):'
 
 
-def project_of(org: KitOrg, tmp_path: Path, name: str) -> KitProject:
-    return org.project(tmp_path / "project", [name])
+Breaks = Callable[..., PromiseBroken]
 
 
-def broken(check: Callable[..., object], *args: object) -> PromiseBroken:
-    with pytest.raises(PromiseBroken) as caught:
-        check(*args)
-    return caught.value
+@pytest.fixture
+def breaks(scaffolded: Scaffold, sftk_org: KitOrg, tmp_path: Path) -> Breaks:
+    """``breaks(promise, name, edits, *args)``: the plugin ``sftk plugin new NAME`` writes,
+    changed by ``edits``, breaks ``promise`` (called with a project enabling it, its name and
+    ``args``); returns what was raised."""
+
+    def check(
+        promise: Callable[..., object], name: str, edits: Edits | None, *args: object
+    ) -> PromiseBroken:
+        scaffolded(name, edits)
+        with pytest.raises(PromiseBroken) as caught:
+            promise(sftk_org.project(tmp_path / name, [name]), name, *args)
+        return caught.value
+
+    return check
 
 
 def run_suite(folder: Path, selection: str) -> str:
@@ -95,11 +106,10 @@ def test_a_stream_whose_second_run_sends_everything_again_fails_naming_the_field
 
 
 def test_a_stream_that_ignores_its_cursor_breaks_the_future_cursor_promise(
-    scaffolded: Scaffold, sftk_org: KitOrg, tmp_path: Path
+    breaks: Breaks,
 ) -> None:
-    scaffolded("nocursor", {"{package}/__init__.py": (SINCE_FILTER, "if False:")})
-    seen = broken(promises.future_cursor, project_of(sftk_org, tmp_path, "nocursor"), "nocursor")
-    (problem,) = seen.problems
+    ignored = {"{package}/__init__.py": (SINCE_FILTER, "if False:")}
+    (problem,) = breaks(promises.future_cursor, "nocursor", ignored).problems
     assert problem.startswith("stream nocursor.items: asked for records from ")
     assert problem.endswith(
         "(its newest is 2026-11-04T08:05:00.000000Z), it yielded 3 record(s): "
@@ -107,14 +117,9 @@ def test_a_stream_that_ignores_its_cursor_breaks_the_future_cursor_promise(
     )
 
 
-def test_a_misspelled_hook_breaks_loading(
-    scaffolded: Scaffold, sftk_org: KitOrg, tmp_path: Path
-) -> None:
-    scaffolded(
-        "typo",
-        {"{package}/__init__.py": ("def sftk_default_mappings(", "def sftk_default_mapping(")},
-    )
-    seen = broken(promises.loads, project_of(sftk_org, tmp_path, "typo"), "typo")
+def test_a_misspelled_hook_breaks_loading(breaks: Breaks) -> None:
+    typo = {"{package}/__init__.py": ("def sftk_default_mappings(", "def sftk_default_mapping(")}
+    seen = breaks(promises.loads, "typo", typo)
     assert seen.problems == (
         "sftk plugins shows it failed: implements sftk_default_mapping, which is not a hook of "
         "sftk (misspelled?); see docs/hooks.md",
@@ -122,90 +127,67 @@ def test_a_misspelled_hook_breaks_loading(
 
 
 def test_an_uninstalled_plugin_is_named(sftk_org: KitOrg, tmp_path: Path) -> None:
-    seen = broken(promises.loads, project_of(sftk_org, tmp_path, "absent"), "absent")
-    assert "no plugin named absent is installed" in str(seen)
+    with pytest.raises(PromiseBroken, match="no plugin named absent is installed"):
+        promises.loads(sftk_org.project(tmp_path, ["absent"]), "absent")
 
 
-def test_settings_no_check_names_fail(
-    scaffolded: Scaffold, sftk_org: KitOrg, tmp_path: Path
+def test_a_bad_setting_whose_key_goes_unnamed_breaks_the_settings_promise(
+    breaks: Breaks,
 ) -> None:
-    scaffolded("kitsettings")
-    project = project_of(sftk_org, tmp_path, "kitsettings")
-    promises.settings(project, "kitsettings", {}, [({"path": "missing.jsonl"}, "path")])
-    seen = broken(
-        promises.settings, project, "kitsettings", {}, [({"path": "missing.jsonl"}, "quantity")]
-    )
+    named = [({"path": "missing.jsonl"}, "quantity")]
+    seen = breaks(promises.settings, "kitsettings", None, {}, named)
     assert seen.problems == (
         "[plugins.kitsettings] path = 'missing.jsonl': no problem names quantity (it named: path)",
     )
 
 
-def test_a_plugin_that_checks_no_settings_breaks_the_settings_promise(
-    scaffolded: Scaffold, sftk_org: KitOrg, tmp_path: Path
-) -> None:
-    scaffolded(
-        "nocheck",
-        {"{package}/__init__.py": ("@hookimpl\ndef sftk_validate_settings(", "def validate(")},
-    )
-    seen = broken(promises.settings, project_of(sftk_org, tmp_path, "nocheck"), "nocheck", {}, [])
+def test_a_plugin_that_checks_no_settings_breaks_the_settings_promise(breaks: Breaks) -> None:
+    unchecked = {"{package}/__init__.py": ("@hookimpl\ndef sftk_validate_settings(", "def check(")}
+    seen = breaks(promises.settings, "nocheck", unchecked, {}, [])
     assert "plugin nocheck does not implement sftk_validate_settings" in str(seen)
 
 
-def test_metadata_sftk_validate_refuses_breaks_the_specs_promise(
-    scaffolded: Scaffold, sftk_org: KitOrg, tmp_path: Path
-) -> None:
-    scaffolded(
-        "badspec",
-        {"{package}/objects/Badspec_Item__c.toml": ("precision = 10", "precision = 19")},
-    )
-    seen = broken(promises.specs, project_of(sftk_org, tmp_path, "badspec"), "badspec")
+def test_metadata_sftk_validate_refuses_breaks_the_specs_promise(breaks: Breaks) -> None:
+    precision = {"{package}/objects/Badspec_Item__c.toml": ("precision = 10", "precision = 19")}
+    seen = breaks(promises.specs, "badspec", precision)
     assert str(seen).startswith(
         "promise broken: its specs are well formed, render and pass sftk validate\n"
-        "  objects/Badspec_Item__c.object:"
+        "  objects/Badspec_Item__c.object:34 (from plugin badspec: "
+        "sftk_badspec/objects/Badspec_Item__c.toml): numeric-precision: precision 19 is "
+        "outside 1-18"
     )
-    assert (
-        ":34 (from plugin badspec: sftk_badspec/objects/Badspec_Item__c.toml): "
-        "numeric-precision: precision 19 is outside 1-18"
-    ) in str(seen)
 
 
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        (
+            "kitbad-2",
+            "the record made bad on purpose (kitbad.items kitbad-2) landed in the org: "
+            "kitbad.items -> Kitbad_Item__c: read 3, written 3",
+        ),
+        (
+            "kitbad-9",
+            "under the sftk_bad_record fixture's settings stream kitbad.items yields no record "
+            "with key 'kitbad-9' (it yields kitbad-1, kitbad-2, kitbad-3)",
+        ),
+    ],
+)
 def test_a_record_that_is_not_bad_breaks_the_bad_record_promise(
-    scaffolded: Scaffold, sftk_org: KitOrg, tmp_path: Path
+    breaks: Breaks, key: str, problem: str
 ) -> None:
-    folder = scaffolded("kitbad")
-    sample = folder / "sftk_kitbad" / "sample" / "items.jsonl"
-    seen = broken(
-        promises.bad_record,
-        project_of(sftk_org, tmp_path, "kitbad"),
-        "kitbad",
-        {"path": str(sample)},
-        "items",
-        "kitbad-2",
-    )
-    assert seen.problems[0].startswith(
-        "the record made bad on purpose (kitbad.items kitbad-2) landed in the org: "
-        "kitbad.items -> Kitbad_Item__c: read 3, written 3"
-    )
-    missing = broken(
-        promises.bad_record,
-        project_of(sftk_org, tmp_path, "kitbad"),
-        "kitbad",
-        {"path": str(sample)},
-        "items",
-        "kitbad-9",
-    )
-    assert "yields no record with key 'kitbad-9'" in str(missing)
+    seen = breaks(promises.bad_record, "kitbad", None, {}, "items", key)
+    assert seen.problems[0].startswith(problem)
 
 
-def test_keys_that_change_between_reads_break_the_killed_run_promise(
-    scaffolded: Scaffold, sftk_org: KitOrg, tmp_path: Path
-) -> None:
+def test_keys_that_change_between_reads_break_the_killed_run_promise(breaks: Breaks) -> None:
     unstable = (
         'yield SourceRecord({**item, "id": f"{item[\'id\']}-{dt.datetime.now().timestamp()}"}, '
         "where=where)"
     )
-    scaffolded("unstable", {"{package}/__init__.py": (READER_YIELD, unstable)})
-    seen = broken(promises.killed_run, project_of(sftk_org, tmp_path, "unstable"), "unstable")
+    seen = breaks(
+        promises.killed_run, "unstable", {"{package}/__init__.py": (READER_YIELD, unstable)}
+    )
     strays = [p for p in seen.problems if "the source does not have" in p]
     assert strays and strays[0].startswith(
         "stream unstable.items: Unstable_Item__c holds 6 record(s) the source does not have"
@@ -246,9 +228,9 @@ def test_a_bookmark_that_does_not_move_breaks_the_future_cursor_promise(
     modules.mkdir()
     (modules / "bookmarked.py").write_text(BOOKMARKED, encoding="utf-8")
     install_plugin(modules, "bookmarked", "bookmarked")
-    seen = broken(
-        promises.future_cursor, project_of(sftk_org, tmp_path, "bookmarked"), "bookmarked"
-    )
+    with pytest.raises(PromiseBroken) as caught:
+        promises.future_cursor(sftk_org.project(tmp_path, ["bookmarked"]), "bookmarked")
+    seen = caught.value
     assert seen.problems == (
         "stream bookmarked.pages: read from its last bookmark 'after-p-2' with nothing changed, "
         "it yielded 2 record(s): p-1, p-2",

@@ -24,14 +24,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
 
 import pytest
 
 from toolkit.testing import promises
-from toolkit.testing.kit import KitOrg, KitProject
+from toolkit.testing.kit import KitProject
 
 _Result = TypeVar("_Result")
 
@@ -64,18 +63,6 @@ class PluginContract:
     def sftk_settings(self) -> Mapping[str, Mapping[str, Any]]:
         return {self._name(): self.settings}
 
-    @pytest.fixture
-    def contract_project(
-        self,
-        sftk_org: KitOrg,
-        sftk_plugins: Sequence[str],
-        sftk_settings: Mapping[str, Mapping[str, Any]],
-        sftk_config: Mapping[str, Any],
-        tmp_path: Path,
-    ) -> KitProject:
-        """The test's project, not yet deployed: deploying is one of the promises."""
-        return sftk_org.project(tmp_path / "project", sftk_plugins, sftk_settings, sftk_config)
-
     def _name(self) -> str:
         if not self.plugin:
             pytest.fail(
@@ -87,38 +74,38 @@ class PluginContract:
     def _table(self, project: KitProject) -> Mapping[str, Any]:
         return project.settings.get(self._name(), {})
 
-    def test_loads_with_no_warnings(self, contract_project: KitProject) -> None:
+    def test_loads_with_no_warnings(self, sftk_new_project: KitProject) -> None:
         """`sftk plugins` lists the plugin enabled; neither sftk nor Python warns about it."""
-        _check(promises.loads, contract_project, self._name())
+        _check(promises.loads, sftk_new_project, self._name())
 
-    def test_settings_are_validated(self, contract_project: KitProject) -> None:
+    def test_settings_are_validated(self, sftk_new_project: KitProject) -> None:
         """Its settings pass its own check; an unknown key and each bad setting are named."""
         _check(
             promises.settings,
-            contract_project,
+            sftk_new_project,
             self._name(),
-            self._table(contract_project),
+            self._table(sftk_new_project),
             self.bad_settings,
         )
 
-    def test_specs_render_and_pass_validate(self, contract_project: KitProject) -> None:
+    def test_specs_render_and_pass_validate(self, sftk_new_project: KitProject) -> None:
         """Streams and default mappings are well formed; the metadata passes sftk validate."""
-        _check(promises.specs, contract_project, self._name())
+        _check(promises.specs, sftk_new_project, self._name())
 
-    def test_metadata_deploys_to_the_local_org(self, contract_project: KitProject) -> None:
-        _check(promises.deploys, contract_project)
+    def test_metadata_deploys_to_the_local_org(self, sftk_new_project: KitProject) -> None:
+        _check(promises.deploys, sftk_new_project)
 
-    def test_default_mappings_target_writable_fields(self, contract_project: KitProject) -> None:
-        _check(promises.mappings, contract_project, self._name())
+    def test_default_mappings_target_writable_fields(self, sftk_new_project: KitProject) -> None:
+        _check(promises.mappings, sftk_new_project, self._name())
 
-    def test_a_first_sync_writes(self, contract_project: KitProject) -> None:
-        _check(promises.first_sync, contract_project, self._name())
+    def test_a_first_sync_writes(self, sftk_new_project: KitProject) -> None:
+        _check(promises.first_sync, sftk_new_project, self._name())
 
-    def test_a_second_sync_writes_nothing(self, contract_project: KitProject) -> None:
-        _check(promises.second_sync, contract_project, self._name())
+    def test_a_second_sync_writes_nothing(self, sftk_new_project: KitProject) -> None:
+        _check(promises.second_sync, sftk_new_project, self._name())
 
-    def test_a_cursor_in_the_future_reads_nothing(self, contract_project: KitProject) -> None:
-        checked = _check(promises.future_cursor, contract_project, self._name())
+    def test_a_cursor_in_the_future_reads_nothing(self, sftk_new_project: KitProject) -> None:
+        checked = _check(promises.future_cursor, sftk_new_project, self._name())
         if not checked:
             pytest.skip(
                 f"no stream of {self._name()} has a cursor or yields bookmarks: each run reads "
@@ -126,12 +113,12 @@ class PluginContract:
             )
 
     def test_a_bad_record_is_dead_lettered_while_the_others_land(
-        self, contract_project: KitProject, sftk_bad_record: BadRecord
+        self, sftk_new_project: KitProject, sftk_bad_record: BadRecord
     ) -> None:
-        table = {**self._table(contract_project), **sftk_bad_record.settings}
+        table = {**self._table(sftk_new_project), **sftk_bad_record.settings}
         _check(
             promises.bad_record,
-            contract_project,
+            sftk_new_project,
             self._name(),
             table,
             sftk_bad_record.stream,
@@ -139,9 +126,9 @@ class PluginContract:
         )
 
     def test_a_killed_sync_run_again_leaves_no_duplicates(
-        self, contract_project: KitProject
+        self, sftk_new_project: KitProject
     ) -> None:
-        _check(promises.killed_run, contract_project, self._name())
+        _check(promises.killed_run, sftk_new_project, self._name())
 
 
 def _check(promise: Callable[..., _Result], *args: Any) -> _Result:

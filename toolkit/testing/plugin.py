@@ -5,7 +5,8 @@ testing a source plugin against a local org.
 - ``sftk_project``: a project in the test's temporary folder with the plugins of
   ``sftk_plugins`` enabled, the ``[plugins.NAME]`` tables of ``sftk_settings`` and the other
   tables of ``sftk_config`` (``sync``, ``mappings``); its metadata deployed to the org and the
-  objects its streams write emptied, so each test starts from nothing.
+  objects its streams write emptied, so each test starts from nothing. ``sftk_new_project``
+  is the same project before it is deployed or emptied.
 - ``sftk_sync``: runs a sync of that project and returns the run report (counts by outcome per
   stream, API calls by kind, dead letters): ``sftk_sync(full_refresh=True)``.
 - ``sftk_records``: the org's records as dicts: ``sftk_records("Enrollment__c", ["Name"])``.
@@ -64,18 +65,23 @@ def sftk_config() -> Mapping[str, Any]:
 
 
 @pytest.fixture
-def sftk_project(
+def sftk_new_project(
     sftk_org: KitOrg,
     sftk_plugins: Sequence[str],
     sftk_settings: Mapping[str, Mapping[str, Any]],
     sftk_config: Mapping[str, Any],
     tmp_path: Path,
 ) -> KitProject:
+    """The test's project as written: sftk.toml, nothing deployed, nothing emptied."""
+    return sftk_org.project(tmp_path / "project", sftk_plugins, sftk_settings, sftk_config)
+
+
+@pytest.fixture
+def sftk_project(sftk_new_project: KitProject) -> KitProject:
     """The test's project, deployed, its streams' objects empty."""
-    project = sftk_org.project(tmp_path / "project", sftk_plugins, sftk_settings, sftk_config)
-    project.deploy()
-    project.reset()
-    return project
+    sftk_new_project.deploy()
+    sftk_new_project.reset()
+    return sftk_new_project
 
 
 @pytest.fixture

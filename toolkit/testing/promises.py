@@ -27,6 +27,7 @@ from typing import Any, NoReturn
 from toolkit.config import PluginSettings
 from toolkit.errors import SftkError
 from toolkit.hookspecs import ENTRY_POINT_GROUP
+from toolkit.project import Project
 from toolkit.sync import cursor as cursors
 from toolkit.sync.contract import (
     TRANSFORMS,
@@ -124,6 +125,18 @@ def source_keys(planned: PlannedStream, promise: str) -> set[str]:
     records = live_records(read_items(planned, ReadRequest(), promise))
     key = planned.stream.source_key
     return {str(r.data[key]) for r in records if r.data.get(key) not in (None, "")}
+
+
+def default_mappings(opened: Project, planned: PlannedStream) -> list[Any]:
+    """What the plugin's ``sftk_default_mappings`` returns for the stream, as a list."""
+    found = opened.plugins.call_one(
+        planned.plugin,
+        "sftk_default_mappings",
+        opened.config.plugins,
+        stream=planned.stream,
+        root=opened.config.root,
+    )
+    return list(found or ())
 
 
 def org_keys(project: KitProject, stream: StreamSpec) -> Counter[str]:
@@ -274,17 +287,11 @@ def specs(project: KitProject, plugin: str) -> None:
     for planned in plugin_streams(project, plugin, promise):
         problems += _stream_problems(planned)
         try:
-            defaults = opened.plugins.call_one(
-                plugin,
-                "sftk_default_mappings",
-                opened.config.plugins,
-                stream=planned.stream,
-                root=opened.config.root,
-            )
+            defaults = default_mappings(opened, planned)
         except SftkError as exc:
             problems.append(exc.message)
             continue
-        problems += _mapping_problems(planned, list(defaults or ()))
+        problems += _mapping_problems(planned, defaults)
     try:
         report = validate_project(opened)
     except SftkError as exc:
@@ -455,18 +462,9 @@ def second_sync(project: KitProject, plugin: str) -> None:
 
 def _snapshot(project: KitProject, planned: PlannedStream) -> dict[str, dict[str, Any]]:
     """The stream's records in the org by key, with every field its mapping writes."""
-    opened = project.open()
-    defaults = opened.plugins.call_one(
-        planned.plugin,
-        "sftk_default_mappings",
-        opened.config.plugins,
-        stream=planned.stream,
-        root=opened.config.root,
-    )
     stream = planned.stream
-    fields = dict.fromkeys(
-        [stream.key, *(m.target for m in defaults or ()), *(r.field for r in stream.parents)]
-    )
+    targets = [m.target for m in default_mappings(project.open(), planned)]
+    fields = dict.fromkeys([stream.key, *targets, *(r.field for r in stream.parents)])
     rows = project.org.records(stream.object, list(fields), f"{stream.key} != null")
     return {_key_text(row[stream.key]): row for row in rows}
 
