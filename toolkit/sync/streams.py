@@ -6,6 +6,7 @@ from __future__ import annotations
 import graphlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from toolkit.errors import ConfigError, PluginError, UsageError
 from toolkit.project import Project
@@ -69,6 +70,18 @@ def all_streams(project: Project) -> list[PlannedStream]:
                     )
                 planned[(plugin, stream.name)] = PlannedStream(plugin, source, stream)
     return _in_load_order(planned)
+
+
+def default_mappings(project: Project, planned: PlannedStream) -> list[Any]:
+    """What the stream's plugin maps by default (its ``sftk_default_mappings``), as a list."""
+    found = project.plugins.call_one(
+        planned.plugin,
+        "sftk_default_mappings",
+        project.config.plugins,
+        stream=planned.stream,
+        root=project.config.root,
+    )
+    return list(found or ())
 
 
 def _check_stream(plugin: str, stream: StreamSpec) -> None:

@@ -27,7 +27,6 @@ from typing import Any, NoReturn
 from toolkit.config import PluginSettings
 from toolkit.errors import SftkError
 from toolkit.hookspecs import ENTRY_POINT_GROUP
-from toolkit.project import Project
 from toolkit.sync import cursor as cursors
 from toolkit.sync.contract import (
     TRANSFORMS,
@@ -41,7 +40,7 @@ from toolkit.sync.contract import (
 )
 from toolkit.sync.mappings_view import show_mappings
 from toolkit.sync.report import RunReport, stream_line
-from toolkit.sync.streams import PlannedStream, all_streams
+from toolkit.sync.streams import PlannedStream, all_streams, default_mappings
 from toolkit.testing.kit import PROFILE, DeployFailed, KitProject, command_env
 from toolkit.validation import validate_project
 
@@ -125,18 +124,6 @@ def source_keys(planned: PlannedStream, promise: str) -> set[str]:
     records = live_records(read_items(planned, ReadRequest(), promise))
     key = planned.stream.source_key
     return {str(r.data[key]) for r in records if r.data.get(key) not in (None, "")}
-
-
-def default_mappings(opened: Project, planned: PlannedStream) -> list[Any]:
-    """What the plugin's ``sftk_default_mappings`` returns for the stream, as a list."""
-    found = opened.plugins.call_one(
-        planned.plugin,
-        "sftk_default_mappings",
-        opened.config.plugins,
-        stream=planned.stream,
-        root=opened.config.root,
-    )
-    return list(found or ())
 
 
 def org_keys(project: KitProject, stream: StreamSpec) -> Counter[str]:
