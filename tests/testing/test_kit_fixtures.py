@@ -3,6 +3,8 @@ plugin with its metadata deployed, the sync runner and the records helper."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 import pytest
 
 from toolkit.sync.report import RunReport
-from toolkit.testing.kit import DeployFailed, KitOrg, KitProject
+from toolkit.testing.kit import DeployFailed, KitOrg, KitProject, command_env
 
 Records = Callable[..., list[dict[str, Any]]]
 ITEM = "Kitfix_Item__c"
@@ -111,3 +113,34 @@ def test_a_package_the_org_refuses_fails_with_the_deploy_report(
     with pytest.raises(DeployFailed) as refused:
         project.deploy()
     assert "Owner_Team__c" in str(refused.value) and "Team__c" in str(refused.value)
+
+
+UNFINISHED = """
+from toolkit.testing.contract import PluginContract
+
+
+class TestUnnamedContract(PluginContract):
+    pass
+
+
+def test_needs_a_bad_record(sftk_bad_record):
+    pass
+"""
+
+
+def test_what_a_contract_lacks_is_said_plainly(tmp_path: Path) -> None:
+    (tmp_path / "test_unfinished.py").write_text(UNFINISHED, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-k", "loads or needs"],
+        cwd=tmp_path,
+        env=command_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "2 errors" in result.stdout, result.stdout
+    assert (
+        "TestUnnamedContract: set plugin = 'NAME', the plugin's entry-point name" in result.stdout
+    )
+    assert "the contract suite needs a record made bad on purpose" in result.stdout
+    assert "Traceback" not in result.stdout
