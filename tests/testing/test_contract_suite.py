@@ -126,6 +126,20 @@ def test_a_misspelled_hook_breaks_loading(breaks: Breaks) -> None:
     )
 
 
+def test_a_warning_from_the_plugin_breaks_loading(breaks: Breaks) -> None:
+    warns = {
+        "{package}/__init__.py": (
+            "SFTK_API_VERSION = 2",
+            'import warnings\n\nwarnings.warn("the v1 export is going away", DeprecationWarning)'
+            "\nSFTK_API_VERSION = 2",
+        )
+    }
+    (problem,) = breaks(promises.loads, "warned", warns).problems
+    assert problem.endswith(
+        "sftk_warned/__init__.py:34: DeprecationWarning: the v1 export is going away"
+    )
+
+
 def test_an_uninstalled_plugin_is_named(sftk_org: KitOrg, tmp_path: Path) -> None:
     with pytest.raises(PromiseBroken, match="no plugin named absent is installed"):
         promises.loads(sftk_org.project(tmp_path, ["absent"]), "absent")
