@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import requests
 
 from toolkit.localorg.org import RunningOrg, start
 from toolkit.metadata.schema import MetadataSchema
+from toolkit.plugin_scaffold import PluginNames, new_plugin
 from toolkit.salesforce.connection import OrgConnection
 
 
@@ -120,3 +121,67 @@ class Control:
 @pytest.fixture(scope="module")
 def control(connection: OrgConnection) -> Control:
     return Control(connection)
+
+
+# --- plugins installed for one test --------------------------------------------------------------
+
+Install = Callable[[Path, str, str], None]
+
+
+@pytest.fixture
+def install_plugin(monkeypatch: pytest.MonkeyPatch) -> Install:
+    """``install_plugin(folder, name, module)``: make ``module`` (a package or module in
+    ``folder``) the plugin ``name`` for this test and the processes it starts, as pip would: the
+    folder on the path and a dist-info in it naming the ``sftk.plugins`` entry point."""
+
+    def install(folder: Path, name: str, module: str) -> None:
+        info = folder / f"{module}-0.0.0.dist-info"
+        info.mkdir(exist_ok=True)
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 0.0.0\n"
+        )
+        (info / "entry_points.txt").write_text(f"[sftk.plugins]\n{name} = {module}\n")
+        monkeypatch.syspath_prepend(str(folder))
+        inherited = os.environ.get("PYTHONPATH")
+        monkeypatch.setenv(
+            "PYTHONPATH", str(folder) + (os.pathsep + inherited if inherited else "")
+        )
+
+    return install
+
+
+# Changes to a generated plugin: a file (``{package}`` for the package folder) and the text to
+# replace in it with another.
+Edits = Mapping[str, tuple[str, str]]
+
+
+@pytest.fixture(scope="session")
+def generated_plugins() -> dict[str, Path]:
+    return {}
+
+
+@pytest.fixture
+def scaffolded(
+    tmp_path_factory: pytest.TempPathFactory,
+    install_plugin: Install,
+    generated_plugins: dict[str, Path],
+) -> Callable[..., Path]:
+    """``scaffolded(name, edits)``: the plugin ``sftk plugin new NAME`` writes, with ``edits``
+    applied, installed for the test; returns its folder. Python imports a plugin's package
+    once per session, so a name stands for one variant: it is generated once."""
+
+    def make(name: str, edits: Edits | None = None) -> Path:
+        names = PluginNames(name)
+        folder = generated_plugins.get(name)
+        if folder is None:
+            folder = generated_plugins[name] = tmp_path_factory.mktemp("plugins") / name
+            new_plugin(name, folder)
+            for relative, (old, new) in (edits or {}).items():
+                path = folder / relative.format(package=names.package)
+                text = path.read_text(encoding="utf-8")
+                assert old in text, f"{path} no longer holds {old!r}: update the test's edit"
+                path.write_text(text.replace(old, new), encoding="utf-8")
+        install_plugin(folder, name, names.package)
+        return folder
+
+    return make

@@ -23,7 +23,7 @@ from toolkit.sync.mapping import (
     resolve,
 )
 from toolkit.sync.session import planned_streams, sync_session
-from toolkit.sync.streams import PlannedStream
+from toolkit.sync.streams import PlannedStream, default_mappings
 
 
 @dataclass(frozen=True)
@@ -104,14 +104,8 @@ def _spec_types(project: Project) -> dict[str, dict[str, str]]:
 
 
 def _mapping(project: Project, planned: PlannedStream) -> StreamMapping:
-    defaults = project.plugins.call_one(
-        planned.plugin,
-        "sftk_default_mappings",
-        project.config.plugins,
-        stream=planned.stream,
-        root=project.config.root,
-    )
-    return resolve(planned.plugin, planned.stream, defaults or (), project.config.mappings)
+    defaults = default_mappings(project, planned)
+    return resolve(planned.plugin, planned.stream, defaults, project.config.mappings)
 
 
 def _row(line: MappingLine, type_name: str, problems: tuple[str, ...] = ()) -> MappingRow:

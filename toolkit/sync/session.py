@@ -36,7 +36,7 @@ from toolkit.sync.mapping import (
     unknown_overrides,
 )
 from toolkit.sync.state import SyncState
-from toolkit.sync.streams import PlannedStream, all_streams, select
+from toolkit.sync.streams import PlannedStream, all_streams, default_mappings, select
 
 
 @dataclass
@@ -151,14 +151,8 @@ def prepare(
             parents[ref.stream] = describe(parent_stream.object, planned)
             parent_keys[ref.stream] = parent_stream.key
         own = describe(stream.object, planned)
-        defaults = project.plugins.call_one(
-            planned.plugin,
-            "sftk_default_mappings",
-            project.config.plugins,
-            stream=stream,
-            root=project.config.root,
-        )
-        mapping = resolve(planned.plugin, stream, defaults or (), project.config.mappings)
+        defaults = default_mappings(project, planned)
+        mapping = resolve(planned.plugin, stream, defaults, project.config.mappings)
         problems = check(mapping, own, parents, parent_keys)
         errors += [(planned, p) for p in problems if p.severity == "error"]
         if any(p.severity == "error" for p in problems):

@@ -11,6 +11,7 @@ from toolkit.errors import PluginError, UsageError
 from toolkit.project import Project
 from toolkit.sync.contract import (
     DELETE_ACTIONS,
+    FieldMapping,
     MarkDeleted,
     SourceSpec,
     StreamSpec,
@@ -52,6 +53,18 @@ def all_streams(project: Project) -> list[PlannedStream]:
                     )
                 planned[(plugin, stream.name)] = PlannedStream(plugin, source, stream)
     return _in_load_order(planned)
+
+
+def default_mappings(project: Project, planned: PlannedStream) -> list[FieldMapping]:
+    """What the stream's plugin maps by default (its ``sftk_default_mappings``), as a list."""
+    found = project.plugins.call_one(
+        planned.plugin,
+        "sftk_default_mappings",
+        project.config.plugins,
+        stream=planned.stream,
+        root=project.config.root,
+    )
+    return list(found or ())
 
 
 def _check_stream(plugin: str, stream: StreamSpec) -> None:
