@@ -34,7 +34,8 @@ from toolkit.localorg import deploys, faults
 from toolkit.localorg.org import RunningOrg, start
 from toolkit.project import Project, open_project
 from toolkit.salesforce.records import COLLECTION_SIZE
-from toolkit.sync.engine import SyncOptions, sync
+from toolkit.sync.engine import sync
+from toolkit.sync.options import SyncOptions
 from toolkit.sync.report import RunReport
 from toolkit.sync.streams import all_streams
 
