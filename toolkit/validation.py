@@ -18,13 +18,14 @@ from toolkit.gcpause import gc_paused
 from toolkit.metadata import rules, xmlsafe
 from toolkit.metadata.files import MetadataFile
 from toolkit.metadata.model import load_model
+from toolkit.metadata.reading import SchemaProblem, read_file, read_tree
 from toolkit.metadata.rules import Problem
-from toolkit.metadata.schema import MetadataSchema, SchemaProblem, is_xml_metadata
+from toolkit.metadata.schema import MetadataSchema, is_xml_metadata
 from toolkit.metadata.types import BY_FOLDER
 from toolkit.project import Project, build_package
 
 SCHEMA_RULE = "schema"
-SCHEMA_HINT = "make the element names, order and values match the Metadata API schema"
+SCHEMA_HINT = "make the element names and values match the Metadata API schema"
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def validate_files(
     xml = [f for f in files if is_xml_metadata(f.path)]
     trees = _parse(xml)
     found = rules.check(files, api_version=api_version, model=load_model(files, trees))
-    found.extend(_schema_problems(xml, schema, trees))
+    found.extend(_schema_problems(xml, schema, trees, api_version))
     problems = sorted(set(found), key=lambda p: (p.file, p.line, p.rule, p.message))
     origins = tuple(
         (f.path, f.origin)
@@ -80,22 +81,27 @@ def _parse(files: Sequence[MetadataFile]) -> dict[str, etree._Element]:
 
 
 def _schema_problems(
-    files: Sequence[MetadataFile], schema: MetadataSchema, trees: Mapping[str, etree._Element]
+    files: Sequence[MetadataFile],
+    schema: MetadataSchema,
+    trees: Mapping[str, etree._Element],
+    api_version: str,
 ) -> list[Problem]:
-    """The schema's findings on ``files``; ``trees`` holds those that are well-formed."""
+    """The reader's findings on ``files``; ``trees`` holds those that are well-formed."""
     found: list[Problem] = []
     for file in files:
         tree = trees.get(file.path)
         if tree is None:
-            found.extend(_schema_problem(p) for p in schema.validate(file))
+            problems = read_file(file, schema, api_version)
         else:
-            found.extend(_schema_problem(p) for p in schema.validate_tree(tree, file.path))
+            problems = read_tree(tree, file.path, schema, api_version)
+        found.extend(_schema_problem(p) for p in problems)
     return found
 
 
 def validate_project(project: Project, wsdl: Path | None = None) -> ValidationReport:
     package = build_package(project)
-    return validate_files(package.files, package.api_version, MetadataSchema.load(wsdl))
+    schema = MetadataSchema.for_version(package.api_version, wsdl)
+    return validate_files(package.files, package.api_version, schema)
 
 
 def validate_folder(
@@ -114,6 +120,7 @@ def _schema_problem(problem: SchemaProblem) -> Problem:
         component=_component_of(problem.path),
         message=problem.message,
         hint=SCHEMA_HINT,
+        severity=problem.severity,
     )
 
 

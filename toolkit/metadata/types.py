@@ -136,6 +136,13 @@ METADATA_TYPES: tuple[MetadataType, ...] = (
     MetadataType("Workflow", "workflows", "workflow"),
 )
 
+# Source format gives some children a file of their own whose root element is the child's
+# schema type, though that type is not a metadata type (not derived from Metadata): the sf CLI
+# decomposes a CustomObjectTranslation into ``objectTranslations/Account-es/`` holding
+# ``Account-es.objectTranslation-meta.xml`` and one ``Name.fieldTranslation-meta.xml`` per field.
+# Child root type -> the type it is decomposed from.
+DECOMPOSED_ROOTS = {"CustomFieldTranslation": "CustomObjectTranslation"}
+
 BY_NAME: dict[str, MetadataType] = {t.name: t for t in METADATA_TYPES}
 BY_FOLDER: dict[str, MetadataType] = {t.folder: t for t in METADATA_TYPES}
 BY_FOLDER_TYPE: dict[str, MetadataType] = {t.folder_type: t for t in METADATA_TYPES if t.in_folder}

@@ -1,0 +1,350 @@
+"""Metadata API XML read the way an org reads it: the one reader behind ``sftk validate`` and
+the local org's deploys.
+
+The WSDL declares every type as an xsd:sequence, but a deploy does not read files that strictly
+(reference: SALESFORCE_FACTS.md §7b). Element order is free: the sf CLI itself sends an object's
+``<fields>`` after its ``<sharingModel>``. What a deploy does refuse is an element its API
+version does not know ("Element X invalid at this location in type Y"), repeated siblings split
+by another element ("Element X is duplicated at this location in type Y"), a value that is not
+of its type or enumeration, and a missing required element. Source-format files may also carry
+the tooling namespace and, on their root, an ``fqn`` attribute, an empty or ``xsi:nil`` element
+reads as an element left out, and an element the WSDL types as base64 may hold XML (an LWC's
+``<targetConfigs>``).
+
+So a file is first checked by lxml against the compiled schema as it stands: a file in schema
+order (every file sftk renders) costs nothing more. Only a file that fails is read again,
+element by element, over the schema's content models: its groups are checked, what a deploy
+ignores is dropped, the rest is put in schema order, and that copy is checked by lxml for
+values, enumerations and required elements. The types and enumerations are the compiled
+schema's; nothing here copies them.
+
+A package whose API version is newer than the schema may use types, elements and values the
+schema does not have yet: those are warnings that say sftk cannot check them, never errors.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from lxml import etree
+
+from toolkit.metadata import xmlsafe
+from toolkit.metadata.files import METADATA_NS, MetadataFile
+from toolkit.metadata.schema import ContentModel, MetadataSchema, version_key
+from toolkit.metadata.types import BY_NAME, DECOMPOSED_ROOTS, MANIFEST_NAMES
+
+TOOLING_NS = "urn:metadata.tooling.soap.sforce.com"
+# Namespaces a metadata file's elements may be in; the tooling one occurs in source-format
+# files of Salesforce's own sample apps, which deploy.
+READABLE_NAMESPACES = (METADATA_NS, TOOLING_NS)
+
+Severity = Literal["error", "warning"]
+
+_XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+_ROOT_ATTRIBUTES_IGNORED = ("fqn",)  # source-format files name their component on the root
+_DESTRUCTIVE_MANIFESTS = MANIFEST_NAMES - {"package.xml"}
+_MANIFEST_TYPE = "Package"
+# The sf CLI parses the source files of the types it decomposes and writes them anew, in the
+# metadata namespace, before it deploys them; such a file may do without a namespace.
+_RECOMPOSED_FOLDERS = frozenset(
+    BY_NAME[name].folder for name in ("CustomObject", *DECOMPOSED_ROOTS.values())
+)
+_MD = f"{{{METADATA_NS}}}"
+_NS_NOISE = re.compile(r"\{[^}'\s]*:[^}'\s]*\}")  # {uri} before a name, not a {'set'}
+_ELEMENT_RE = re.compile(r"^Element '(?:\{[^}]*\})?([^']+)'")
+_ENUMERATION = "[facet 'enumeration']"
+# lxml's words for a content model broken by a missing element, once the reader has put the
+# elements in order and dropped the unknown ones: the reader judges required elements itself.
+_CONTENT_MODEL = ("This element is not expected", "Missing child element(s)")
+
+
+@dataclass(frozen=True)
+class SchemaProblem:
+    """One thing an org would refuse (or that sftk cannot check) in a file, located well
+    enough for a person to open the file and fix it."""
+
+    path: str
+    line: int
+    element: str
+    message: str
+    severity: Severity = "error"
+
+
+def read_file(
+    file: MetadataFile, schema: MetadataSchema, api_version: str | None = None
+) -> list[SchemaProblem]:
+    """Every problem of one file; a file that is not XML at all is one problem too."""
+    try:
+        root = etree.fromstring(file.content, xmlsafe.parser())
+    except etree.XMLSyntaxError as exc:
+        return [SchemaProblem(file.path, exc.lineno or 0, "", f"not well-formed XML: {exc.msg}")]
+    return read_tree(root, file.path, schema, api_version)
+
+
+def read_tree(
+    root: etree._Element, path: str, schema: MetadataSchema, api_version: str | None = None
+) -> list[SchemaProblem]:
+    """Like ``read_file`` for a caller that already parsed the file; ``path`` names it.
+
+    ``api_version`` is the version the package deploys with; when it is newer than the
+    schema's, what the schema does not know is a warning. ``root`` is never changed.
+    """
+    name = etree.QName(root)
+    line = _line(root)
+    newer = api_version is not None and version_key(api_version) > version_key(schema.api_version)
+    if name.namespace not in READABLE_NAMESPACES and not (
+        name.namespace is None and _rewritten_by_cli(path)
+    ):
+        found = f"namespace {name.namespace}" if name.namespace else "no namespace"
+        return [
+            SchemaProblem(
+                path,
+                line,
+                name.localname,
+                f"root element <{name.localname}> must be in namespace {METADATA_NS}, "
+                f"it has {found}",
+            )
+        ]
+    if name.localname not in schema.root_types:
+        if newer:
+            return [_cannot_check(path, line, name.localname, "type", schema, api_version)]
+        return [
+            SchemaProblem(
+                path,
+                line,
+                name.localname,
+                f"root element <{name.localname}> is not a Metadata API type "
+                f"(API {schema.api_version})",
+            )
+        ]
+    if name.namespace == METADATA_NS and not schema.errors(root):
+        return []  # in schema order and valid as it stands: the usual case, all in C
+    destructive = path.rpartition("/")[2] in _DESTRUCTIVE_MANIFESTS
+    reader = _Reader(path, schema, api_version if newer else None, destructive)
+    problems = reader.read(root)
+    for entry in schema.errors(reader.copy):
+        if not any(words in entry.message for words in _CONTENT_MODEL):
+            problems.append(_lxml_problem(path, entry, reader.newer_version))
+    return sorted(problems, key=lambda p: (p.line, p.element, p.message))
+
+
+class _Reader:
+    """One failing file, read element by element into a copy that lxml can judge."""
+
+    def __init__(
+        self, path: str, schema: MetadataSchema, newer_version: str | None, destructive: bool
+    ) -> None:
+        self.path = path
+        self.schema = schema
+        self.models = schema.content_models
+        self.required = _required_children(schema)
+        self.destructive = destructive  # a destructive manifest, which needs no <version>
+        self.newer_version = newer_version  # the package's version, when newer than the schema
+        self.problems: list[SchemaProblem] = []
+        self.copy: etree._Element = etree.Element(f"{_MD}Metadata")
+        self.prefix = _MD
+
+    def read(self, root: etree._Element) -> list[SchemaProblem]:
+        self.copy = copy.deepcopy(root)
+        qname = etree.QName(self.copy)
+        self.prefix = f"{{{qname.namespace}}}"
+        self.copy.tag = _MD + qname.localname
+        for attribute in _ROOT_ATTRIBUTES_IGNORED:
+            if attribute in self.copy.attrib:
+                del self.copy.attrib[attribute]
+        self._walk(self.copy, qname.localname, self.models[qname.localname])
+        return self.problems
+
+    def _local(self, tag: str) -> str | None:
+        """The local name of a tag in the file's namespace, None for any other namespace."""
+        return tag[len(self.prefix) :] if tag.startswith(self.prefix) else None
+
+    def _walk(self, element: etree._Element, type_name: str, model: ContentModel) -> None:
+        """Check and normalise the children of ``element``, an instance of ``type_name``."""
+        text = element.text
+        if text is not None and not text.isspace():
+            self._stray(element, text)
+            element.text = None
+        kept: list[tuple[int, etree._Element]] = []
+        seen: set[str] = set()
+        previous: str | None = None
+        in_order = True
+        last = -1
+        for child in list(element):
+            tail = child.tail
+            if tail is not None and not tail.isspace():
+                self._stray(element, tail)
+                child.tail = None
+            tag = child.tag
+            if not isinstance(tag, str):
+                element.remove(child)  # a comment or processing instruction
+                continue
+            name = self._local(tag)
+            decl = model.get(name) if name is not None else None
+            if name is None or decl is None:
+                self._unknown(child, name or etree.QName(child).localname, type_name)
+                element.remove(child)
+                continue
+            if name != previous or not decl.repeatable:
+                if name in seen:
+                    self._duplicated(child, name, type_name, decl.repeatable)
+                    if not decl.repeatable:
+                        element.remove(child)
+                        continue
+                seen.add(name)
+                previous = name
+            child.tag = _MD + name
+            if self._absent(child, decl.kind, decl.nillable):
+                element.remove(child)
+                continue
+            if decl.kind == "complex":
+                self._walk(child, decl.type, self.models[decl.type])
+            elif decl.kind == "binary" and len(child):
+                del child[:]  # XML where the WSDL says base64 (LWC targetConfigs): not checked
+                child.text = None
+            if decl.position < last:
+                in_order = False
+            last = decl.position
+            kept.append((decl.position, child))
+        if not in_order:
+            kept.sort(key=lambda pair: pair[0])
+            element[:] = [child for _, child in kept]
+        for name in self.required[type_name]:
+            if name not in seen and not (self.destructive and type_name == _MANIFEST_TYPE):
+                self._missing(element, name, type_name)
+
+    @staticmethod
+    def _absent(child: etree._Element, kind: str, nillable: bool) -> bool:
+        """Whether a deploy reads ``child`` as an element left out: ``xsi:nil`` on an element
+        the schema does not mark nillable, or no value (maybe a comment) where a number,
+        boolean, date or enumeration belongs."""
+        if child.get(_XSI_NIL) in ("true", "1"):
+            return not nillable
+        if kind != "value":
+            return False
+        if len(child) and any(isinstance(c.tag, str) for c in child):
+            return False
+        return all(not str(text).strip() for text in child.itertext())
+
+    def _missing(self, element: etree._Element, name: str, type_name: str) -> None:
+        tag = etree.QName(element).localname
+        self.problems.append(
+            SchemaProblem(
+                self.path,
+                _line(element),
+                tag,
+                f"Element {tag} has no <{name}>, which type {type_name} requires",
+            )
+        )
+
+    def _unknown(self, child: etree._Element, name: str, type_name: str) -> None:
+        if self.newer_version is not None:
+            self.problems.append(
+                _cannot_check(
+                    self.path, _line(child), name, "element", self.schema, self.newer_version
+                )
+            )
+            return
+        self.problems.append(
+            SchemaProblem(
+                self.path,
+                _line(child),
+                name,
+                f"Element {name} invalid at this location in type {type_name} "
+                f"(the API {self.schema.api_version} schema has no <{name}> there)",
+            )
+        )
+
+    def _duplicated(
+        self, child: etree._Element, name: str, type_name: str, repeatable: bool
+    ) -> None:
+        why = (
+            f"repeated <{name}> elements must stand together, with no other element between them"
+            if repeatable
+            else f"a {type_name} has one <{name}>"
+        )
+        self.problems.append(
+            SchemaProblem(
+                self.path,
+                _line(child),
+                name,
+                f"Element {name} is duplicated at this location in type {type_name}: {why}",
+            )
+        )
+
+    def _stray(self, element: etree._Element, text: str) -> None:
+        name = etree.QName(element).localname
+        self.problems.append(
+            SchemaProblem(
+                self.path,
+                _line(element),
+                name,
+                f"text {text.strip()[:40]!r} inside <{name}>, between its elements, is not "
+                "metadata: a deploy ignores it",
+                "warning",
+            )
+        )
+
+
+@functools.lru_cache(maxsize=8)
+def _required_children(schema: MetadataSchema) -> dict[str, tuple[str, ...]]:
+    """By complex type, the required children a deploy refuses to do without: texts and
+    structures. A missing boolean, number, date or enumeration is read as its default (real
+    projects that deploy leave out ApexClass <status> and CustomPermission <isLicensed>)."""
+    return {
+        type_name: tuple(
+            name
+            for name, decl in model.items()
+            if decl.required and decl.kind in ("string", "complex")
+        )
+        for type_name, model in schema.content_models.items()
+    }
+
+
+def _cannot_check(
+    path: str, line: int, name: str, what: str, schema: MetadataSchema, api_version: str | None
+) -> SchemaProblem:
+    return SchemaProblem(
+        path,
+        line,
+        name,
+        f"cannot check {what} <{name}>: the API {schema.api_version} schema sftk has does not "
+        f"know it, and the package deploys with API {api_version}, which may",
+        "warning",
+    )
+
+
+def _lxml_problem(path: str, entry: etree._LogEntry, newer_version: str | None) -> SchemaProblem:
+    message = _NS_NOISE.sub("", entry.message)
+    match = _ELEMENT_RE.match(entry.message)
+    element = match.group(1) if match else ""
+    if newer_version is not None and _ENUMERATION in message:
+        return SchemaProblem(
+            path,
+            entry.line,
+            element,
+            f"cannot check the value of <{element}>: {message} (the package deploys with API "
+            f"{newer_version}, which may allow it)",
+            "warning",
+        )
+    return SchemaProblem(path, entry.line, element, message)
+
+
+def _rewritten_by_cli(path: str) -> bool:
+    """Whether ``path`` is a source-format file of a decomposed component
+    (``objects/Room__c/fields/Floor__c.field-meta.xml``), which the sf CLI writes anew."""
+    parts = path.split("/")
+    if not parts[-1].endswith("-meta.xml"):
+        return False
+    return (len(parts) >= 3 and parts[-3] in _RECOMPOSED_FOLDERS) or (
+        len(parts) >= 4 and parts[-4] in _RECOMPOSED_FOLDERS
+    )
+
+
+def _line(element: etree._Element) -> int:
+    line = element.sourceline
+    return line if isinstance(line, int) else 0
