@@ -35,7 +35,7 @@ from lxml import etree
 from toolkit.metadata import xmlsafe
 from toolkit.metadata.files import METADATA_NS, MetadataFile
 from toolkit.metadata.schema import ContentModel, MetadataSchema, version_key
-from toolkit.metadata.types import BY_NAME, DECOMPOSED_ROOTS, MANIFEST_NAMES
+from toolkit.metadata.types import BY_FOLDER, BY_SUFFIX, MANIFEST_NAMES, decomposed_file
 
 TOOLING_NS = "urn:metadata.tooling.soap.sforce.com"
 # Namespaces a metadata file's elements may be in; the tooling one occurs in source-format
@@ -48,11 +48,10 @@ _XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 _ROOT_ATTRIBUTES_IGNORED = ("fqn",)  # source-format files name their component on the root
 _DESTRUCTIVE_MANIFESTS = MANIFEST_NAMES - {"package.xml"}
 _MANIFEST_TYPE = "Package"
-# The sf CLI parses the source files of the types it decomposes and writes them anew, in the
-# metadata namespace, before it deploys them; such a file may do without a namespace.
-_RECOMPOSED_FOLDERS = frozenset(
-    BY_NAME[name].folder for name in ("CustomObject", *DECOMPOSED_ROOTS.values())
-)
+# A translation gives only what it translates: the elements the WSDL says every translation of
+# a thing has are left out freely (NPSP's deployed translations of lookup filters give an
+# informational message and no error message, both "required").
+_TRANSLATION_ENDINGS = ("Translation", "Translations")
 _MD = f"{{{METADATA_NS}}}"
 _NS_NOISE = re.compile(r"\{[^}'\s]*:[^}'\s]*\}")  # {uri} before a name, not a {'set'}
 _ELEMENT_RE = re.compile(r"^Element '(?:\{[^}]*\})?([^']+)'")
@@ -97,7 +96,7 @@ def read_tree(
     line = _line(root)
     newer = api_version is not None and version_key(api_version) > version_key(schema.api_version)
     if name.namespace not in READABLE_NAMESPACES and not (
-        name.namespace is None and _rewritten_by_cli(path)
+        name.namespace is None and decomposed_file(path) is not None
     ):
         found = f"namespace {name.namespace}" if name.namespace else "no namespace"
         return [
@@ -121,11 +120,12 @@ def read_tree(
                 f"(API {schema.api_version})",
             )
         ]
-    if name.namespace == METADATA_NS and not schema.errors(root):
+    type_name = _named_type(path, schema) or name.localname
+    if name.namespace == METADATA_NS and type_name == name.localname and not schema.errors(root):
         return []  # in schema order and valid as it stands: the usual case, all in C
     destructive = path.rpartition("/")[2] in _DESTRUCTIVE_MANIFESTS
     reader = _Reader(path, schema, api_version if newer else None, destructive)
-    problems = reader.read(root)
+    problems = reader.read(root, type_name)
     for entry in schema.errors(reader.copy):
         if not any(words in entry.message for words in _CONTENT_MODEL):
             problems.append(_lxml_problem(path, entry, reader.newer_version))
@@ -142,25 +142,42 @@ class _Reader:
         self.schema = schema
         self.models = schema.content_models
         self.required = _required_children(schema)
+        self.check_required = True
         self.destructive = destructive  # a destructive manifest, which needs no <version>
         self.newer_version = newer_version  # the package's version, when newer than the schema
         self.problems: list[SchemaProblem] = []
         self.copy: etree._Element = etree.Element(f"{_MD}Metadata")
         self.prefix = _MD
 
-    def read(self, root: etree._Element) -> list[SchemaProblem]:
+    def read(self, root: etree._Element, type_name: str) -> list[SchemaProblem]:
+        """Read ``root`` as a ``type_name`` (its own name, unless the file's name says
+        otherwise) into ``self.copy``; returns what the reading found."""
         self.copy = copy.deepcopy(root)
         qname = etree.QName(self.copy)
-        self.prefix = f"{{{qname.namespace}}}"
-        self.copy.tag = _MD + qname.localname
+        self.prefix = "" if qname.namespace is None else f"{{{qname.namespace}}}"
+        self.copy.tag = _MD + type_name
+        if type_name != qname.localname:
+            self.problems.append(
+                SchemaProblem(
+                    self.path,
+                    _line(root),
+                    qname.localname,
+                    f"the root element is <{qname.localname}>, but the file's name makes it a "
+                    f"{type_name}, which is how a deploy reads it",
+                    "warning",
+                )
+            )
         for attribute in _ROOT_ATTRIBUTES_IGNORED:
             if attribute in self.copy.attrib:
                 del self.copy.attrib[attribute]
-        self._walk(self.copy, qname.localname, self.models[qname.localname])
+        self.check_required = not type_name.endswith(_TRANSLATION_ENDINGS)
+        self._walk(self.copy, type_name, self.models[type_name])
         return self.problems
 
     def _local(self, tag: str) -> str | None:
         """The local name of a tag in the file's namespace, None for any other namespace."""
+        if not self.prefix:
+            return None if tag.startswith("{") else tag
         return tag[len(self.prefix) :] if tag.startswith(self.prefix) else None
 
     def _walk(self, element: etree._Element, type_name: str, model: ContentModel) -> None:
@@ -213,9 +230,10 @@ class _Reader:
         if not in_order:
             kept.sort(key=lambda pair: pair[0])
             element[:] = [child for _, child in kept]
-        for name in self.required[type_name]:
-            if name not in seen and not (self.destructive and type_name == _MANIFEST_TYPE):
-                self._missing(element, name, type_name)
+        if self.check_required and not (self.destructive and type_name == _MANIFEST_TYPE):
+            for name in self.required[type_name]:
+                if name not in seen:
+                    self._missing(element, name, type_name)
 
     @staticmethod
     def _absent(child: etree._Element, kind: str, nillable: bool) -> bool:
@@ -334,15 +352,17 @@ def _lxml_problem(path: str, entry: etree._LogEntry, newer_version: str | None) 
     return SchemaProblem(path, entry.line, element, message)
 
 
-def _rewritten_by_cli(path: str) -> bool:
-    """Whether ``path`` is a source-format file of a decomposed component
-    (``objects/Room__c/fields/Floor__c.field-meta.xml``), which the sf CLI writes anew."""
+def _named_type(path: str, schema: MetadataSchema) -> str | None:
+    """The metadata type a file's name gives it (``X.featureParameterInteger-meta.xml``), which
+    is what a deploy reads it as, whatever its root element is called. A bundle's files are
+    named for their part of the bundle (an Aura app's ``X.app-meta.xml``), not for a type."""
     parts = path.split("/")
-    if not parts[-1].endswith("-meta.xml"):
-        return False
-    return (len(parts) >= 3 and parts[-3] in _RECOMPOSED_FOLDERS) or (
-        len(parts) >= 4 and parts[-4] in _RECOMPOSED_FOLDERS
-    )
+    bundle = BY_FOLDER.get(parts[-3]) if len(parts) >= 3 else None
+    if bundle is not None and bundle.is_bundle:
+        return None
+    suffix = parts[-1].removesuffix("-meta.xml").rpartition(".")[2]
+    named = BY_SUFFIX.get(suffix)
+    return named if named in schema.root_types else None
 
 
 def _line(element: etree._Element) -> int:
