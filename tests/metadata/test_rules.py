@@ -839,7 +839,7 @@ def test_tab_for_an_object_not_in_the_package() -> None:
     )
 
 
-# --- references outside the package: namespaces, what the org must have ----------------------------
+# --- references outside the package: namespaces, what the org must have ---------------------
 
 
 def test_references_into_managed_packages_are_warnings_naming_the_namespace() -> None:
