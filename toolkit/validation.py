@@ -7,6 +7,7 @@ component, and a hint; for rendered files the report also names the spec they ca
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -43,7 +44,11 @@ class ValidationReport:
         return not any(p.severity == "error" for p in self.problems)
 
     def origin_of(self, path: str) -> str | None:
-        return dict(self.origins).get(path)
+        return self._origins.get(path)
+
+    @functools.cached_property
+    def _origins(self) -> dict[str, str]:
+        return dict(self.origins)
 
 
 @dataclass(frozen=True)
@@ -205,7 +210,7 @@ def _schema_problem(problem: SchemaProblem) -> Problem:
         line=problem.line,
         component=_component_of(problem.path),
         message=problem.message,
-        hint=SCHEMA_HINT,
+        hint=problem.hint or SCHEMA_HINT,
         severity=problem.severity,
     )
 

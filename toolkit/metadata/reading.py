@@ -56,6 +56,7 @@ _MD = f"{{{METADATA_NS}}}"
 _NS_NOISE = re.compile(r"\{[^}'\s]*:[^}'\s]*\}")  # {uri} before a name, not a {'set'}
 _ELEMENT_RE = re.compile(r"^Element '(?:\{[^}]*\})?([^']+)'")
 _ENUMERATION = "[facet 'enumeration']"
+_NEWER_HINT = "check it against your org: sftk validate --wsdl <the Metadata WSDL of your org>"
 # lxml's words for a content model broken by a missing element, once the reader has put the
 # elements in order and dropped the unknown ones: the reader judges required elements itself.
 _CONTENT_MODEL = ("This element is not expected", "Missing child element(s)")
@@ -71,6 +72,7 @@ class SchemaProblem:
     element: str
     message: str
     severity: Severity = "error"
+    hint: str = ""  # what to do, when it is not "make it match the schema"
 
 
 def read_file(
@@ -165,6 +167,7 @@ class _Reader:
                     f"the root element is <{qname.localname}>, but the file's name makes it a "
                     f"{type_name}, which is how a deploy reads it",
                     "warning",
+                    f"name the root element <{type_name}>, or rename the file",
                 )
             )
         for attribute in _ROOT_ATTRIBUTES_IGNORED:
@@ -304,6 +307,7 @@ class _Reader:
                 f"text {text.strip()[:40]!r} inside <{name}>, between its elements, is not "
                 "metadata: a deploy ignores it",
                 "warning",
+                "remove the text",
             )
         )
 
@@ -333,6 +337,7 @@ def _cannot_check(
         f"cannot check {what} <{name}>: the API {schema.api_version} schema sftk has does not "
         f"know it, and the package deploys with API {api_version}, which may",
         "warning",
+        _NEWER_HINT,
     )
 
 
@@ -348,6 +353,7 @@ def _lxml_problem(path: str, entry: etree._LogEntry, newer_version: str | None) 
             f"cannot check the value of <{element}>: {message} (the package deploys with API "
             f"{newer_version}, which may allow it)",
             "warning",
+            _NEWER_HINT,
         )
     return SchemaProblem(path, entry.line, element, message)
 
