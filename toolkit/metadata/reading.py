@@ -150,6 +150,7 @@ class _Reader:
         self.problems: list[SchemaProblem] = []
         self.copy: etree._Element = etree.Element(f"{_MD}Metadata")
         self.prefix = _MD
+        self.names: dict[str, str] = {}  # tag -> local name in the file's namespace, or ""
 
     def read(self, root: etree._Element, type_name: str) -> list[SchemaProblem]:
         """Read ``root`` as a ``type_name`` (its own name, unless the file's name says
@@ -189,6 +190,8 @@ class _Reader:
         if text is not None and not text.isspace():
             self._stray(element, text)
             element.text = None
+        names = self.names
+        rename = self.prefix != _MD
         kept: list[tuple[int, etree._Element]] = []
         seen: set[str] = set()
         previous: str | None = None
@@ -203,9 +206,11 @@ class _Reader:
             if not isinstance(tag, str):
                 element.remove(child)  # a comment or processing instruction
                 continue
-            name = self._local(tag)
-            decl = model.get(name) if name is not None else None
-            if name is None or decl is None:
+            name = names.get(tag)
+            if name is None:
+                name = names[tag] = self._local(tag) or ""
+            decl = model.get(name)
+            if decl is None:
                 self._unknown(child, name or etree.QName(child).localname, type_name)
                 element.remove(child)
                 continue
@@ -217,13 +222,19 @@ class _Reader:
                         continue
                 seen.add(name)
                 previous = name
-            child.tag = _MD + name
-            if self._absent(child, decl.kind, decl.nillable):
-                element.remove(child)
+            if rename:
+                child.tag = _MD + name
+            kind = decl.kind
+            if child.get(_XSI_NIL) in ("true", "1"):
+                if not decl.nillable:
+                    element.remove(child)  # read as left out
+                    continue
+            elif kind == "value" and _no_value(child):
+                element.remove(child)  # read as left out
                 continue
-            if decl.kind == "complex":
+            elif kind == "complex":
                 self._walk(child, decl.type, self.models[decl.type])
-            elif decl.kind == "binary" and len(child):
+            elif kind == "binary" and len(child):
                 del child[:]  # XML where the WSDL says base64 (LWC targetConfigs): not checked
                 child.text = None
             if decl.position < last:
@@ -237,19 +248,6 @@ class _Reader:
             for name in self.required[type_name]:
                 if name not in seen:
                     self._missing(element, name, type_name)
-
-    @staticmethod
-    def _absent(child: etree._Element, kind: str, nillable: bool) -> bool:
-        """Whether a deploy reads ``child`` as an element left out: ``xsi:nil`` on an element
-        the schema does not mark nillable, or no value (maybe a comment) where a number,
-        boolean, date or enumeration belongs."""
-        if child.get(_XSI_NIL) in ("true", "1"):
-            return not nillable
-        if kind != "value":
-            return False
-        if len(child) and any(isinstance(c.tag, str) for c in child):
-            return False
-        return all(not str(text).strip() for text in child.itertext())
 
     def _missing(self, element: etree._Element, name: str, type_name: str) -> None:
         tag = etree.QName(element).localname
@@ -356,6 +354,19 @@ def _lxml_problem(path: str, entry: etree._LogEntry, newer_version: str | None) 
             _NEWER_HINT,
         )
     return SchemaProblem(path, entry.line, element, message)
+
+
+def _no_value(element: etree._Element) -> bool:
+    """Whether an element that should hold a number, boolean, date or enumeration holds none
+    (maybe a comment): a deploy reads it as left out, as it reads ``xsi:nil``."""
+    text = element.text
+    if text is not None and not text.isspace():
+        return False
+    if not len(element):
+        return True
+    if any(isinstance(child.tag, str) for child in element):
+        return False
+    return all(not str(piece).strip() for piece in element.itertext())
 
 
 def _named_type(path: str, schema: MetadataSchema) -> str | None:
