@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
@@ -180,7 +180,10 @@ def _sfdx_project_file(folder: Path) -> Path | None:
 def _read_package_directory(root: Path, directory: str) -> list[MetadataFile]:
     if directory in ("", "."):
         return fsio.read_tree(root)
-    return [replace(f, path=f"{directory}/{f.path}") for f in fsio.read_tree(root / directory)]
+    return [
+        MetadataFile(f"{directory}/{f.path}", f.content, f.origin)
+        for f in fsio.read_tree(root / directory)
+    ]
 
 
 def _read(path: Path) -> bytes:

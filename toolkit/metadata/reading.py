@@ -6,10 +6,13 @@ The WSDL declares every type as an xsd:sequence, but a deploy does not read file
 ``<fields>`` after its ``<sharingModel>``. What a deploy does refuse is an element its API
 version does not know ("Element X invalid at this location in type Y"), repeated siblings split
 by another element ("Element X is duplicated at this location in type Y"), a value that is not
-of its type or enumeration, and a missing required element. Source-format files may also carry
-the tooling namespace and, on their root, an ``fqn`` attribute, an empty or ``xsi:nil`` element
-reads as an element left out, and an element the WSDL types as base64 may hold XML (an LWC's
-``<targetConfigs>``).
+of its type or enumeration, and a missing required text or structure. Real projects that deploy
+show where a deploy is looser than the WSDL, and so is this reader: source-format files carry
+the tooling namespace and, on their root, an ``fqn`` attribute; an empty or ``xsi:nil`` element
+reads as an element left out, and so does a missing boolean, number or enumeration the WSDL
+calls required; a translation gives only what it translates; an element the WSDL types as
+base64 may hold XML (an LWC's ``<targetConfigs>``); a file is read as the type its name gives
+it; text between elements is ignored (a warning says so).
 
 So a file is first checked by lxml against the compiled schema as it stands: a file in schema
 order (every file sftk renders) costs nothing more. Only a file that fails is read again,
