@@ -126,7 +126,12 @@ def read_tree(
             )
         ]
     type_name = _named_type(path, schema) or name.localname
-    if name.namespace == METADATA_NS and type_name == name.localname and not schema.errors(root):
+    if (
+        name.namespace == METADATA_NS
+        and type_name == name.localname
+        and _top_level_in_order(root, _positions(schema, type_name))
+        and not schema.errors(root)
+    ):
         return []  # in schema order and valid as it stands: the usual case, all in C
     destructive = path.rpartition("/")[2] in _DESTRUCTIVE_MANIFESTS
     reader = _Reader(path, schema, api_version if newer else None, destructive)
@@ -326,6 +331,26 @@ def _required_children(schema: MetadataSchema) -> dict[str, tuple[str, ...]]:
         )
         for type_name, model in schema.content_models.items()
     }
+
+
+@functools.lru_cache(maxsize=1024)
+def _positions(schema: MetadataSchema, type_name: str) -> dict[str, int]:
+    """A type's children by tag as lxml gives it (``{namespace}name``), with their places in
+    its sequence."""
+    return {_MD + name: decl.position for name, decl in schema.content_models[type_name].items()}
+
+
+def _top_level_in_order(root: etree._Element, positions: dict[str, int]) -> bool:
+    """Whether the root's children are known and in sequence order, so lxml may well take the
+    file as it stands. A file that is not (an object with its fields last, a translation) goes
+    to the reader without first failing lxml's validation, which costs as much as a pass."""
+    last = -1
+    for child in root.iterchildren(tag=etree.Element):
+        position = positions.get(child.tag)
+        if position is None or position < last:
+            return False
+        last = position
+    return True
 
 
 def _cannot_check(
