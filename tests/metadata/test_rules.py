@@ -1024,6 +1024,33 @@ def test_too_many_files(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "4 files" in problem.message
 
 
+def test_source_format_children_count_as_the_one_file_they_are_deployed_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The sf CLI merges an object's field files, and a translation's field translations, into
+    one file before it deploys."""
+    monkeypatch.setattr(rules_module, "PACKAGE_LIMITS", PackageLimits(2, 10**9, 10**9))
+    pkg = clean()
+    pkg.manifest = None
+    pkg.layouts = {}
+    pkg.permission_sets = {}
+    pkg.tabs = {}
+    pkg.objects = {"Course__c": pkg.objects["Course__c"]}
+    pkg.objects["Course__c"].web_links.clear()
+    files = build(pkg, "source")
+    translation = f"{SRC}/objectTranslations/Course__c-de"
+    files += [
+        MetadataFile(f"{translation}/Course__c-de.objectTranslation-meta.xml", b"<x/>"),
+        MetadataFile(f"{translation}/Code__c.fieldTranslation-meta.xml", b"<x/>"),
+        MetadataFile(f"{translation}/Title__c.fieldTranslation-meta.xml", b"<x/>"),
+    ]
+    assert len(files) > 5
+    assert [p.rule for p in check(files, api_version=API)] == []
+    files.append(MetadataFile(f"{SRC}/staticresources/Logo.resource-meta.xml", b"<x/>"))
+    problem = only(check(files, api_version=API))
+    assert "3 files as deployed" in problem.message
+
+
 def test_unzipped_and_zipped_size(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rules_module, "PACKAGE_LIMITS", PackageLimits(10, 20_000, 30_000))
     noise = random.Random(7).randbytes(40_000)
