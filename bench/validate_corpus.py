@@ -266,6 +266,7 @@ class Row:
     floor: float
     compile: float
     validate: float
+    warm: float
     cli: float
     seeds: list[tuple[str, str, str]] = field(default_factory=list)
     first_errors: list[str] = field(default_factory=list)
@@ -298,6 +299,7 @@ def measure(name: str, project: Path, repeat: int) -> Row:
 
     floor_s = best_of(repeat, floor)
     validate_s = best_of(repeat, validate)
+    warm_s = best_of(repeat, lambda: validate_folder(project))  # the schema compiled already
     sftk = shutil.which("sftk", path=os.path.dirname(sys.executable)) or "sftk"
     env = {**os.environ, "NO_COLOR": "1"}
     cli_s = best_of(
@@ -320,6 +322,7 @@ def measure(name: str, project: Path, repeat: int) -> Row:
         floor=floor_s,
         compile=compile_s,
         validate=validate_s,
+        warm=warm_s,
         cli=cli_s,
         first_errors=[f"{p.file}:{p.line}: {p.message}" for p in errors[:5]],
     )
@@ -411,19 +414,21 @@ def write_report(rows: list[Row], prints: dict[str, float], repeat: int, also: l
         "Every project deploys cleanly to real orgs: each error is a false error. **floor**:",
         "lxml reading, parsing and schema-validating the project's XML files, schema compiled;",
         "**e2e floor**: plus compiling the schema from sftk's cached XSD. **validate**:",
-        "`validate_folder` in this process, schema loaded cold; **CLI**: `sftk validate DIR",
-        "--json` as a process (start-up included).",
+        "`validate_folder` in this process, schema loaded cold (compiled again, as by a new",
+        "process), against the e2e floor; **warm**: the same with the schema compiled already,",
+        "against the floor; **CLI**: `sftk validate DIR --json` as a process (start-up",
+        "included). sftk reads every file of the project, not only the XML ones.",
         "",
         "| project | licence | files | XML files | API | schema | errors | warnings | floor s"
-        " | e2e floor s | validate s | CLI s | validate / e2e floor | validate / floor |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        " | e2e floor s | validate s | warm s | CLI s | validate / e2e floor | warm / floor |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r.name} | {r.licence} | {r.files:,} | {r.xml_files:,} | {r.api_version}"
             f" | {r.schema_version} | **{r.errors}** | {r.warnings} | {r.floor:.2f}"
-            f" | {r.e2e_floor:.2f} | {r.validate:.2f} | {r.cli:.2f}"
-            f" | **{r.validate / r.e2e_floor:.1f}** | {r.validate / r.floor:.1f} |"
+            f" | {r.e2e_floor:.2f} | {r.validate:.2f} | {r.warm:.2f} | {r.cli:.2f}"
+            f" | **{r.validate / r.e2e_floor:.1f}** | **{r.warm / r.floor:.1f}** |"
         )
     lines += ["", "Sources:", ""]
     lines += [f"- {r.name}: {SOURCES.get(r.name, 'given with --also')}" for r in rows]
@@ -469,11 +474,11 @@ def write_report(rows: list[Row], prints: dict[str, float], repeat: int, also: l
     lines.append("")
     if large:
         for r in large:
-            ratio = r.validate / r.e2e_floor
+            cold, warm = r.validate / r.e2e_floor, r.warm / r.floor
             lines.append(
                 f"Target: a {TARGET_FILES:,}-file project within 3x the floor: {r.name} "
-                f"({r.files:,} files) validates in {ratio:.1f}x the e2e floor "
-                f"({r.validate / r.floor:.1f}x the per-file floor): {verdict(ratio <= 3)}."
+                f"({r.files:,} files) validates in {cold:.1f}x the e2e floor, and with the "
+                f"schema compiled in {warm:.1f}x the floor: {verdict(max(cold, warm) <= 3)}."
             )
     else:
         lines.append(
