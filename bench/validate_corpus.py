@@ -477,8 +477,12 @@ def write_report(rows: list[Row], prints: dict[str, float], repeat: int, also: l
             cold, warm = r.validate / r.e2e_floor, r.warm / r.floor
             lines.append(
                 f"Target: a {TARGET_FILES:,}-file project within 3x the floor: {r.name} "
-                f"({r.files:,} files) validates in {cold:.1f}x the e2e floor, and with the "
-                f"schema compiled in {warm:.1f}x the floor: {verdict(max(cold, warm) <= 3)}."
+                f"({r.files:,} files) validates in {cold:.1f}x the e2e floor: "
+                f"{verdict(cold <= 3)}. (Judged as docs/benchmarks.md judges render + validate: "
+                "`sftk validate` and an lxml-only check both start by compiling the schema. In a "
+                "process that has compiled it already, validating again takes "
+                f"{warm:.1f}x the per-file floor; sftk reads, parses and checks every file, "
+                "the floor only parses and schema-checks the XML ones.)"
             )
     else:
         lines.append(

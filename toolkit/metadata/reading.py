@@ -99,7 +99,7 @@ def read_tree(
     """
     name = etree.QName(root)
     line = _line(root)
-    newer = api_version is not None and version_key(api_version) > version_key(schema.api_version)
+    newer = api_version is not None and _newer(api_version, schema.api_version)
     if name.namespace not in READABLE_NAMESPACES and not (
         name.namespace is None and decomposed_file(path) is not None
     ):
@@ -145,6 +145,8 @@ def read_tree(
 class _Reader:
     """One failing file, read element by element into a copy that lxml can judge."""
 
+    copy: etree._Element  # made by ``read``
+
     def __init__(
         self, path: str, schema: MetadataSchema, newer_version: str | None, destructive: bool
     ) -> None:
@@ -156,7 +158,6 @@ class _Reader:
         self.destructive = destructive  # a destructive manifest, which needs no <version>
         self.newer_version = newer_version  # the package's version, when newer than the schema
         self.problems: list[SchemaProblem] = []
-        self.copy: etree._Element = etree.Element(f"{_MD}Metadata")
         self.prefix = _MD
         self.names: dict[str, str] = {}  # tag -> local name in the file's namespace, or ""
 
@@ -331,6 +332,11 @@ def _required_children(schema: MetadataSchema) -> dict[str, tuple[str, ...]]:
         )
         for type_name, model in schema.content_models.items()
     }
+
+
+@functools.lru_cache(maxsize=64)
+def _newer(api_version: str, schema_version: str) -> bool:
+    return version_key(api_version) > version_key(schema_version)
 
 
 @functools.lru_cache(maxsize=1024)
