@@ -323,6 +323,18 @@ def test_a_missing_required_text_or_structure_is_an_error(schema: MetadataSchema
     ]
 
 
+def test_a_required_text_given_as_nil_is_missing(schema: MetadataSchema) -> None:
+    text = f"""<?xml version="1.0" encoding="UTF-8"?>
+<CustomPermission xmlns="{MD}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+    <label xsi:nil="true"/>
+</CustomPermission>
+"""
+    (problem,) = read_file(md("customPermissions/Dome.customPermission", text), schema)
+    assert problem.message == (
+        "Element CustomPermission has no <label>, which type CustomPermission requires"
+    )
+
+
 def test_package_xml_needs_a_version_but_destructive_manifests_do_not(
     schema: MetadataSchema,
 ) -> None:

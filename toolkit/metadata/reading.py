@@ -202,7 +202,8 @@ class _Reader:
         names = self.names
         rename = self.prefix != _MD
         kept: list[tuple[int, etree._Element]] = []
-        seen: set[str] = set()
+        seen: set[str] = set()  # every name met, for the groups
+        present: set[str] = set()  # the names kept, for the required elements
         previous: str | None = None
         in_order = True
         last = -1
@@ -250,12 +251,13 @@ class _Reader:
                 in_order = False
             last = decl.position
             kept.append((decl.position, child))
+            present.add(name)
         if not in_order:
             kept.sort(key=lambda pair: pair[0])
             element[:] = [child for _, child in kept]
         if self.check_required and not (self.destructive and type_name == _MANIFEST_TYPE):
             for name in self.required[type_name]:
-                if name not in seen:
+                if name not in present:
                     self._missing(element, name, type_name)
 
     def _missing(self, element: etree._Element, name: str, type_name: str) -> None:
