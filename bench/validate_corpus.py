@@ -55,7 +55,6 @@ from toolkit.metadata import schema as schema_module
 from toolkit.metadata import xmlsafe
 from toolkit.metadata.schema import (
     MetadataSchema,
-    default_cache_dir,
     is_xml_metadata,
     version_key,
 )
@@ -137,11 +136,6 @@ def best_of(repeat: int, job: Callable[[], object]) -> float:
         job()
         times.append(time.perf_counter() - start)
     return min(times)
-
-
-def cached_xsd(schema: MetadataSchema) -> Path:
-    key_files = sorted((default_cache_dir() / "schema").glob("*.xsd"), key=os.path.getmtime)
-    return next(p for p in reversed(key_files) if p.read_bytes() == schema._xsd)
 
 
 def fresh_schema(api_version: str | None) -> MetadataSchema:
@@ -289,8 +283,9 @@ def measure(name: str, project: Path, repeat: int) -> Row:
             with contextlib.suppress(etree.XMLSyntaxError):
                 compiled.validate(etree.parse(str(path), parser))
 
-    xsd = cached_xsd(schema)
-    compile_s = best_of(repeat, lambda: etree.XMLSchema(etree.parse(str(xsd), xmlsafe.parser())))
+    compile_s = best_of(
+        repeat, lambda: etree.XMLSchema(etree.fromstring(schema.xsd, xmlsafe.parser()))
+    )
     report: list[ValidationReport] = []
 
     def validate() -> None:

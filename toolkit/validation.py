@@ -145,6 +145,8 @@ def validate_folder(
 
 
 def read_metadata_folder(folder: Path) -> MetadataFolder:
+    """What a deploy of ``folder`` would send, with the API version and the namespace it
+    would go with: a Salesforce DX project is read as the sf CLI reads it."""
     project_file = _sfdx_project_file(folder)
     if project_file is None:
         files = fsio.read_tree(folder)

@@ -298,6 +298,11 @@ class MetadataSchema:
                 return []
             return list(cast("Iterable[etree._LogEntry]", schema.error_log))
 
+    @property
+    def xsd(self) -> bytes:
+        """The stand-alone XSD built from the WSDL, as the cache holds it."""
+        return self._xsd
+
     @functools.cached_property
     def content_models(self) -> Mapping[str, ContentModel]:
         """Every complex type's content model, by type name, read from the XSD once."""
