@@ -28,6 +28,7 @@ LAZY_COMMANDS: dict[str, str] = {
     **dict.fromkeys(
         ("plan", "snapshots", "backup", "rollback", "promote", "ledger"), "toolkit.cli.recovery"
     ),
+    **dict.fromkeys(("sync", "runs", "deadletters", "mappings"), "toolkit.cli.sync"),
 }
 
 

@@ -13,7 +13,7 @@ import click
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from toolkit.cli.common import Options, emit_json, err, out
+from toolkit.cli.common import Options, emit_json, err, json_option, org_option, out, print_lines
 from toolkit.deploy import commands, coverage
 from toolkit.deploy.policy import DEFAULT_WAIT_MINUTES, EXIT_CODES
 from toolkit.deploy.preflight import PreflightReport
@@ -123,19 +123,10 @@ def _finish_run(
     return int(code)
 
 
-def print_lines(lines: Sequence[str], ok: bool) -> None:
-    colour = "green" if ok else "red"
-    out.print(f"[{colour}]{escape(lines[0])}[/]")
-    for line in lines[1:]:
-        out.print(escape(line))
-
-
 def wait_or_default(minutes: float | None) -> float:
     return DEFAULT_WAIT_MINUTES if minutes is None else minutes
 
 
-org_option = click.option("--org", "org", required=True, help="Org profile from sftk.toml.")
-json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 wait_option = click.option(
     "--wait",
     "wait_minutes",

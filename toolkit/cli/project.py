@@ -41,7 +41,10 @@ def init(opts: Options, directory: Path, force: bool, as_json: bool) -> int:
     else:
         for path in written:
             out.print(f"created {escape(str(path))}")
-        out.print(f"next: cd {escape(str(directory))} && sftk render && sftk validate")
+        out.print(
+            f"next: cd {escape(str(directory))} && sftk render && sftk validate && "
+            "sftk deploy --org local && sftk sync --org local"
+        )
     return ExitCode.OK
 
 

@@ -10,11 +10,16 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from toolkit.cli.common import Options, emit_json, err, out
-from toolkit.cli.deploy import (
+from toolkit.cli.common import (
+    Options,
+    emit_json,
+    err,
     json_option,
     org_option,
+    out,
     print_lines,
+)
+from toolkit.cli.deploy import (
     print_preflight,
     progress,
     wait_option,
