@@ -9,6 +9,7 @@ import pytest
 
 import toolkit
 from toolkit.metadata.render import TEMPLATE_NAMES, builtin_template_dir
+from toolkit.metadata.schema import SHIPPED_WSDL_DIR, shipped_wsdls
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,3 +25,10 @@ def test_templates_ship_with_the_package() -> None:
     folder = builtin_template_dir()
     for name in TEMPLATE_NAMES:
         assert (folder / name).is_file(), name
+
+
+def test_the_metadata_wsdl_ships_with_its_licence() -> None:
+    assert shipped_wsdls()
+    assert all(path.parent == SHIPPED_WSDL_DIR for path in shipped_wsdls().values())
+    licence = (SHIPPED_WSDL_DIR / "LICENSE-forcedotcom-wsdl.txt").read_text(encoding="utf-8")
+    assert "Salesforce.com" in licence and "Redistribution" in licence

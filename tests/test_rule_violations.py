@@ -23,7 +23,7 @@ SPECS = {
     "Course__c.toml": """
 label = "Course"
 plural_label = "Courses"
-[fields.Bad__Name__c]
+[fields.Bad_Name___c]
 type = "Text"
 length = 300
 [fields.Price__c]
@@ -74,6 +74,10 @@ plural_label = "Sessions"
 type = "Lookup"
 reference_to = "Course__c"
 relationship_name = "Ones"
+[fields.Tutor__c]
+type = "Lookup"
+reference_to = "Cours__c"
+relationship_name = "Tutors"
 """,
     "Contact.toml": """
 [fields.Nickname]
@@ -171,11 +175,14 @@ def test_every_project_rule_is_reported_with_file_and_component(sftk: Run, tmp_p
         assert problem["file"] and problem["component"] and problem["hint"], problem
     clashes = by_rule["relationship-name-clash"]
     assert clashes and all("Ones" in str(c["message"]) for c in clashes)
-    [length] = [p for p in by_rule["field-length"] if "Bad__Name__c" in str(p["component"])]
+    [length] = [p for p in by_rule["field-length"] if "Bad_Name___c" in str(p["component"])]
     assert length["file"] == "objects/Course__c.object"
     assert length["origin"] == "objects/Course__c.toml"
     [parts] = by_rule["custom-object-parts"]
     assert parts["origin"] == "legacy/objects/Legacy__c.object"
+    [target] = by_rule["relationship-target"]
+    assert target["severity"] == "warning"
+    assert "Cours__c" in str(target["message"]) and "Course__c" in str(target["hint"])
 
 
 def test_human_output_names_rule_file_and_component(sftk: Run, tmp_path: Path) -> None:
@@ -183,7 +190,7 @@ def test_human_output_names_rule_file_and_component(sftk: Run, tmp_path: Path) -
     result = sftk("--no-plugins", "validate", cwd=tmp_path)
     assert result.returncode == 1
     assert "objects/Course__c.object:" in result.stdout
-    assert "error field-length CustomField Course__c.Bad__Name__c" in result.stdout
+    assert "error field-length CustomField Course__c.Bad_Name___c" in result.stdout
     assert "(from objects/Course__c.toml)" in result.stdout
 
 

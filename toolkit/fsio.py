@@ -35,37 +35,39 @@ def read_tree(root: Path) -> list[MetadataFile]:
         raise ConfigError(f"{root}: {what}", hint="give the path of a metadata folder")
     real_root = root.resolve()
     files: list[MetadataFile] = []
-    visited: set[Path] = {real_root}
+    # Real paths as strings: a project can hold tens of thousands of files, and a Path object
+    # per entry was a third of the time to read one.
+    visited: set[str] = {str(real_root)}
 
-    def walk(folder: Path, relative: str) -> None:
+    def walk(folder: str, relative: str) -> None:
         for entry in sorted(os.scandir(folder), key=lambda e: e.name):
             if _hidden(entry.name):
                 continue
-            path = Path(entry.path)
             rel = f"{relative}{entry.name}"
             if entry.is_symlink():
-                target = path.resolve()
+                target = Path(entry.path).resolve()
                 if not target.is_relative_to(real_root):
                     raise ConfigError(
-                        f"{path}: symbolic link to {target}, outside {root}",
+                        f"{entry.path}: symbolic link to {target}, outside {root}",
                         hint="copy the file into the folder instead of linking to it",
                     )
             if entry.is_dir():
-                real = path.resolve()
+                real = os.path.realpath(entry.path)
                 if real not in visited:
                     visited.add(real)
-                    walk(path, f"{rel}/")
+                    walk(entry.path, f"{rel}/")
             elif entry.is_file():
                 try:
-                    content = path.read_bytes()
+                    with open(entry.path, "rb") as handle:
+                        content = handle.read()
                 except OSError as exc:
                     raise ConfigError(
-                        f"{path}: cannot be read ({exc.strerror})",
+                        f"{entry.path}: cannot be read ({exc.strerror})",
                         hint="check the file's permissions",
                     ) from None
-                files.append(MetadataFile(rel, content, str(path)))
+                files.append(MetadataFile(rel, content, entry.path))
 
-    walk(root, "")
+    walk(str(root), "")
     return sorted(files, key=lambda f: f.path)
 
 

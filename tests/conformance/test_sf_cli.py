@@ -64,6 +64,25 @@ def test_deploy_source_format(sf: SfRun, logged_in: Any, local_org: LocalOrg) ->
     assert "Mentors" in local_org.components("PermissionSet")
 
 
+def test_deploy_a_source_format_object_with_its_fields(
+    sf: SfRun, logged_in: Any, local_org: LocalOrg, tmp_path: Path
+) -> None:
+    """sf converts the object folder to one .object file with the <fields> after the
+    object's own elements (after <sharingModel>, against the WSDL's order), as a real org
+    takes it; so must the local org."""
+    project = tmp_path / "object_project"
+    shutil.copytree(HERE / "object_project", project)
+    answer = sf("project", "deploy", "start", "--source-dir", "force-app", "--wait", "5",
+                cwd=project)  # fmt: skip
+    assert answer.status == 0, answer.data
+    assert answer.data["result"]["status"] == "Succeeded"
+    states = {(f["fullName"], f["state"]) for f in answer.data["result"]["files"]}
+    assert ("Studio__c", "Created") in states and ("Studio__c.Seats__c", "Created") in states
+    fields = local_org.fields("Studio__c")
+    assert fields["Seats__c"]["type"] == "double"
+    assert fields["Booking_Code__c"]["externalId"] is True
+
+
 def test_validate_then_quick_deploy(sf: SfRun, courses: Any, local_org: LocalOrg) -> None:
     validated = sf("project", "deploy", "validate", "--metadata-dir",
                    str(PACKAGES / "course_level"), "--test-level", "RunLocalTests",

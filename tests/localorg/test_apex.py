@@ -17,7 +17,7 @@ import pytest
 from lxml import etree
 
 from toolkit.localorg import apex, deploys
-from toolkit.metadata.schema import build_xsd, bundled_wsdl_path
+from toolkit.metadata.schema import build_xsd, bundled_wsdl_path, read_wsdl
 
 if TYPE_CHECKING:
     from tests.localorg.conftest import OrgHttp
@@ -220,7 +220,7 @@ def org(tmp_path: Path, org_factory: Callable[[Path], OrgHttp]) -> OrgHttp:
 
 @pytest.fixture(scope="module")
 def wsdl_schema() -> etree.XMLSchema:
-    xsd = build_xsd(bundled_wsdl_path().read_bytes(), "metadata.wsdl")
+    xsd = build_xsd(read_wsdl(bundled_wsdl_path()), "metadata.wsdl")
     return etree.XMLSchema(etree.fromstring(xsd))
 
 

@@ -18,8 +18,7 @@ from simple_salesforce.api import Salesforce
 
 from toolkit.localorg import deploys
 from toolkit.localorg.org import RunningOrg
-from toolkit.metadata.files import MetadataFile
-from toolkit.metadata.schema import build_xsd, bundled_wsdl_path
+from toolkit.metadata.schema import build_xsd, bundled_wsdl_path, read_wsdl
 
 if TYPE_CHECKING:
     from conftest import OrgHttp  # tests/localorg/conftest.py
@@ -250,7 +249,7 @@ def quick(local_org: RunningOrg) -> None:
 @pytest.fixture(scope="module")
 def wsdl_schema() -> etree.XMLSchema:
     """The Metadata WSDL's own schema, to hold every response body to it."""
-    xsd = build_xsd(bundled_wsdl_path().read_bytes(), "metadata.wsdl")
+    xsd = build_xsd(read_wsdl(bundled_wsdl_path()), "metadata.wsdl")
     return etree.XMLSchema(etree.fromstring(xsd))
 
 
@@ -447,6 +446,45 @@ def test_schema_problems_are_located(http: OrgHttp) -> None:
     assert failure["fullName"] == "Den__c.Seats__c"
     assert failure["problem"].startswith("Error parsing file:")
     assert "Gizmo" in failure["problem"] and failure["lineNumber"] == "23"
+
+
+def sf_cli_order(obj: bytes) -> bytes:
+    """An object as the sf CLI converts it from source format: its <fields> last."""
+    root = etree.fromstring(obj)
+    for field in root.findall(f"{{{MD}}}fields"):
+        root.append(field)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def test_an_object_with_fields_last_deploys_as_the_sf_cli_sends_it(http: OrgHttp) -> None:
+    atelier = sf_cli_order(ROOM.replace(b"Room", b"Atelier"))
+    assert atelier.index(b"<sharingModel>") < atelier.index(b"<fields>")
+    files = {
+        "package.xml": package({"CustomObject": ["Atelier__c"]}),
+        "objects/Atelier__c.object": atelier,
+    }
+    result = wait(http, deploy(http, make_zip(files)))
+    assert messages(result, "componentFailures") == []
+    assert result.findtext("m:status", namespaces=NS) == "Succeeded"
+    assert "Atelier__c" in list_names(http, "CustomObject")
+
+
+def test_fields_split_by_another_element_are_refused_where_they_split(http: OrgHttp) -> None:
+    gym = sf_cli_order(ROOM.replace(b"Room", b"Gym"))
+    first = gym.index(b"<fields>")
+    second = gym.index(b"<fields>", first + 1)
+    split = gym[:second] + b"<description>Sports hall</description>" + gym[second:]
+    files = {"package.xml": package({"CustomObject": ["Gym__c"]}), "objects/Gym__c.object": split}
+    result = wait(http, deploy(http, make_zip(files)))
+    assert result.findtext("m:status", namespaces=NS) == "Failed"
+    problems = [m["problem"] for m in messages(result, "componentFailures")]
+    assert any(
+        p.startswith(
+            "Error parsing file: Element fields is duplicated at this location in type CustomObject"
+        )
+        for p in problems
+    ), problems
+    assert "Gym__c" not in list_names(http, "CustomObject")
 
 
 def test_not_a_zip_and_not_base64(http: OrgHttp) -> None:
@@ -784,7 +822,7 @@ def test_standard_layouts_can_be_retrieved_patched_and_deployed(http: OrgHttp) -
     assert problems == []
     for name in names:
         path = f"layouts/{name}.layout"
-        assert schema.validate(MetadataFile(path, files[path])) == []
+        assert schema.errors(etree.fromstring(files[path])) == [], path  # in WSDL order too
     contact = files["layouts/Contact-Contact Layout.layout"]
     patched = contact.replace(b"<field>Title</field>", b"<field>Department</field>", 1)
     assert patched != contact

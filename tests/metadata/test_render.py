@@ -278,13 +278,16 @@ def test_renders_the_expected_files_sorted_with_origins(files: dict[str, Metadat
     )
 
 
-def test_every_file_is_valid_against_the_metadata_schema(
+def test_every_file_is_valid_against_the_metadata_schema_as_written(
     files: dict[str, MetadataFile], metadata_schema: MetadataSchema
 ) -> None:
+    """Valid for lxml as it stands, in the WSDL's element order: an org would also take other
+    orders, but sftk writes the one order so that output is stable and diffs are small."""
     rendered_types = {f.type for f in VOYAGE_FIELDS}
     assert rendered_types == set(fieldtypes.FIELD_TYPE_NAMES)
     for file in files.values():
-        assert metadata_schema.validate(file) == [], file.path
+        tree = etree.fromstring(file.content, xmlsafe.parser())
+        assert [e.message for e in metadata_schema.errors(tree)] == [], file.path
 
 
 def test_output_style_is_the_shared_serialisation(files: dict[str, MetadataFile]) -> None:

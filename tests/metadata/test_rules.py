@@ -329,18 +329,30 @@ def test_pre_loaded_model_is_used() -> None:
     ],
 )
 def test_field_name_with_double_underscore(fmt: str, path: str) -> None:
+    """``Bad__`` reads as a managed package's namespace: a warning, as sftk cannot know."""
     pkg = clean()
     pkg.manifest = None
     pkg.objects["Course__c"].fields["Bad__Name__c"] = text_field()
     files = build(pkg, fmt)
     problem = only(check(files, api_version=API))
-    assert problem.rule == "api-name"
+    assert (problem.rule, problem.severity) == ("api-name", "warning")
     assert problem.component == "CustomField Course__c.Bad__Name__c"
     target = file_named(files, path)
     assert problem.file == target.path
     # the field starts one line above its fullName: <fields> or the <CustomField> root
     assert problem.line == line_of(target, "<fullName>Bad__Name__c<", -1)
-    assert "two underscores" in problem.message
+    assert "namespace prefix Bad__" in problem.message
+    assert "two underscores" in problem.hint
+    assert check(files, api_version=API, namespace="bad") == []  # the project's own
+
+
+def test_field_name_with_double_underscore_after_a_namespace_is_an_error() -> None:
+    pkg = clean()
+    pkg.manifest = None
+    pkg.objects["Course__c"].fields["acme__Bad__Name__c"] = text_field()
+    problem = only(check(build(pkg), api_version=API))
+    assert (problem.rule, problem.severity) == ("api-name", "error")
+    assert "'acme__Bad__Name' must not contain two underscores" in problem.message
 
 
 def test_object_name_too_long() -> None:
@@ -715,6 +727,9 @@ def test_layout_for_an_object_not_in_the_package(fmt: str) -> None:
     problem = only(check(build(pkg, fmt), api_version=API))
     assert (problem.rule, problem.component) == ("layout-object", "Layout Ghost__c-Ghost Layout")
     assert problem.line == 2
+    # The org may have the object (from another package, an earlier deploy): sftk cannot know.
+    assert problem.severity == "warning"
+    assert "the org must already have it" in problem.message
 
 
 def test_layout_standard_field_unknown_to_the_table_is_a_warning() -> None:
@@ -731,6 +746,7 @@ def test_layout_custom_button_not_in_the_package() -> None:
     problem = only(check(build(pkg), api_version=API))
     assert problem.rule == "layout-reference"
     assert "Course__c.Open_Catalog" in problem.message
+    assert problem.severity == "error"  # Course__c is the package's own, wholly defined
 
 
 def test_layout_related_list_to_a_missing_field() -> None:
@@ -744,14 +760,16 @@ def test_layout_related_list_to_a_missing_field() -> None:
 
 
 @pytest.mark.parametrize(
-    ("entry", "message"),
+    ("entry", "message", "severity"),
     [
-        (field_perm("Course__c.Ghost__c"), "Course__c.Ghost__c"),
-        (field_perm("Ghost__c.Name__c"), "Ghost__c"),
-        (object_perm("Ghost__c"), "Ghost__c"),
+        (field_perm("Course__c.Ghost__c"), "Course__c.Ghost__c", "error"),
+        (field_perm("Ghost__c.Name__c"), "Ghost__c", "warning"),
+        (field_perm("Account.Ghost__c"), "Account.Ghost__c", "warning"),
+        (object_perm("Ghost__c"), "Ghost__c", "warning"),
     ],
 )
-def test_permission_set_names_something_missing(entry: str, message: str) -> None:
+def test_permission_set_names_something_missing(entry: str, message: str, severity: str) -> None:
+    """Only a custom field of a custom object the package defines cannot exist elsewhere."""
     pkg = clean()
     pkg.permission_sets["Course_Manager"] += "\n" + entry
     files = build(pkg)
@@ -765,6 +783,7 @@ def test_permission_set_names_something_missing(entry: str, message: str) -> Non
     lines = target.content.decode().splitlines()
     assert lines[problem.line - 1].strip() == first_line_of_entry
     assert message in problem.message
+    assert problem.severity == severity
 
 
 def test_field_permission_without_a_field() -> None:
@@ -812,11 +831,90 @@ def test_tab_for_an_object_not_in_the_package() -> None:
     pkg.manifest = None
     pkg.tabs["Ghost__c"] = "<customObject>true</customObject>\n<motif>Custom1: Heart</motif>"
     problem = only(check(build(pkg), api_version=API))
-    assert (problem.rule, problem.component, problem.file) == (
+    assert (problem.rule, problem.component, problem.file, problem.severity) == (
         "tab-object",
         "CustomTab Ghost__c",
         "tabs/Ghost__c.tab",
+        "warning",
     )
+
+
+# --- references outside the package: namespaces, what the org must have ---------------------
+
+
+def test_references_into_managed_packages_are_warnings_naming_the_namespace() -> None:
+    pkg = clean()
+    pkg.layouts["Account-Donor Layout"] = layout("Name", "npe01__One2OneContact__c")
+    pkg.permission_sets["Course_Manager"] += "\n" + object_perm("npe03__Recurring_Donation__c")
+    problems = check(build(pkg), api_version=API)
+    assert [(p.rule, p.severity) for p in problems] == [
+        ("layout-reference", "warning"),
+        ("permission-reference", "warning"),
+    ]
+    for problem, namespace in zip(problems, ("npe01", "npe03"), strict=True):
+        assert f"managed package with namespace {namespace} installed" in problem.message
+
+
+def test_the_projects_own_namespace_names_the_packages_components() -> None:
+    pkg = clean()
+    pkg.layouts["acme__Course__c-Acme Layout"] = layout("Name", "acme__Code__c", "Code__c")
+    pkg.permission_sets["Course_Manager"] += "\n" + field_perm("acme__Course__c.acme__Summary__c")
+    assert check(build(pkg), api_version=API, namespace="acme") == []
+    without = check(build(pkg), api_version=API)
+    assert {p.rule for p in without} == {"layout-object", "permission-reference"}
+
+
+def test_fields_of_an_object_the_package_only_extends_may_exist_in_the_org() -> None:
+    pkg = clean()
+    pkg.objects["npe01__OppPayment__c"] = Obj(label=None, fields={"Memo__c": text_field()})
+    pkg.manifest = None
+    pkg.layouts["npe01__OppPayment__c-Payment Layout"] = layout("Name", "Memo__c", "Paid__c")
+    problem = only(check(build(pkg, "source"), api_version=API))
+    assert (problem.rule, problem.severity) == ("layout-reference", "warning")
+    assert "npe01__OppPayment__c.Paid__c" in problem.message
+
+
+def test_custom_metadata_types_have_their_system_fields() -> None:
+    pkg = clean()
+    pkg.objects["Route__mdt"] = Obj(
+        name_field=None, plural="Routes", fields={"Url__c": text_field()}
+    )
+    pkg.manifest = None
+    pkg.layouts["Route__mdt-Route Layout"] = layout(
+        "MasterLabel", "DeveloperName", "NamespacePrefix", "IsProtected", "Url__c"
+    )
+    assert check(build(pkg), api_version=API) == []
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("Course__c", None),
+        ("Account", None),
+        ("Cours__c", "did you mean Course__c?"),
+        ("npe01__OppPayment__c", "namespace npe01"),
+        ("Spaceship__c", "check the object's API name"),
+    ],
+)
+def test_lookups_to_an_object_nobody_defines_are_a_warning(
+    target: str, expected: str | None
+) -> None:
+    pkg = clean()
+    pkg.objects["Enrollment__c"].fields["Mentor__c"] = lookup(target, "Mentees")
+    problems = [p for p in check(build(pkg), api_version=API) if p.rule == "relationship-target"]
+    if expected is None:
+        assert problems == []
+        return
+    (problem,) = problems
+    assert (problem.severity, problem.component) == (
+        "warning",
+        "CustomField Enrollment__c.Mentor__c",
+    )
+    assert f"looks up {target}" in problem.message
+    assert expected in problem.message + problem.hint
+    files = build(pkg)
+    target_file = file_named(files, "Enrollment__c.object")
+    assert problem.line == line_of(target_file, f"<referenceTo>{target}<")
 
 
 # --- rule 8: required fields ----------------------------------------------------------------------
@@ -924,6 +1022,33 @@ def test_too_many_files(monkeypatch: pytest.MonkeyPatch) -> None:
     problem = only(check(files, api_version=API))
     assert (problem.rule, problem.file, problem.component) == ("package-limits", "", "Package")
     assert "4 files" in problem.message
+
+
+def test_source_format_children_count_as_the_one_file_they_are_deployed_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The sf CLI merges an object's field files, and a translation's field translations, into
+    one file before it deploys."""
+    monkeypatch.setattr(rules_module, "PACKAGE_LIMITS", PackageLimits(2, 10**9, 10**9))
+    pkg = clean()
+    pkg.manifest = None
+    pkg.layouts = {}
+    pkg.permission_sets = {}
+    pkg.tabs = {}
+    pkg.objects = {"Course__c": pkg.objects["Course__c"]}
+    pkg.objects["Course__c"].web_links.clear()
+    files = build(pkg, "source")
+    translation = f"{SRC}/objectTranslations/Course__c-de"
+    files += [
+        MetadataFile(f"{translation}/Course__c-de.objectTranslation-meta.xml", b"<x/>"),
+        MetadataFile(f"{translation}/Code__c.fieldTranslation-meta.xml", b"<x/>"),
+        MetadataFile(f"{translation}/Title__c.fieldTranslation-meta.xml", b"<x/>"),
+    ]
+    assert len(files) > 5
+    assert [p.rule for p in check(files, api_version=API)] == []
+    files.append(MetadataFile(f"{SRC}/staticresources/Logo.resource-meta.xml", b"<x/>"))
+    problem = only(check(files, api_version=API))
+    assert "3 files as deployed" in problem.message
 
 
 def test_unzipped_and_zipped_size(monkeypatch: pytest.MonkeyPatch) -> None:

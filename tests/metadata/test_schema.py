@@ -1,22 +1,29 @@
-"""Offline schema validation against the Metadata WSDL (bundled, cached, or the user's own)."""
+"""The Metadata API schema: the WSDLs sftk ships, the user's own, built, cached and compiled.
+
+How files are read against it is tests/metadata/test_reading.py."""
 
 from __future__ import annotations
 
+import lzma
 import re
 from pathlib import Path
 
 import pytest
-from lxml import etree
 
 import toolkit.metadata.schema as schema_module
 from toolkit.errors import ConfigError
 from toolkit.metadata.files import MetadataFile
+from toolkit.metadata.reading import read_file
 from toolkit.metadata.schema import (
+    SHIPPED_WSDL_DIR,
     MetadataSchema,
-    SchemaProblem,
     bundled_wsdl_path,
     is_xml_metadata,
+    read_wsdl,
+    shipped_wsdls,
+    version_key,
     wsdl_api_version,
+    wsdl_for,
 )
 
 MD = "http://soap.sforce.com/2006/04/metadata"
@@ -62,12 +69,6 @@ ROCKET_TAB = f"""<?xml version="1.0" encoding="UTF-8"?>
 </CustomTab>
 """
 
-DELETE_MEMBERS = """    <types>
-        <members>Rocket__c.Old_Field__c</members>
-        <name>CustomField</name>
-    </types>
-"""
-
 
 def md(path: str, text: str) -> MetadataFile:
     return MetadataFile(path, text.encode("utf-8"), origin="test")
@@ -90,134 +91,57 @@ def fresh_memo(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(schema_module, "_MEMO", {})
 
 
-def test_valid_object_with_text_field_is_clean(schema: MetadataSchema) -> None:
-    assert schema.validate(md("objects/Rocket__c.object", ROCKET_OBJECT)) == []
-
-
-def test_valid_source_format_field_is_clean(schema: MetadataSchema) -> None:
-    path = "force-app/main/default/objects/Rocket__c/fields/Thrust_kN__c.field-meta.xml"
-    assert schema.validate(md(path, THRUST_FIELD)) == []
-
-
-def test_elements_out_of_order_reported_on_their_line(schema: MetadataSchema) -> None:
-    swapped = ROCKET_OBJECT.replace(
-        "    <deploymentStatus>Deployed</deploymentStatus>\n", ""
-    ).replace(
-        "    <pluralLabel>Rockets</pluralLabel>\n",
-        "    <pluralLabel>Rockets</pluralLabel>\n"
-        "    <deploymentStatus>Deployed</deploymentStatus>\n",
-    )
-    problems = schema.validate(md("objects/Rocket__c.object", swapped))
-    assert len(problems) == 1
-    problem = problems[0]
-    assert problem.path == "objects/Rocket__c.object"
-    assert problem.element == "deploymentStatus"
-    assert (
-        problem.line
-        == swapped.splitlines().index("    <deploymentStatus>Deployed</deploymentStatus>") + 1
-    )
-    assert "not expected" in problem.message
-    assert "{" not in problem.message
-
-
-def test_unknown_element_named_without_namespace_noise(schema: MetadataSchema) -> None:
-    text = THRUST_FIELD.replace("<label>", "<colour>red</colour>\n    <label>")
-    problems = schema.validate(md("fields/Thrust_kN__c.field-meta.xml", text))
-    assert [(p.line, p.element) for p in problems] == [(5, "colour")]
-    assert problems[0].message.startswith("Element 'colour': This element is not expected.")
-
-
-def test_every_error_is_reported_with_its_own_line(schema: MetadataSchema) -> None:
-    text = ROCKET_OBJECT.replace(
-        "<label>Payload name</label>", "<label>Payload name</label><wings>2</wings>"
-    ).replace("<label>Rocket name</label>", "<label>Rocket name</label><fins>4</fins>")
-    problems = schema.validate(md("objects/Rocket__c.object", text))
-    assert [(p.line, p.element) for p in problems] == [(7, "wings"), (15, "fins")]
-
-
-def test_bad_simple_value_is_reported(schema: MetadataSchema) -> None:
-    text = THRUST_FIELD.replace("<precision>9</precision>", "<precision>nine</precision>")
-    (problem,) = schema.validate(md("fields/Thrust_kN__c.field-meta.xml", text))
-    assert (problem.line, problem.element) == (6, "precision")
-    assert "nine" in problem.message
-
-
-def test_root_without_namespace(schema: MetadataSchema) -> None:
-    text = THRUST_FIELD.replace(f' xmlns="{MD}"', "")
-    assert schema.validate(md("fields/X.field-meta.xml", text)) == [
-        SchemaProblem(
-            "fields/X.field-meta.xml",
-            2,
-            "CustomField",
-            f"root element <CustomField> must be in namespace {MD}, it has no namespace",
-        )
-    ]
-
-
-def test_root_in_wrong_namespace(schema: MetadataSchema) -> None:
-    text = THRUST_FIELD.replace(MD, "urn:example:rockets")
-    (problem,) = schema.validate(md("fields/X.field-meta.xml", text))
-    assert problem.message.endswith("it has namespace urn:example:rockets")
-    assert f"must be in namespace {MD}" in problem.message
-
-
-@pytest.mark.parametrize("root", ["Spaceship", "deploy", "Metadata", "PackageTypeMembers"])
-def test_root_that_is_not_a_metadata_type(schema: MetadataSchema, root: str) -> None:
-    text = f'<?xml version="1.0"?>\n\n<{root} xmlns="{MD}"/>\n'
-    (problem,) = schema.validate(md("x/y.thing-meta.xml", text))
-    assert (problem.line, problem.element) == (3, root)
-    assert problem.message.startswith(f"root element <{root}> is not a Metadata API type")
-
-
-def test_not_well_formed_reports_its_line_instead_of_raising(schema: MetadataSchema) -> None:
-    text = THRUST_FIELD.replace("</label>", "</labl>")
-    (problem,) = schema.validate(md("fields/X.field-meta.xml", text))
-    assert problem.line == 5
-    assert problem.message.startswith("not well-formed XML:")
-    assert problem.element == ""
-
-
-def test_package_xml_needs_version_but_destructive_manifests_do_not(
-    schema: MetadataSchema,
-) -> None:
-    no_version = f'<?xml version="1.0"?>\n<Package xmlns="{MD}">\n{DELETE_MEMBERS}</Package>\n'
-    (problem,) = schema.validate(md("package.xml", no_version))
-    assert problem.element == "Package"
-    assert "version" in problem.message
-    assert schema.validate(md("manifest/package.xml", no_version)) != []
-    for name in (
-        "destructiveChanges.xml",
-        "destructiveChangesPre.xml",
-        "destructiveChangesPost.xml",
-    ):
-        assert schema.validate(md(name, no_version)) == [], name
-    with_version = no_version.replace("</Package>", "    <version>63.0</version>\n</Package>")
-    assert schema.validate(md("package.xml", with_version)) == []
-    assert schema.validate(md("destructiveChanges.xml", with_version)) == []
-
-
-def test_destructive_manifest_is_otherwise_still_checked(schema: MetadataSchema) -> None:
-    text = (
-        f'<?xml version="1.0"?>\n<Package xmlns="{MD}">\n{DELETE_MEMBERS}    <colour/>\n</Package>'
-    )
-    (problem,) = schema.validate(md("destructiveChangesPost.xml", text))
-    assert (problem.line, problem.element) == (7, "colour")
-
-
-def test_validate_tree_reuses_a_parsed_tree(schema: MetadataSchema) -> None:
-    root = etree.fromstring(THRUST_FIELD.replace("Number", "Numeric").encode())
-    (problem,) = schema.validate_tree(root, "fields/T.field-meta.xml")
-    assert (problem.path, problem.line, problem.element) == ("fields/T.field-meta.xml", 9, "type")
-
-
-def test_bundled_wsdl_version(schema: MetadataSchema) -> None:
+def test_bundled_wsdl_is_the_newest_shipped_one(schema: MetadataSchema) -> None:
     path = bundled_wsdl_path()
-    assert path.name == "metadata.wsdl" and path.is_file()
+    assert path.parent == SHIPPED_WSDL_DIR and path.name.endswith(".wsdl.xz")
     version = wsdl_api_version(path)
-    assert re.fullmatch(r"\d+\.0", version)
-    assert float(version) >= 63.0
+    assert version == max(shipped_wsdls(), key=version_key)
+    assert version_key(version) >= (66, 0)
     assert schema.api_version == version
     assert schema.wsdl_path == path
+    assert (SHIPPED_WSDL_DIR / "LICENSE-forcedotcom-wsdl.txt").is_file()
+
+
+def test_a_shipped_wsdl_is_read_decompressed() -> None:
+    text = read_wsdl(bundled_wsdl_path())
+    assert text.startswith(b"<?xml")
+    assert b"Metadata API version " + wsdl_api_version(bundled_wsdl_path()).encode() in text[:500]
+
+
+def test_the_wsdl_for_a_version_is_the_oldest_not_older_than_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "wsdl"
+    folder.mkdir()
+    for version in ("58.0", "62.0", "66.0"):
+        header = f"<!--\nSalesforce.com Metadata API version {version}\n-->\n<definitions/>\n"
+        # Compressed like the shipped ones; the file name does not decide the version.
+        (folder / f"metadata-{version.replace('.', '_')}.wsdl.xz").write_bytes(
+            lzma.compress(header.encode())
+        )
+    monkeypatch.setattr(schema_module, "SHIPPED_WSDL_DIR", folder)
+    picked = {v: wsdl_api_version(wsdl_for(v)) for v in ("50.0", "58.0", "60.0", "62.0", "67.0")}
+    assert picked == {
+        "50.0": "58.0",
+        "58.0": "58.0",
+        "60.0": "62.0",
+        "62.0": "62.0",
+        "67.0": "66.0",  # newer than any: the newest, whose reader warns what it cannot check
+    }
+    assert wsdl_api_version(wsdl_for(None)) == "66.0"
+    assert wsdl_api_version(bundled_wsdl_path()) == "66.0"
+
+
+def test_no_shipped_wsdl_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(schema_module, "SHIPPED_WSDL_DIR", tmp_path)
+    with pytest.raises(ConfigError, match="incomplete") as info:
+        bundled_wsdl_path()
+    assert "--wsdl" in (info.value.hint or "")
+
+
+def test_version_key_compares_numbers_not_text() -> None:
+    assert version_key("9.0") < version_key("66.0") < version_key("66.1") < version_key("100.0")
+    assert version_key("latest") == (0, 0)
 
 
 def test_wsdl_version_from_a_header_comment(tmp_path: Path) -> None:
@@ -257,9 +181,9 @@ def test_first_load_writes_cache_and_next_load_uses_it(
     monkeypatch.setattr(schema_module, "build_xsd", no_build)
     from_cache = MetadataSchema.load(cache_dir=only_cache)
     assert from_cache is not schema
-    assert from_cache.validate(md("objects/Rocket__c.object", ROCKET_OBJECT)) == []
+    assert read_file(md("objects/Rocket__c.object", ROCKET_OBJECT), from_cache) == []
     broken = THRUST_FIELD.replace("<label>", "<colour/><label>")
-    assert [p.element for p in from_cache.validate(md("f.field-meta.xml", broken))] == ["colour"]
+    assert [p.element for p in read_file(md("f.field-meta.xml", broken), from_cache)] == ["colour"]
     assert sorted(p.name for p in (only_cache / "schema").iterdir()) == [cached.name]
 
 
@@ -278,7 +202,7 @@ def test_cached_schema_is_compiled_when_first_used_and_rebuilt_if_it_does_not_co
     schema_module._MEMO.clear()  # this test's own memo (fresh_memo)
     loaded = MetadataSchema.load(cache_dir=damaged)
     assert loaded._strict is None  # not compiled yet
-    assert loaded.validate(md("tabs/Rocket__c.tab", ROCKET_TAB)) == []
+    assert read_file(md("tabs/Rocket__c.tab", ROCKET_TAB), loaded) == []
     assert (damaged / "schema" / cached.name).read_bytes() == cached.read_bytes()
 
 
@@ -295,7 +219,7 @@ def test_cache_dir_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: P
 
 def user_wsdl(tmp_path: Path, drop: str) -> Path:
     """A copy of the bundled WSDL with one element declaration removed, as an org might have."""
-    text = bundled_wsdl_path().read_text(encoding="utf-8")
+    text = read_wsdl(bundled_wsdl_path()).decode("utf-8")
     tab = text.index('<xsd:complexType name="CustomTab">')
     start = text.index(drop, tab)
     end = text.index("\n", start) + 1
@@ -308,7 +232,7 @@ def test_user_wsdl_replaces_the_bundled_schema(
     schema: MetadataSchema, tmp_path: Path, fresh_memo: None
 ) -> None:
     tab = md("tabs/Rocket__c.tab", ROCKET_TAB)
-    assert schema.validate(tab) == []
+    assert read_file(tab, schema) == []
     wsdl = user_wsdl(tmp_path, '<xsd:element name="motif"')
     # An unwritable cache folder (a file stands where it should be) only costs a rebuild.
     blocked = tmp_path / "not-a-folder"
@@ -316,7 +240,7 @@ def test_user_wsdl_replaces_the_bundled_schema(
     mine = MetadataSchema.load(wsdl, cache_dir=blocked)
     assert mine.wsdl_path == wsdl
     assert mine.api_version == schema.api_version
-    (problem,) = mine.validate(tab)
+    (problem,) = read_file(tab, mine)
     assert (problem.line, problem.element) == (4, "motif")
 
 

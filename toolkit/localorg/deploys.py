@@ -36,6 +36,7 @@ from toolkit.metadata import xmlsafe
 from toolkit.metadata.files import METADATA_NS, MetadataFile
 from toolkit.metadata.model import FieldDef, PackageModel, is_custom_name, load_model
 from toolkit.metadata.packaging import PACKAGE_LIMITS, read_zip
+from toolkit.metadata.reading import read_tree
 from toolkit.metadata.schema import MetadataSchema
 from toolkit.metadata.standard_objects import standard_field
 from toolkit.metadata.types import MetadataType
@@ -279,8 +280,12 @@ class _Planner:
             line = file.content.count(b"\n", 0, max(file.content.find(b"<!DOCTYPE"), 0)) + 1
             return None, [(f"Error parsing file: {DOCTYPE_REFUSED}", line, "")]
         self.trees[file.path] = root
-        found = self.schema.validate_tree(root, file.path)
-        return root, [(f"Error parsing file: {p.message}", p.line, p.element) for p in found]
+        found = read_tree(root, file.path, self.schema)
+        return root, [
+            (f"Error parsing file: {p.message}", p.line, p.element)
+            for p in found
+            if p.severity == "error"  # what a real org passes over in silence
+        ]
 
     def plan(self, files: Sequence[MetadataFile]) -> None:
         by_path = {f.path: f for f in files}

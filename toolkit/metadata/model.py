@@ -19,6 +19,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import functools
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -42,9 +43,24 @@ _CHILD_TAGS = frozenset(child.tag for child in _OBJECT_TYPE.children)
 _PARSED_TYPES = frozenset({"CustomObject", "Layout", "PermissionSet", "CustomTab"})
 
 
+_NAMESPACE = re.compile(r"[A-Za-z][A-Za-z0-9]{0,14}")
+# What may follow "__" at the end of a name: a suffix, not a name after a namespace prefix.
+_SUFFIX_ENDINGS = frozenset(s[2:] for s in (*CUSTOM_OBJECT_SUFFIXES, "__r"))
+
+
 def is_custom_name(name: str) -> bool:
     """True when ``name`` carries one of the suffixes Salesforce gives to user-created objects."""
     return name.endswith(CUSTOM_OBJECT_SUFFIXES)
+
+
+def split_namespace(name: str) -> tuple[str, str]:
+    """A managed package's namespace prefix and the rest of the name:
+    ``npe01__Payments_Made__c`` -> (``npe01``, ``Payments_Made__c``); ``Payments__c`` and
+    ``Account`` have none (``""``)."""
+    head, sep, rest = name.partition("__")
+    if sep and rest and rest not in _SUFFIX_ENDINGS and _NAMESPACE.fullmatch(head):
+        return head, rest
+    return "", name
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,18 @@ wait, one problem at a time, so ``check`` finds them locally, all at once, with 
 and component to fix.
 
 Severity follows certainty: what Salesforce is known to reject is an ``error``; what merely looks
-wrong because sftk's table of standard objects is not exhaustive is a ``warning``.
+wrong because sftk's table of standard objects is not exhaustive is a ``warning``. So is a
+reference to something the package does not hold: the org may well have it (from another
+package, a managed package's namespace, or an earlier deploy), and the warning names what the
+org must already have. A reference is an error only where sftk knows it cannot exist: a custom
+field on a custom object the package fully defines. Names may carry a managed package's
+namespace prefix (``npe01__Payments_Made__c``); the project's own namespace, if it has one,
+names the package's own components.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 import sys
@@ -34,10 +41,11 @@ from toolkit.metadata.model import (
     PermissionSetDef,
     is_custom_name,
     load_model,
+    split_namespace,
 )
 from toolkit.metadata.packaging import PACKAGE_LIMITS, PackageLimits, build_zip
 from toolkit.metadata.standard_objects import is_standard_object, standard_field
-from toolkit.metadata.types import BY_NAME, OBJECT_CHILDREN
+from toolkit.metadata.types import BY_NAME, OBJECT_CHILDREN, decomposed_file
 
 Severity = Literal["error", "warning"]
 
@@ -69,13 +77,17 @@ RULES: Mapping[str, str] = {
     f"{fieldtypes.MAX_MASTER_DETAIL_PER_OBJECT} master-detail fields",
     "relationship-name": "Lookup and MasterDetail fields have a referenceTo and a relationshipName",
     "relationship-name-clash": "relationship names are unique among the children of one parent",
+    "relationship-target": "a Lookup or MasterDetail field looks up an object in the package or "
+    "a standard object (otherwise a warning: the org must already have it)",
     "picklist-values": "picklist values are unique (ignoring case) and at most "
     f"{fieldtypes.PICKLIST_VALUE_MAX} characters",
     "picklist-default": "a picklist has at most one default value, and it is one of its values",
-    "layout-object": "a layout's object is in the package or is a standard object",
+    "layout-object": "a layout's object is in the package or is a standard object (otherwise a "
+    "warning: the org must already have it)",
     "layout-reference": "a layout names only fields, buttons, links and related lists that exist",
     "permission-reference": "a permission set names only objects and fields that exist",
-    "tab-object": "a custom object tab names an object in the package",
+    "tab-object": "a custom object tab names an object in the package (otherwise a warning: the "
+    "org must already have it)",
     "required-field-permission": "no field permissions on required fields (Salesforce refuses "
     "them; master-detail fields are always required)",
     "manifest-not-listed": "package.xml lists every component the package files hold (listing "
@@ -137,38 +149,87 @@ def api_name_error(name: str, *, max_length: int = NAME_MAX) -> str | None:
     return None
 
 
+def _name_problem(
+    what: str,
+    name: str,
+    base: str,
+    where: tuple[str, int, str],
+    hint: str,
+    ctx: _Context,
+    max_length: int = NAME_MAX,
+    *,
+    extends: bool = False,
+) -> Problem | None:
+    """The api-name problem of a component the package defines (``base`` is its name without
+    a custom suffix; ``where`` file, line and component), if it has one.
+
+    A name with a namespace prefix belongs to that managed package. In the project's own
+    namespace that is fine; in another's it is a warning, as the org must have that package
+    and a deploy changes only what it lets subscribers change (and if no package has that
+    namespace, the name has two underscores in a row). ``extends`` marks a component the
+    package only adds children to, which is what a package does with another's objects.
+    """
+    error = api_name_error(base, max_length=max_length)
+    if error is None:
+        return None
+    file, line, component = where
+    namespace, rest = split_namespace(base)
+    if namespace and api_name_error(rest, max_length=max_length) is None:
+        if extends or namespace.lower() == ctx.namespace:
+            return None
+        return Problem(
+            "api-name",
+            file,
+            line,
+            component,
+            f"{what} {name!r} carries the namespace prefix {namespace}__ of a managed package: "
+            "the org must have it installed, and a deploy changes only what it lets "
+            "subscribers change",
+            f"if {namespace} is no package's namespace, do not use two underscores in a row",
+            severity="warning",
+        )
+    named = f"{name!r}" if base == name else f"{name!r}: {base!r}"
+    return Problem("api-name", file, line, component, f"{what} {named} {error}", hint)
+
+
 def check(
     files: Sequence[MetadataFile],
     *,
     api_version: str,
     model: PackageModel | None = None,
+    namespace: str = "",
 ) -> list[Problem]:
-    """Run every rule over the package; pass ``model`` when the caller already loaded it."""
+    """Run every rule over the package; pass ``model`` when the caller already loaded it.
+
+    ``namespace`` is the project's own namespace prefix (sfdx-project.json), "" for none.
+    """
     if not _API_VERSION.match(api_version):
         raise ConfigError(
             f"API version {api_version!r} is not a version number",
             hint="use the form 66.0",
         )
     package = model if model is not None else load_model(files)
-    ctx = _Context(package)
+    ctx = _Context(package, namespace)
     problems: list[Problem] = []
     for obj in package.objects.values():
-        problems.extend(_object_rules(obj))
+        problems.extend(_object_rules(obj, ctx))
     problems.extend(_relationship_clashes(package))
+    problems.extend(_relationship_targets(package, ctx))
     for layout in package.layouts:
         problems.extend(_layout_rules(layout, ctx))
     for perm_set in package.permission_sets:
         problems.extend(_permission_set_rules(perm_set, ctx))
     for tab in package.tabs:
-        if tab.custom_object and package.find_object(tab.name) is None:
+        if tab.custom_object and ctx.object_state(tab.name) != "package":
             problems.append(
                 Problem(
                     "tab-object",
                     tab.file,
                     tab.line,
                     f"CustomTab {tab.name}",
-                    f"the tab shows custom object {tab.name}, which is not in the package",
+                    f"the tab shows custom object {ctx.elsewhere(tab.name)}",
                     "add the object to the package, or rename the tab after its object",
+                    severity="warning",
                 )
             )
     for manifest in package.manifests:
@@ -179,8 +240,10 @@ def check(
 
 # --- lookups shared by the rules -----------------------------------------------------------------
 
-_ObjectState = Literal["package", "standard", "missing", "unknown"]
-_FieldState = Literal["ok", "missing", "unknown"]
+# "elsewhere": not in the package nor a standard object sftk knows, so the org must have it.
+_ObjectState = Literal["package", "standard", "elsewhere"]
+# "missing": cannot exist (a custom field on a custom object the package fully defines).
+_FieldState = Literal["ok", "missing", "elsewhere"]
 
 
 class _Holdings(NamedTuple):
@@ -198,8 +261,9 @@ class _Context:
     thousands of tuples, each one more object for the garbage collector to trace.
     """
 
-    def __init__(self, model: PackageModel) -> None:
+    def __init__(self, model: PackageModel, namespace: str = "") -> None:
         self.model = model
+        self.namespace = namespace.lower()
         self.object_states: dict[str, _ObjectState] = {}
         self.fields: dict[str, dict[str, FieldDef]] = {}
         self.web_links: dict[str, set[str]] = {}
@@ -210,39 +274,84 @@ class _Context:
                 fields.setdefault(field.name.lower(), field)
             self.web_links.setdefault(key, set()).update(w.name.lower() for w in obj.web_links)
 
+    def own(self, name: str) -> str:
+        """``name`` as the package spells its own components: without the project's namespace."""
+        namespace, rest = split_namespace(name)
+        return rest if namespace and namespace.lower() == self.namespace else name
+
+    def foreign(self, name: str) -> str:
+        """The namespace of another package that ``name`` belongs to, or ""."""
+        namespace, _ = split_namespace(name)
+        return namespace if namespace.lower() != self.namespace else ""
+
+    def find_object(self, name: str) -> ObjectDef | None:
+        return self.model.find_object(self.own(name))
+
     def object_state(self, name: str) -> _ObjectState:
         """Memoised: permission sets and layouts name the same few objects thousands of times."""
         state = self.object_states.get(name)
         if state is None:
-            if self.model.find_object(name) is not None:
+            if self.find_object(name) is not None:
                 state = "package"
             elif is_standard_object(name):
                 state = "standard"
             else:
-                state = "missing" if is_custom_name(name) else "unknown"
+                state = "elsewhere"
             self.object_states[name] = state
         return state
+
+    def elsewhere(self, object_name: str) -> str:
+        """How a message names an object that is not in the package: what the org must have."""
+        namespace = self.foreign(object_name)
+        if namespace:
+            return (
+                f"{object_name}, which is not in the package: the org must have the managed "
+                f"package with namespace {namespace} installed"
+            )
+        if is_custom_name(object_name):
+            return f"{object_name}, which is not in the package: the org must already have it"
+        return (
+            f"{object_name!r}, which is not in the package and not a standard object sftk "
+            "knows: the org must already have it"
+        )
+
+    def defines(self, object_name: str) -> bool:
+        """Whether the package fully defines a custom object of its own, so that it knows every
+        custom field the object can have."""
+        obj = self.find_object(object_name)
+        return (
+            obj is not None
+            and obj.file is not None
+            and not obj.container_only
+            and is_custom_name(obj.name)
+            and not self.foreign(obj.name)
+        )
 
     def field_state(self, object_name: str, field_name: str) -> _FieldState:
         if self.package_field(object_name, field_name) is not None:
             return "ok"
         if standard_field(object_name, field_name) is not None:
             return "ok"
-        if field_name.endswith("__c") or object_name.endswith("__c"):
-            return "missing"  # custom objects have no fields beyond their own and the system's
-        return "unknown"
+        if (
+            field_name.endswith("__c")
+            and not self.foreign(field_name)
+            and self.defines(object_name)
+        ):
+            return "missing"
+        return "elsewhere"
 
     def package_field(self, object_name: str, field_name: str) -> FieldDef | None:
-        fields = self.fields.get(object_name.lower())
-        return None if fields is None else fields.get(field_name.lower())
+        fields = self.fields.get(self.own(object_name).lower())
+        return None if fields is None else fields.get(self.own(field_name).lower())
 
     def not_in_package(self, object_name: str, field_names: Iterable[str]) -> list[str]:
         """The names that are not fields the package gives the object (case ignored)."""
-        fields = self.fields.get(object_name.lower(), {})
-        return [name for name in field_names if name.lower() not in fields]
+        fields = self.fields.get(self.own(object_name).lower(), {})
+        return [name for name in field_names if self.own(name).lower() not in fields]
 
     def has_web_link(self, object_name: str, name: str) -> bool:
-        return name.lower() in self.web_links.get(object_name.lower(), ())
+        links = self.web_links.get(self.own(object_name).lower(), ())
+        return self.own(name).lower() in links
 
     @functools.cached_property
     def grantable_fields(self) -> frozenset[str]:
@@ -278,16 +387,16 @@ def _field_component(field: FieldDef) -> str:
 # --- objects and fields --------------------------------------------------------------------------
 
 
-def _object_rules(obj: ObjectDef) -> Iterator[Problem]:
-    yield from _object_name_rules(obj)
-    if obj.file is not None and obj.custom:
+def _object_rules(obj: ObjectDef, ctx: _Context) -> Iterator[Problem]:
+    yield from _object_name_rules(obj, ctx)
+    if obj.file is not None and obj.custom and not ctx.foreign(obj.name):
         yield from _object_definition_rules(obj, obj.file)
     masters: list[FieldDef] = []
     found: list[Problem] = []
     for field in obj.fields:
         if field.type == "MasterDetail":
             masters.append(field)
-        _field_rules(field, obj, found)
+        _field_rules(field, obj, ctx, found)
     yield from found
     limit = fieldtypes.MAX_MASTER_DETAIL_PER_OBJECT
     for extra in masters[limit:]:
@@ -303,7 +412,7 @@ def _object_rules(obj: ObjectDef) -> Iterator[Problem]:
         )
 
 
-def _object_name_rules(obj: ObjectDef) -> Iterator[Problem]:
+def _object_name_rules(obj: ObjectDef, ctx: _Context) -> Iterator[Problem]:
     where = _object_location(obj)
     if where is None:
         return
@@ -311,16 +420,17 @@ def _object_name_rules(obj: ObjectDef) -> Iterator[Problem]:
     component = f"CustomObject {obj.name}"
     base, suffix = _split_suffix(obj.name)
     if suffix:
-        error = api_name_error(base)
-        if error:
-            yield Problem(
-                "api-name",
-                file,
-                line,
-                component,
-                f"object name {obj.name!r}: {base!r} {error}",
-                "rename the object, e.g. Course_Session__c",
-            )
+        problem = _name_problem(
+            "object name",
+            obj.name,
+            base,
+            (file, line, component),
+            "rename the object, e.g. Course_Session__c",
+            ctx,
+            extends=obj.file is None or obj.container_only,
+        )
+        if problem is not None:
+            yield problem
     elif not is_standard_object(obj.name):
         yield Problem(
             "custom-suffix",
@@ -383,21 +493,18 @@ def _object_definition_rules(obj: ObjectDef, file: str) -> Iterator[Problem]:
 _FieldRule = Callable[[FieldDef, fieldtypes.FieldType, list[Problem]], None]
 
 
-def _field_rules(field: FieldDef, obj: ObjectDef, out: list[Problem]) -> None:
+def _field_rules(field: FieldDef, obj: ObjectDef, ctx: _Context, out: list[Problem]) -> None:
     if field.custom:
-        base = field.name.removesuffix("__c")
-        error = api_name_error(base)
-        if error:
-            out.append(
-                Problem(
-                    "api-name",
-                    field.file,
-                    field.line,
-                    _field_component(field),
-                    f"field name {field.name!r}: {base!r} {error}",
-                    "rename the field, e.g. Start_Date__c",
-                )
-            )
+        problem = _name_problem(
+            "field name",
+            field.name,
+            field.name.removesuffix("__c"),
+            (field.file, field.line, _field_component(field)),
+            "rename the field, e.g. Start_Date__c",
+            ctx,
+        )
+        if problem is not None:
+            out.append(problem)
     elif standard_field(obj.name, field.name) is not None:
         return  # a standard field the package customises: its shape is Salesforce's
     elif is_custom_name(obj.name) or is_standard_object(obj.name):
@@ -641,6 +748,8 @@ def _rules_for(ftype: fieldtypes.FieldType) -> tuple[_FieldRule, ...]:
     return tuple(rules)
 
 
+_RELATIONSHIP_TYPES = frozenset({"Lookup", "MasterDetail"})
+
 _TYPE_RULES: Mapping[str, tuple[_FieldRule, ...]] = {
     name: _rules_for(ftype) for name, ftype in fieldtypes.FIELD_TYPES.items()
 }
@@ -672,26 +781,44 @@ def _relationship_clashes(model: PackageModel) -> Iterator[Problem]:
             )
 
 
+def _relationship_targets(model: PackageModel, ctx: _Context) -> Iterator[Problem]:
+    """Lookups and master-detail fields whose parent is neither in the package nor standard."""
+    known = [obj.name for obj in model.objects.values()]
+    for obj in model.objects.values():
+        for field in obj.fields:
+            if field.type not in _RELATIONSHIP_TYPES or not field.reference_to:
+                continue
+            target = field.reference_to
+            if ctx.object_state(target) != "elsewhere":
+                continue
+            close = difflib.get_close_matches(target, known, n=1, cutoff=0.8)
+            yield Problem(
+                "relationship-target",
+                field.file,
+                field.line_of("referenceTo"),
+                _field_component(field),
+                f"the {field.type} field looks up {ctx.elsewhere(target)}",
+                f"did you mean {close[0]}?"
+                if close
+                else "check the object's API name, or add the object to the package",
+                severity="warning",
+            )
+
+
 # --- layouts, permission sets --------------------------------------------------------------------
 
 
 def _layout_rules(layout: LayoutDef, ctx: _Context) -> Iterator[Problem]:
     component = f"Layout {layout.name}"
-    state = ctx.object_state(layout.object)
-    if state in ("missing", "unknown"):
+    if ctx.object_state(layout.object) == "elsewhere":
         yield Problem(
             "layout-object",
             layout.file,
             layout.line,
             component,
-            f"the layout is for {layout.object!r}, "
-            + (
-                "a custom object that is not in the package"
-                if state == "missing"
-                else "which is not in the package and not a standard object sftk knows"
-            ),
+            f"the layout is for {ctx.elsewhere(layout.object)}",
             "name the layout <Object>-<Layout Name> after an object in the package",
-            severity="error" if state == "missing" else "warning",
+            severity="warning",
         )
         return
     # Every <field> of the layout (the items' fields, maybe more) is checked first, so a sound
@@ -712,29 +839,32 @@ def _layout_rules(layout: LayoutDef, ctx: _Context) -> Iterator[Problem]:
                 )
     for ref in (*layout.custom_buttons, *layout.custom_links):
         if not ctx.has_web_link(layout.object, ref.name):
+            known = ctx.defines(layout.object) and not ctx.foreign(ref.name)
             yield Problem(
                 "layout-reference",
                 layout.file,
                 ref.line,
                 component,
-                f"custom button or link {layout.object}.{ref.name} is not in the package",
+                f"custom button or link {layout.object}.{ref.name} is not in the package"
+                + ("" if known else ": the org must already have it"),
                 "add the web link to the object, or remove it from the layout",
+                severity="error" if known else "warning",
             )
     for related in layout.related_lists:
         child, dot, lookup = related.name.partition(".")
         if not dot:
             continue  # a standard related list (RelatedContactList ...)
-        child_state = ctx.object_state(child)
-        if child_state == "missing":
+        if ctx.object_state(child) == "elsewhere":
             yield Problem(
                 "layout-reference",
                 layout.file,
                 related.line,
                 component,
-                f"related list {related.name}: object {child} is not in the package",
+                f"related list {related.name}: object {ctx.elsewhere(child)}",
                 "add the child object, or remove the related list",
+                severity="warning",
             )
-        elif child_state != "unknown":
+        else:
             field_state = ctx.field_state(child, lookup)
             if field_state != "ok":
                 yield _missing_field(
@@ -764,17 +894,23 @@ def _missing_field(
             file,
             line,
             component,
-            f"field {object_name}.{field_name} is not in the package"
-            + ("" if field_name.endswith("__c") else " and is not a standard field"),
+            f"field {object_name}.{field_name} is not in the package, which defines "
+            f"{object_name} and none of its fields by that name",
             f"add the field to {object_name}, or remove the reference",
         )
+    namespace, _ = split_namespace(field_name)
+    if namespace:
+        where = f"the org must have the managed package with namespace {namespace} installed"
+    elif field_name.endswith("__c"):
+        where = "the org must already have it"
+    else:
+        where = "it is not a standard field sftk knows, so the org must already have it"
     return Problem(
         rule,
         file,
         line,
         component,
-        f"field {object_name}.{field_name} is not in the package and is not a standard "
-        "field sftk knows",
+        f"field {object_name}.{field_name} is not in the package: {where}",
         "check the API name; custom fields end in __c",
         severity="warning",
     )
@@ -782,16 +918,17 @@ def _missing_field(
 
 def _permission_set_rules(perm_set: PermissionSetDef, ctx: _Context) -> Iterator[Problem]:
     component = f"PermissionSet {perm_set.name}"
-    error = api_name_error(perm_set.name, max_length=PERMISSION_SET_NAME_MAX)
-    if error:
-        yield Problem(
-            "api-name",
-            perm_set.file,
-            perm_set.line,
-            component,
-            f"permission set name {perm_set.name!r} {error}",
-            "rename the file, e.g. Course_Manager.permissionset",
-        )
+    problem = _name_problem(
+        "permission set name",
+        perm_set.name,
+        perm_set.name,
+        (perm_set.file, perm_set.line, component),
+        "rename the file, e.g. Course_Manager.permissionset",
+        ctx,
+        PERMISSION_SET_NAME_MAX,
+    )
+    if problem is not None:
+        yield problem
     if perm_set.label is not None and len(perm_set.label) > PERMISSION_SET_LABEL_MAX:
         yield Problem(
             "label-length",
@@ -830,8 +967,7 @@ def _field_permission_rules(
             "write the field as Object__c.Field__c",
         )
         return
-    state = ctx.object_state(object_name)
-    if state in ("missing", "unknown"):
+    if ctx.object_state(object_name) == "elsewhere":
         yield from _object_reference(file, line, component, object_name, ctx)
         return
     package_field = ctx.package_field(object_name, field_name)
@@ -869,7 +1005,7 @@ def _field_permission_ok(field: str, ctx: _Context) -> bool:
     package_field = ctx.package_field(object_name, field_name)
     if package_field is not None:  # then the object is in the package too
         return not _required_reason(object_name, field_name, package_field)
-    if ctx.object_state(object_name) in ("missing", "unknown"):
+    if ctx.object_state(object_name) == "elsewhere":
         return False
     if ctx.field_state(object_name, field_name) != "ok":
         return False
@@ -889,24 +1025,14 @@ def _required_reason(object_name: str, field_name: str, field: FieldDef | None) 
 def _object_reference(
     file: str, line: int, component: str, object_name: str, ctx: _Context
 ) -> Iterator[Problem]:
-    state = ctx.object_state(object_name)
-    if state == "missing":
+    if ctx.object_state(object_name) == "elsewhere":
         yield Problem(
             "permission-reference",
             file,
             line,
             component,
-            f"object {object_name} is not in the package",
-            "add the object to the package, or remove the permission",
-        )
-    elif state == "unknown":
-        yield Problem(
-            "permission-reference",
-            file,
-            line,
-            component,
-            f"object {object_name!r} is not in the package and is not a standard object sftk knows",
-            "check the API name; custom objects end in __c",
+            f"object {ctx.elsewhere(object_name)}",
+            "check the API name (custom objects end in __c), or add the object to the package",
             severity="warning",
         )
 
@@ -1011,13 +1137,16 @@ def _zipped_upper_bound(files: Sequence[MetadataFile]) -> int:
 
 def _package_limits(files: Sequence[MetadataFile]) -> Iterator[Problem]:
     limits = PACKAGE_LIMITS
-    if len(files) > limits.max_files:
+    # Source format's children of a decomposed component travel merged into one file.
+    count = sum(1 for f in files if decomposed_file(f.path) != "child")
+    if count > limits.max_files:
         yield Problem(
             "package-limits",
             "",
             0,
             "Package",
-            f"the package has {len(files):,} files; the Metadata API accepts {limits.max_files:,}",
+            f"the package has {count:,} files as deployed; the Metadata API accepts "
+            f"{limits.max_files:,}",
             "split the deploy into several packages",
         )
     unzipped = sum(len(f.content) for f in files)

@@ -1,13 +1,16 @@
-"""Offline XML-schema validation of metadata files against the Metadata API WSDL.
+"""The Metadata API schema, built from the Metadata WSDL: compiled for lxml, and read into a
+table of content models for the reader (toolkit.metadata.reading).
 
-The schema is never written by hand: it is cut out of the Metadata WSDL (the one simple-salesforce
-ships, or one the user downloaded from their own org), turned into a stand-alone XSD that can
-validate a file whose root is a metadata type, and cached on disk so later runs skip the build.
+The schema is never written by hand: it is cut out of a Metadata WSDL (the newest one sftk
+ships in ``toolkit/metadata/wsdl/``, public from forcedotcom/wsdl, or one the user downloaded
+from their own org), turned into a stand-alone XSD that can validate a file whose root is a
+metadata type, and cached on disk so later runs skip the build.
 
 The WSDL was written for SOAP messages, not for files, so the XSD differs from it in three ways:
 the namespace prefixes the WSDL declares on ``<definitions>`` are re-declared on the schema, every
-type derived from ``Metadata`` gets a global element so it can be a document root, and a second,
-lazily compiled variant lets destructive manifests omit ``<version>`` as Salesforce documents.
+type derived from ``Metadata`` gets a global element so it can be a document root (as do the
+children source format gives files of their own), and nothing else changes: how loosely an org
+reads files is the reader's business, not the schema's.
 """
 
 from __future__ import annotations
@@ -16,42 +19,42 @@ import contextlib
 import copy
 import functools
 import hashlib
-import importlib.util
 import logging
+import lzma
 import os
 import re
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import cast
+from typing import Literal, NamedTuple, cast
 
 from lxml import etree
 
 from toolkit.errors import ConfigError
 from toolkit.metadata import xmlsafe
-from toolkit.metadata.files import METADATA_NS, MetadataFile
-from toolkit.metadata.types import MANIFEST_NAMES, METADATA_TYPES
+from toolkit.metadata.files import METADATA_NS
+from toolkit.metadata.types import DECOMPOSED_ROOTS, MANIFEST_NAMES, METADATA_TYPES
 
 # Part of the cache key: bump it whenever build_xsd changes what it writes, so stale caches die.
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"
+
+# The WSDLs sftk ships, one per API version (``metadata-66.0.wsdl.xz``), with their licence.
+SHIPPED_WSDL_DIR = Path(__file__).parent / "wsdl"
 
 _log = logging.getLogger(__name__)
 
 _WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 _XSD_NS = "http://www.w3.org/2001/XMLSchema"
 _XS = f"{{{_XSD_NS}}}"
-_NS_NOISE = f"{{{METADATA_NS}}}"
 
 _BASE_TYPE = "Metadata"
-_MANIFEST_TYPE = "Package"
-_DESTRUCTIVE_MANIFESTS = MANIFEST_NAMES - {"package.xml"}
 
+_XZ_MAGIC = b"\xfd7zXZ\x00"
+_PROLOG_BYTES = 4096  # the header comment with the API version sits in the first few lines
 _VERSION_RE = re.compile(r"API version\s+(\d+\.\d+)", re.IGNORECASE)
 _COMMENT_RE = re.compile(rb"<!--(.*?)-->", re.DOTALL)
 _FIRST_ELEMENT_RE = re.compile(rb"<[A-Za-z_]")
-_ELEMENT_RE = re.compile(r"^Element '(?:\{[^}]*\})?([^']+)'")
 
 # (mdapi folder, suffix) of the types whose one file is the XML itself; content types such as
 # classes/X.cls keep their XML in a separate -meta.xml file, and of a bundle's files only its
@@ -64,35 +67,54 @@ _IN_FOLDER_XML_KINDS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class SchemaProblem:
-    """One schema violation, located well enough for a person to open the file and fix it."""
-
-    path: str
-    line: int
-    element: str
-    message: str
+def shipped_wsdls() -> dict[str, Path]:
+    """The Metadata WSDLs shipped with sftk, by the API version their header names."""
+    found = {wsdl_api_version(path): path for path in SHIPPED_WSDL_DIR.glob("metadata-*.wsdl.xz")}
+    if not found:
+        raise ConfigError(
+            f"no Metadata WSDL in {SHIPPED_WSDL_DIR}: this installation of sftk is incomplete",
+            hint="reinstall sftk (pip install --force-reinstall sftk), or pass --wsdl FILE",
+        )
+    return found
 
 
 def bundled_wsdl_path() -> Path:
-    """The Metadata WSDL shipped by simple-salesforce: the default schema, no download needed.
+    """The newest Metadata WSDL sftk ships: the default schema, no download needed."""
+    shipped = shipped_wsdls()
+    return shipped[max(shipped, key=version_key)]
 
-    Found without importing simple-salesforce, whose import (requests, zeep) would add a tenth
-    of a second to every render and validate.
-    """
-    spec = importlib.util.find_spec("simple_salesforce")
-    folders = spec.submodule_search_locations if spec is not None else None
-    if not folders:
-        raise ConfigError(
-            "simple-salesforce is not installed, and sftk takes the Metadata WSDL from it",
-            hint="reinstall sftk (pip install sftk) or pass --wsdl FILE",
-        )
-    return Path(folders[0]) / "metadata.wsdl"
+
+def wsdl_for(api_version: str | None) -> Path:
+    """The shipped WSDL to read a package of ``api_version`` with: the oldest one that is not
+    older than the package, else the newest (whose reader then warns about what it cannot
+    check). None picks the newest."""
+    shipped = shipped_wsdls()
+    versions = sorted(shipped, key=version_key)
+    wanted = version_key(api_version) if api_version else None
+    if wanted is not None:
+        for version in versions:
+            if version_key(version) >= wanted:
+                return shipped[version]
+    return shipped[versions[-1]]
+
+
+def version_key(api_version: str) -> tuple[int, int]:
+    """``"66.0"`` -> ``(66, 0)``, to compare API versions as numbers; (0, 0) if not a version."""
+    major, _, minor = api_version.strip().partition(".")
+    try:
+        return int(major), int(minor or 0)
+    except ValueError:
+        return 0, 0
+
+
+def read_wsdl(path: Path) -> bytes:
+    """A WSDL's XML, decompressed when the file is xz-compressed (as sftk ships them)."""
+    return _decompressed(_read_wsdl(path), path)
 
 
 def wsdl_api_version(wsdl: Path) -> str:
     """The API version a WSDL was generated for, as Salesforce writes it in the header comment."""
-    return _api_version(_read_wsdl(wsdl), wsdl)
+    return _api_version(_prolog(_read_wsdl(wsdl)), wsdl)
 
 
 def default_cache_dir() -> Path:
@@ -152,13 +174,37 @@ def build_xsd(wsdl: bytes, where: str) -> bytes:
     return etree.tostring(schema, encoding="UTF-8", xml_declaration=True)
 
 
+ChildKind = Literal["complex", "string", "binary", "any", "value"]
+
+
+class ChildDecl(NamedTuple):
+    """One child element a complex type allows, as its xsd:sequence declares it.
+
+    ``position`` is its place in the sequence, the base type's elements first; ``type`` names a
+    complex type of the schema when ``kind`` is "complex". ``kind`` says how its content is
+    read: "string" text, "binary" base64 text (or, in source files, embedded XML), "any" content
+    nobody checks, "value" a number, boolean, date or enumeration.
+    """
+
+    position: int
+    type: str
+    kind: ChildKind
+    repeatable: bool
+    required: bool
+    nillable: bool
+
+
+# A complex type's content model: child element name -> its declaration.
+ContentModel = Mapping[str, ChildDecl]
+
+
 class MetadataSchema:
     """A Metadata API schema; get it with ``load`` and reuse it for every file.
 
     A schema read from the cache is compiled when it first checks a file, or in the
-    background once a caller says it soon will (``compile_soon``): compiling takes 0.15 s, and
-    lxml releases the GIL meanwhile. The cached XSD was written only after it compiled; should
-    it no longer compile, it is built again from the WSDL then.
+    background once a caller says it soon will (``compile_soon``): compiling takes a fraction of
+    a second, and lxml releases the GIL meanwhile. The cached XSD was written only after it
+    compiled; should it no longer compile, it is built again from the WSDL then.
     """
 
     def __init__(
@@ -178,14 +224,13 @@ class MetadataSchema:
         self._strict = compiled
         self._rebuild = rebuild
         self._compiling: threading.Thread | None = None
-        self._relaxed: etree.XMLSchema | None = None
-        self._root_types = frozenset(_root_type_names(tree))
+        self.root_types = frozenset(_root_type_names(tree))
         # An XMLSchema keeps the last run's errors on itself, so runs must not interleave.
         self._lock = threading.Lock()
 
     @classmethod
     def load(cls, wsdl: Path | None = None, cache_dir: Path | None = None) -> MetadataSchema:
-        """The schema of ``wsdl`` (default: simple-salesforce's), from cache when possible."""
+        """The schema of ``wsdl`` (default: the newest sftk ships), from cache when possible."""
         path = wsdl if wsdl is not None else bundled_wsdl_path()
         data = _read_wsdl(path)
         key = hashlib.sha256(data + BUILDER_VERSION.encode()).hexdigest()
@@ -201,6 +246,14 @@ class MetadataSchema:
             return found
 
     @classmethod
+    def for_version(
+        cls, api_version: str | None, wsdl: Path | None = None, cache_dir: Path | None = None
+    ) -> MetadataSchema:
+        """The schema to read a package of ``api_version`` with: the user's WSDL if given, else
+        the shipped one that fits the version best (``wsdl_for``)."""
+        return cls.load(wsdl if wsdl is not None else wsdl_for(api_version), cache_dir)
+
+    @classmethod
     def _from_cache(cls, folder: Path, key: str, path: Path, data: bytes) -> MetadataSchema | None:
         try:
             xsd = (folder / f"{key}.xsd").read_bytes()
@@ -210,7 +263,7 @@ class MetadataSchema:
             return None
         return cls(
             wsdl_path=path,
-            api_version=_api_version(data, path),
+            api_version=_api_version(_prolog(data), path),
             xsd=xsd,
             tree=tree,
             compiled=None,
@@ -219,7 +272,7 @@ class MetadataSchema:
 
     @classmethod
     def _build(cls, folder: Path, key: str, path: Path, data: bytes) -> MetadataSchema:
-        xsd = build_xsd(data, str(path))
+        xsd = build_xsd(_decompressed(data, path), str(path))
         tree = etree.fromstring(xsd, xmlsafe.parser())
         try:
             compiled = etree.XMLSchema(tree)
@@ -231,56 +284,29 @@ class MetadataSchema:
         _write_cache(folder, key, xsd)
         return cls(
             wsdl_path=path,
-            api_version=_api_version(data, path),
+            api_version=_api_version(_prolog(data), path),
             xsd=xsd,
             tree=tree,
             compiled=compiled,
         )
 
-    def validate(self, file: MetadataFile) -> list[SchemaProblem]:
-        """Every schema problem of one file; a file that is not XML at all is one problem too."""
-        try:
-            root = etree.fromstring(file.content, xmlsafe.parser())
-        except etree.XMLSyntaxError as exc:
-            return [
-                SchemaProblem(file.path, exc.lineno or 0, "", f"not well-formed XML: {exc.msg}")
-            ]
-        return self.validate_tree(root, file.path)
-
-    def validate_tree(self, root: etree._Element, path: str) -> list[SchemaProblem]:
-        """Like ``validate`` for a caller that already parsed the file; ``path`` names it."""
-        name = etree.QName(root)
-        line = cast("int | None", root.sourceline) or 0
-        if name.namespace != METADATA_NS:
-            found = f"namespace {name.namespace}" if name.namespace else "no namespace"
-            return [
-                SchemaProblem(
-                    path,
-                    line,
-                    name.localname,
-                    f"root element <{name.localname}> must be in namespace {METADATA_NS}, "
-                    f"it has {found}",
-                )
-            ]
-        if name.localname not in self._root_types:
-            return [
-                SchemaProblem(
-                    path,
-                    line,
-                    name.localname,
-                    f"root element <{name.localname}> is not a Metadata API type "
-                    f"(API {self.api_version})",
-                )
-            ]
-        destructive = path.rpartition("/")[2] in _DESTRUCTIVE_MANIFESTS
+    def errors(self, root: etree._Element) -> list[etree._LogEntry]:
+        """What lxml finds wrong with ``root`` against the compiled schema ([] when valid)."""
         with self._lock:
-            schema = self._relaxed_schema() if destructive else self._strict_schema()
+            schema = self._strict_schema()
             if schema.validate(root):
                 return []
-            return [
-                _problem(path, entry)
-                for entry in cast("Iterable[etree._LogEntry]", schema.error_log)
-            ]
+            return list(cast("Iterable[etree._LogEntry]", schema.error_log))
+
+    @property
+    def xsd(self) -> bytes:
+        """The stand-alone XSD built from the WSDL, as the cache holds it."""
+        return self._xsd
+
+    @functools.cached_property
+    def content_models(self) -> Mapping[str, ContentModel]:
+        """Every complex type's content model, by type name, read from the XSD once."""
+        return _content_models(etree.fromstring(self._xsd, xmlsafe.parser()))
 
     def compile_soon(self) -> None:
         """Start compiling the schema in a background thread, unless that is done or started.
@@ -323,23 +349,8 @@ class MetadataSchema:
             _log.debug("cached schema of %s does not compile; building it", self.wsdl_path)
             built = self._rebuild()
             strict = built._strict_schema()
-            self._xsd, self._root_types = built._xsd, built._root_types
+            self._xsd, self.root_types = built._xsd, built.root_types
         self._strict, self._tree = strict, None
-
-    def _relaxed_schema(self) -> etree.XMLSchema:
-        """The schema with Package.version optional, which destructive manifests leave out.
-
-        Compiled only when a destructive manifest shows up, as it costs as much as the first.
-        """
-        if self._relaxed is None:
-            tree = etree.fromstring(self._xsd, xmlsafe.parser())
-            version = tree.find(
-                f"{_XS}complexType[@name='{_MANIFEST_TYPE}']//{_XS}element[@name='version']"
-            )
-            if version is not None:
-                version.set("minOccurs", "0")
-            self._relaxed = etree.XMLSchema(tree)
-        return self._relaxed
 
 
 _MEMO: dict[tuple[Path, str], MetadataSchema] = {}
@@ -347,6 +358,7 @@ _MEMO_LOCK = threading.Lock()
 
 
 def _read_wsdl(path: Path) -> bytes:
+    """The file's bytes as stored (maybe compressed)."""
     try:
         return path.read_bytes()
     except FileNotFoundError:
@@ -359,6 +371,28 @@ def _read_wsdl(path: Path) -> bytes:
             f"{path}: cannot read WSDL file: {exc.strerror}",
             hint="check the path and its permissions",
         ) from None
+
+
+def _decompressed(data: bytes, path: Path) -> bytes:
+    if not data.startswith(_XZ_MAGIC):
+        return data
+    try:
+        return lzma.decompress(data)
+    except lzma.LZMAError as exc:
+        raise ConfigError(
+            f"{path}: the compressed WSDL cannot be read: {exc}",
+            hint="download the Metadata WSDL again, or reinstall sftk",
+        ) from None
+
+
+def _prolog(data: bytes) -> bytes:
+    """The start of the WSDL's XML, decompressing only that much of a compressed file."""
+    if not data.startswith(_XZ_MAGIC):
+        return data[:_PROLOG_BYTES]
+    try:
+        return lzma.LZMADecompressor().decompress(data, max_length=_PROLOG_BYTES)
+    except lzma.LZMAError:
+        return b""  # reported as a WSDL without a version header
 
 
 def _api_version(data: bytes, path: Path) -> str:
@@ -392,17 +426,23 @@ def _metadata_schema_element(definitions: etree._Element, where: str) -> etree._
     )
 
 
+def _type_ref(element: etree._Element, attribute: str) -> tuple[str | None, str]:
+    """The namespace and local name of a QName-valued attribute (``type="tns:ID"``)."""
+    prefix, _, local = (element.get(attribute) or "").rpartition(":")
+    return element.nsmap.get(prefix or None), local
+
+
 def _root_type_names(schema: etree._Element) -> set[str]:
-    """Complex types derived, directly or not, from Metadata: the kinds of metadata file."""
+    """The types a file's root may be: complex types derived, directly or not, from Metadata
+    (the kinds of metadata file), and the children source format gives files of their own."""
     bases: dict[str, str] = {}
     for complex_type in schema.iterfind(f"{_XS}complexType"):
         name = complex_type.get("name")
         derivation = complex_type.find(f"{_XS}complexContent/*")
-        base = derivation.get("base") if derivation is not None else None
-        if name and derivation is not None and base:
-            prefix, _, local = base.rpartition(":")
-            if derivation.nsmap.get(prefix or None) == METADATA_NS:
-                bases[name] = local
+        if name and derivation is not None:
+            namespace, base = _type_ref(derivation, "base")
+            if namespace == METADATA_NS and base:
+                bases[name] = base
     derived = set()
     for name in bases:
         seen = {name}
@@ -412,7 +452,64 @@ def _root_type_names(schema: etree._Element) -> set[str]:
             current = bases[current]
         if current == _BASE_TYPE:
             derived.add(name)
-    return derived
+    declared = {t.get("name") for t in schema.iterfind(f"{_XS}complexType")}
+    return derived | (DECOMPOSED_ROOTS.keys() & declared)
+
+
+_XSD_KINDS: Mapping[str, ChildKind] = {
+    "string": "string",
+    "base64Binary": "binary",
+    "anyType": "any",
+}
+
+
+def _content_models(schema: etree._Element) -> dict[str, ContentModel]:
+    """Each complex type's children in sequence order, its base type's children first."""
+    own: dict[str, list[etree._Element]] = {}
+    bases: dict[str, str] = {}
+    for complex_type in schema.iterfind(f"{_XS}complexType"):
+        name = complex_type.get("name")
+        if not name:
+            continue
+        derivation = complex_type.find(f"{_XS}complexContent/*")
+        holder = complex_type if derivation is None else derivation
+        if derivation is not None:
+            namespace, base = _type_ref(derivation, "base")
+            if namespace == METADATA_NS:
+                bases[name] = base
+        own[name] = list(holder.iterfind(f"{_XS}sequence/{_XS}element"))
+
+    def chain(name: str) -> list[etree._Element]:
+        seen: list[str] = []
+        while name in own and name not in seen:
+            seen.append(name)
+            name = bases.get(name, "")
+        return [element for type_name in reversed(seen) for element in own[type_name]]
+
+    models: dict[str, ContentModel] = {}
+    for name in own:
+        model: dict[str, ChildDecl] = {}
+        for element in chain(name):
+            child = element.get("name")
+            if not child or child in model:
+                continue
+            namespace, type_name = _type_ref(element, "type")
+            if namespace == METADATA_NS and type_name in own:
+                kind: ChildKind = "complex"
+            elif namespace == _XSD_NS:
+                kind = _XSD_KINDS.get(type_name, "value")
+            else:
+                kind = "value"
+            model[child] = ChildDecl(
+                position=len(model),
+                type=type_name,
+                kind=kind,
+                repeatable=element.get("maxOccurs", "1") != "1",
+                required=element.get("minOccurs", "1") != "0",
+                nillable=element.get("nillable") == "true",
+            )
+        models[name] = model
+    return models
 
 
 def _write_cache(folder: Path, key: str, xsd: bytes) -> None:
@@ -430,9 +527,3 @@ def _write_cache(folder: Path, key: str, xsd: bytes) -> None:
             raise
     except OSError as exc:
         _log.debug("schema cache %s not written: %s", folder, exc)
-
-
-def _problem(path: str, entry: etree._LogEntry) -> SchemaProblem:
-    message = entry.message.replace(_NS_NOISE, "")
-    match = _ELEMENT_RE.match(message)
-    return SchemaProblem(path, entry.line, match.group(1) if match else "", message)

@@ -1226,6 +1226,18 @@ CUSTOM_OBJECT_FIELDS: tuple[StandardField, ...] = (
     *_viewed(),
 )
 
+# Fields every custom metadata type has (Object Reference, "Custom Metadata Type__mdt").
+CUSTOM_METADATA_FIELDS: tuple[StandardField, ...] = (
+    *_audit(deletable=False),
+    _f("DeveloperName", "string", 40, label="Custom Metadata Record Name", defaulted=True),
+    _f("MasterLabel", "string", 40, label="Label"),
+    _f("Label", "string", 40),
+    _f("Language", "picklist", 40),
+    _ro("NamespacePrefix", "string", 15),
+    _ro("QualifiedApiName", "string", 70),
+    _bool("IsProtected", label="Protected Component"),
+)
+
 # Fields that appear on an object once an org feature is on: record types, multiple currencies.
 FEATURE_FIELDS: tuple[StandardField, ...] = (
     _ref("RecordTypeId", "RecordType", "RecordType", label="Record Type ID"),
@@ -1233,6 +1245,7 @@ FEATURE_FIELDS: tuple[StandardField, ...] = (
 )
 
 _CUSTOM_BY_NAME = {f.name.lower(): f for f in CUSTOM_OBJECT_FIELDS}
+_METADATA_TYPE_BY_NAME = {f.name.lower(): f for f in CUSTOM_METADATA_FIELDS}
 _FEATURE_BY_NAME = {f.name.lower(): f for f in FEATURE_FIELDS}
 
 
@@ -1248,13 +1261,16 @@ def is_standard_object(name: str) -> bool:
 def standard_field(object_name: str, field_name: str) -> StandardField | None:
     """A field Salesforce provides on ``object_name`` without the package defining it.
 
-    For a custom object that is the system fields every custom object gets; for a standard
-    object, its fields from the table. Either way the record-type and currency fields count,
-    since a layout or permission set may name them once the org turns those features on.
+    For a custom object that is the system fields every custom object gets (a custom metadata
+    type's own set for ``__mdt``); for a standard object, its fields from the table. Either way
+    the record-type and currency fields count, since a layout or permission set may name them
+    once the org turns those features on.
     """
     key = field_name.lower()
     if object_name.endswith("__c"):
         found = _CUSTOM_BY_NAME.get(key)
+    elif object_name.endswith("__mdt"):
+        found = _METADATA_TYPE_BY_NAME.get(key)
     else:
         obj = standard_object(object_name)
         if obj is None:

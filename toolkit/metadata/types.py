@@ -136,6 +136,22 @@ METADATA_TYPES: tuple[MetadataType, ...] = (
     MetadataType("Workflow", "workflows", "workflow"),
 )
 
+# Source format gives some children a file of their own whose root element is the child's
+# schema type, though that type is not a metadata type (not derived from Metadata): the sf CLI
+# decomposes a CustomObjectTranslation into ``objectTranslations/Account-es/`` holding
+# ``Account-es.objectTranslation-meta.xml`` and one ``Name.fieldTranslation-meta.xml`` per field.
+# Child root type -> the type it is decomposed from.
+DECOMPOSED_ROOTS = {"CustomFieldTranslation": "CustomObjectTranslation"}
+
+# File suffix -> type: the name of a file, not its root element, says what a deploy reads it
+# as. The rows above, and the types that share a folder, which the rows cannot hold.
+BY_SUFFIX: dict[str, str] = {
+    **{t.suffix: t.name for t in METADATA_TYPES if t.suffix},
+    "featureParameterBoolean": "FeatureParameterBoolean",
+    "featureParameterDate": "FeatureParameterDate",
+    "featureParameterInteger": "FeatureParameterInteger",
+}
+
 BY_NAME: dict[str, MetadataType] = {t.name: t for t in METADATA_TYPES}
 BY_FOLDER: dict[str, MetadataType] = {t.folder: t for t in METADATA_TYPES}
 BY_FOLDER_TYPE: dict[str, MetadataType] = {t.folder_type: t for t in METADATA_TYPES if t.in_folder}
@@ -149,3 +165,24 @@ MANIFEST_NAMES = frozenset(
     }
 )
 SOURCE_ROOT = "force-app/main/default"
+
+# The folders of the types source format decomposes: each component is a folder of files.
+DECOMPOSED_FOLDERS = frozenset(
+    BY_NAME[name].folder for name in ("CustomObject", *DECOMPOSED_ROOTS.values())
+)
+
+
+def decomposed_file(path: str) -> Literal["parent", "child"] | None:
+    """For a source-format file of a decomposed component, whether it holds the component's own
+    part (``objects/Room__c/Room__c.object-meta.xml``) or one child
+    (``objects/Room__c/fields/Floor__c.field-meta.xml``); None for any other file. The sf CLI
+    merges such files into one before it deploys them, writing them anew."""
+    parts = path.split("/")
+    if len(parts) < 3 or not parts[-1].endswith("-meta.xml"):
+        return None
+    if len(parts) >= 4 and parts[-4] in DECOMPOSED_FOLDERS:
+        return "child"  # objects/Room__c/fields/...
+    if parts[-3] not in DECOMPOSED_FOLDERS:
+        return None
+    own = f"{parts[-2]}.{BY_FOLDER[parts[-3]].suffix}-meta.xml"
+    return "parent" if parts[-1] == own else "child"  # translations keep children beside it
