@@ -11,9 +11,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from toolkit.config import OrgProfile
 from toolkit.deploy import ci_reports, coverage, package
 from toolkit.deploy.history import DeployHistory, DeployRecord, now
-from toolkit.deploy.ledger import Ledger, LedgerEntry, require_proof, who
+from toolkit.deploy.ledger import (
+    PROVING_KINDS,
+    Ledger,
+    LedgerEntry,
+    is_local,
+    require_proof,
+    who,
+)
 from toolkit.deploy.package import DeployPackage, PackageStore
 from toolkit.deploy.plan import Plan, make_plan
 from toolkit.deploy.policy import DEFAULT_WAIT_MINUTES, Outcome
@@ -28,6 +36,7 @@ from toolkit.salesforce import rest
 from toolkit.salesforce.auth import find_profile, open_connection
 from toolkit.salesforce.connection import OrgConnection
 from toolkit.salesforce.metadata_client import MetadataClient
+from toolkit.salesforce.org_info import Organization, read_organization
 from toolkit.salesforce.results import ClassCoverage
 
 
@@ -42,6 +51,7 @@ class DeployRun:
     report: DeployReport | None
     plan: Plan | None = None
     snapshot: Snapshot | None = None
+    proof: LedgerEntry | None = None  # nothing sent: the sandbox already held the package
 
     @property
     def unchanged(self) -> bool:
@@ -55,11 +65,48 @@ class Session:
     """One org profile, connected, with everything a command does to it."""
 
     project: Project
+    profile: OrgProfile
     connection: OrgConnection
     deployer: Deployer
     retriever: Retriever
     snapshots: SnapshotStore
     ledger: Ledger
+    _organization: Organization | None = None
+
+    def organization(self) -> Organization:
+        """What the org says it is, asked once per session."""
+        if self._organization is None:
+            self._organization = read_organization(self.connection)
+        return self._organization
+
+    def record(
+        self, action: str, package_hash: str, deploy_id: str, **more: str | None
+    ) -> LedgerEntry:
+        """Put an entry in the ledger, with the org's own word on whether it is a sandbox."""
+        entry = LedgerEntry(
+            org=self.profile.name,
+            org_id=self.connection.org_id,
+            kind=self.profile.kind,
+            action=action,
+            package_hash=package_hash,
+            deploy_id=deploy_id,
+            at=now(),
+            who=who(),
+            username=self.connection.username,
+            org_is_sandbox=self.organization().is_sandbox,
+            local=is_local(self.profile),
+            **more,
+        )
+        self.ledger.add(entry)
+        return entry
+
+    def prove_held(self, package_hash: str) -> LedgerEntry | None:
+        """The org holds every component of the package as packaged: when it is a sandbox,
+        that proves the package as a deploy would (recorded once; None elsewhere)."""
+        if self.profile.kind not in PROVING_KINDS or not self.organization().is_sandbox:
+            return None
+        known = self.ledger.proof(package_hash, self.profile.name)
+        return known or self.record("verify", package_hash, "")
 
     def save_snapshot(self, snapshot: Snapshot, zips: tuple[bytes, ...]) -> None:
         self.snapshots.save(snapshot, zips, secrets=[self.connection.access_token])
@@ -88,23 +135,15 @@ class Session:
         record = self.deployer.history.find(self.deployer.org, report.deploy_id)
         if report.outcome is not Outcome.SUCCEEDED or record is None:
             return
-        org = self.connection.profile
+        org = self.profile.name
         if any((e.org, e.deploy_id) == (org, report.deploy_id) for e in self.ledger.entries()):
             return
-        self.ledger.add(
-            LedgerEntry(
-                org=org,
-                org_id=self.connection.org_id,
-                kind=self.connection.kind,
-                action=_action(record),
-                package_hash=record.package_hash,
-                deploy_id=report.deploy_id,
-                at=now(),
-                who=who(),
-                username=self.connection.username,
-                forced_reason=forced_reason,
-                validation_id=record.quick_deploy_of,
-            )
+        self.record(
+            _action(record),
+            record.package_hash,
+            report.deploy_id,
+            forced_reason=forced_reason,
+            validation_id=record.quick_deploy_of,
         )
 
 
@@ -123,6 +162,7 @@ def session(
         client = MetadataClient(conn)
         yield Session(
             project,
+            find_profile(project.config, org),
             conn,
             Deployer(
                 client, DeployHistory(state), org, project.config.coverage, on_progress=on_progress
@@ -186,12 +226,15 @@ def deploy(
         if not check_only or only_changed:
             plan = make_plan(s.retriever, pkg)
             if not plan.effective and (only_changed or not force):
-                return DeployRun(checked, None, plan)
+                proof = None if check_only else s.prove_held(pkg.identity)
+                return DeployRun(checked, None, plan, proof=proof)
             if only_changed:
                 sent = plan.only_effective()
         snapshot = None
         if check_only:
-            PackageStore(project.config.state_dir).save(sent)
+            kept = PackageStore(project.config.state_dir)
+            kept.save(sent)
+            kept.save(pkg)  # the whole package too, so a promotion can compare a sandbox with it
         else:
             assert plan is not None
             snapshot = plan.snapshot("deploy", s.connection, now(), sent)

@@ -65,17 +65,25 @@ def deploy_run_json(run: DeployRun) -> dict[str, Any]:
         data = {"deploy_id": None, "outcome": "unchanged", "exit_code": 0, "result": None}
     data["changes"] = None if run.plan is None else plan_counts(run.plan)
     data["snapshot"] = None if run.snapshot is None else run.snapshot.id
+    data["proof"] = None if run.proof is None else asdict(run.proof)
     return data
 
 
 def deploy_run_lines(run: DeployRun) -> list[str]:
     if run.report is None:
         assert run.plan is not None
-        return [
+        lines = [
             f"nothing to deploy: the org already has every component of this package "
             f"({plan_summary(run.plan).removeprefix('plan: ')})",
             "--force deploys it anyway",
         ]
+        if run.proof is not None:
+            lines.append(
+                f"the ledger records that sandbox {run.proof.org} holds package "
+                f"{run.proof.package_hash[:12]}: production may take it (`sftk promote --from "
+                f"{run.proof.org} --to PRODUCTION`)"
+            )
+        return lines
     lines = report_lines(run.report)
     if run.plan is not None:
         lines.append(plan_summary(run.plan))
@@ -219,10 +227,7 @@ def promote_json(run: PromoteRun) -> dict[str, Any]:
 
 
 def promote_lines(run: PromoteRun) -> list[str]:
-    proof = run.proof
-    lines = [
-        f"{run.source} took this package on {proof.at} (deploy {proof.deploy_id}, by {proof.who})"
-    ]
+    lines = [proof_line(run.proof)]
     if run.validation is not None:
         lines.extend(deploy_run_lines(run.validation))
     if run.deploy is not None:
@@ -239,12 +244,24 @@ def _succeeded(run: DeployRun) -> bool:
     return run.report is not None and run.report.outcome is Outcome.SUCCEEDED
 
 
+def proof_line(proof: LedgerEntry) -> str:
+    if proof.action == "verify":
+        return (
+            f"{proof.org} holds this package: every component found as packaged on {proof.at} "
+            f"(by {proof.who})"
+        )
+    return f"{proof.org} took this package on {proof.at} (deploy {proof.deploy_id}, by {proof.who})"
+
+
 def ledger_lines(entries: list[LedgerEntry]) -> list[str]:
     lines = []
     for e in entries:
         forced = f" FORCED: {e.forced_reason}" if e.forced_reason else ""
+        what = e.deploy_id or "held: every component found as packaged"
+        if e.snapshot_id:
+            what += f", back to snapshot {e.snapshot_id[:12]}"
         lines.append(
             f"{e.at}  {e.action:8} {e.org} ({e.kind})  package {e.package_hash[:12]}  "
-            f"{e.deploy_id}  by {e.who}{forced}"
+            f"{what}  by {e.who}{forced}"
         )
     return lines or ["the ledger is empty: nothing was validated or deployed from this project"]
