@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from toolkit.config import OrgProfile
@@ -23,7 +23,7 @@ from toolkit.deploy.ledger import (
     who,
 )
 from toolkit.deploy.package import DeployPackage, PackageStore
-from toolkit.deploy.plan import Plan, make_plan
+from toolkit.deploy.plan import Plan, absent, find_drift, make_plan
 from toolkit.deploy.policy import DEFAULT_WAIT_MINUTES, Outcome
 from toolkit.deploy.preflight import PreflightReport, run_preflight
 from toolkit.deploy.retrieval import Retriever
@@ -31,6 +31,7 @@ from toolkit.deploy.runner import Deployer, DeployReport, ProgressHandler, optio
 from toolkit.deploy.snapshots import Snapshot, SnapshotOutcome, SnapshotStore
 from toolkit.errors import UsageError
 from toolkit.fsio import atomic_write_bytes
+from toolkit.metadata.manifest import ComponentRef
 from toolkit.project import Project
 from toolkit.salesforce import rest
 from toolkit.salesforce.auth import find_profile, open_connection
@@ -52,6 +53,7 @@ class DeployRun:
     plan: Plan | None = None
     snapshot: Snapshot | None = None
     proof: LedgerEntry | None = None  # nothing sent: the sandbox already held the package
+    left_out: tuple[ComponentRef, ...] = ()  # deletes of what the org does not have
 
     @property
     def unchanged(self) -> bool:
@@ -230,6 +232,9 @@ def deploy(
                 return DeployRun(checked, None, plan, proof=proof)
             if only_changed:
                 sent = plan.only_effective()
+        gone = plan.already_absent if plan is not None else absent(s.retriever, pkg.deletes)
+        if gone:
+            sent = sent.without_deletes(gone)
         snapshot = None
         if check_only:
             kept = PackageStore(project.config.state_dir)
@@ -243,7 +248,7 @@ def deploy(
             sent, options, wait_minutes=wait_minutes, on_submit=s.submitted(snapshot)
         )
         s.settle(report, forced_reason=forced_reason)
-        return DeployRun(checked, report, plan, snapshot)
+        return DeployRun(checked, report, plan, snapshot, left_out=tuple(gone))
 
 
 def _package(project: Project, path: Path | None) -> DeployPackage:
@@ -253,10 +258,13 @@ def _package(project: Project, path: Path | None) -> DeployPackage:
 
 
 def plan(project: Project, org: str, *, path: Path | None = None) -> Plan:
-    """What deploying the project's package (or ``path``) would change in the org now."""
+    """What deploying the project's package (or ``path``) would change in the org now, and
+    what the org has of the project that the package no longer declares (``drift``)."""
     pkg = _package(project, path)
     with session(project, org) as s:
-        return make_plan(s.retriever, pkg)
+        found = make_plan(s.retriever, pkg)
+        earlier = s.snapshots.deployed_to(org) if path is None else ()
+        return replace(found, drift=find_drift(s.retriever, pkg, earlier))
 
 
 def quick(

@@ -308,6 +308,16 @@ class SnapshotStore:
         wanted = set(kinds)
         return next((s for s in self.all(org) if s.kind in wanted), None)
 
+    def deployed_to(self, org: str) -> set[ComponentRef]:
+        """Every component a snapshot of ``org`` says its deploy sent."""
+        return {
+            c.ref
+            for s in self.all(org)
+            if s.kind in ("deploy", "quick")
+            for c in s.components
+            if c.action == "deploy"
+        }
+
     def by_deploy(self, deploy_id: str) -> str | None:
         """The snapshot taken before the deploy ``deploy_id``."""
         for snapshot_id in self.ids():

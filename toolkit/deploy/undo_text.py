@@ -20,6 +20,9 @@ from toolkit.metadata.changes import Status
 # --- plans -------------------------------------------------------------------------------------
 
 
+DRIFT = "in the org, not in the project"
+
+
 def plan_counts(plan: Plan) -> dict[str, int]:
     return {status.value: plan.count(status) for status in Status}
 
@@ -27,6 +30,7 @@ def plan_counts(plan: Plan) -> dict[str, int]:
 def plan_json(plan: Plan, with_diff: bool = False) -> dict[str, Any]:
     return {
         "counts": plan_counts(plan),
+        "drift": [str(ref) for ref in plan.drift],
         "components": [
             {
                 "component": str(c.ref),
@@ -44,7 +48,13 @@ def plan_lines(plan: Plan, with_diff: bool = False) -> list[str]:
         lines.append(f"{change.status.value:14} {change.ref}")
         if with_diff and change.status is Status.CHANGED:
             lines.extend(f"    {line}" for line in change.diff().splitlines())
+    lines.extend(f"{DRIFT:14} {ref}" for ref in plan.drift)
     lines.append(plan_summary(plan))
+    if plan.drift:
+        lines.append(
+            f"{len(plan.drift)} component(s) of the project's objects are {DRIFT}: sftk "
+            "deletes none of them; list them in [deletions] of sftk.toml to delete them"
+        )
     return lines
 
 
@@ -66,6 +76,7 @@ def deploy_run_json(run: DeployRun) -> dict[str, Any]:
     data["changes"] = None if run.plan is None else plan_counts(run.plan)
     data["snapshot"] = None if run.snapshot is None else run.snapshot.id
     data["proof"] = None if run.proof is None else asdict(run.proof)
+    data["left_out"] = [str(ref) for ref in run.left_out]
     return data
 
 
@@ -85,6 +96,11 @@ def deploy_run_lines(run: DeployRun) -> list[str]:
             )
         return lines
     lines = report_lines(run.report)
+    if run.left_out:
+        lines.append(
+            "left out of the delete manifest, as the org does not have them: "
+            + ", ".join(str(ref) for ref in run.left_out)
+        )
     if run.plan is not None:
         lines.append(plan_summary(run.plan))
     if run.snapshot is not None:
