@@ -77,8 +77,8 @@ def test_changed_components_come_back_and_new_ones_go_in_reference_order() -> No
             (HIVE_TAB, HIVE_LAYOUT),
         ),
         ("delete new CustomField components", (), (APIARY, HIVES)),
-        ("delete new objects", (), (HIVE,)),
-        ("delete new objects", (), (YARD,)),
+        ("delete new objects that no other new object looks up", (), (HIVE,)),
+        ("delete new objects that the objects deleted before looked up", (), (YARD,)),
     ]
     assert plan.manual == ()
     actions = plan.actions(list(now))

@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         code = ExitCode.USAGE
-    except click.exceptions.Abort:  # Ctrl-C (sftk asks no questions that could be declined)
+    except click.exceptions.Abort:  # Ctrl-C, at a question too (a "no" is no Abort)
         err.print("interrupted")
         code = ExitCode.INTERRUPTED
     except SftkError as exc:

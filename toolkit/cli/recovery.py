@@ -3,6 +3,7 @@ backup, rollback, promote and ledger. Thin: parse, call the library, print, exit
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -76,16 +77,39 @@ def list_command(opts: Options, org: str | None, as_json: bool) -> int:
         emit_json(
             {
                 "snapshots": [snapshot_json(v, with_components=False) for v in views],
-                "damaged": damaged,
+                "damaged": sorted(damaged),
             }
         )
     else:
         for view in views:
             out.print(escape(snapshot_row(view)))
-        if not views:
+        if not views and not damaged:
             out.print("no snapshots yet: `sftk deploy` takes one before every deploy")
-    for snapshot_id in damaged:
-        err.print(f"[yellow]warning:[/] snapshot {snapshot_id[:12]} fails its integrity check")
+    for snapshot_id, why in sorted(damaged.items()):
+        short = snapshot_id[:12]
+        detail = escape(why.removeprefix(f"snapshot {short}: "))
+        err.print(f"[yellow]warning:[/] snapshot {short} fails its integrity check: {detail}")
+    return int(ExitCode.OK)
+
+
+@snapshots.command(name="prune")
+@click.option(
+    "--keep", type=click.IntRange(min=1), required=True, help="Snapshots to keep per org."
+)
+@click.option("--org", "org", help="Only this org profile's snapshots.")
+@json_option
+@click.pass_obj
+def prune_command(opts: Options, keep: int, org: str | None, as_json: bool) -> int:
+    """Remove all but the KEEP newest snapshots of each org profile, and the zips no snapshot
+    needs any more. Damaged snapshots are left alone."""
+    removed = recovery.prune_snapshots(opts.project(), keep, org)
+    if as_json:
+        emit_json({"removed": [s.id for s in removed]})
+    else:
+        for snapshot in removed:
+            when = f"{snapshot.created_at}  {snapshot.kind} {snapshot.org}"
+            out.print(escape(f"removed {snapshot.short_id}  {when}"))
+        out.print(f"{len(removed)} snapshot(s) removed, the {keep} newest of each org kept")
     return int(ExitCode.OK)
 
 
@@ -123,14 +147,37 @@ def backup(opts: Options, org: str, types: str, as_json: bool) -> int:
 @click.command()
 @click.argument("snapshot_id", required=False)
 @org_option
+@click.option(
+    "--dry-run", is_flag=True, help="Show the steps and what they would delete; change nothing."
+)
+@click.option(
+    "--delete-data",
+    is_flag=True,
+    help="Delete objects and fields even though they hold records (counted first).",
+)
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="Also undo the later deploys a rollback to an older snapshot undoes.",
+)
 @wait_option
 @json_option
 @click.pass_obj
 def rollback(
-    opts: Options, snapshot_id: str | None, org: str, wait_minutes: float | None, as_json: bool
+    opts: Options,
+    snapshot_id: str | None,
+    org: str,
+    dry_run: bool,
+    delete_data: bool,
+    yes: bool,
+    wait_minutes: float | None,
+    as_json: bool,
 ) -> int:
-    """Undo a deploy from its snapshot (the latest deploy's by default), then verify that
-    the org matches the snapshot again."""
+    """Undo a deploy from its snapshot (by default the latest deploy still in effect), then
+    verify that the org matches the snapshot again.
+
+    Deletes that would take records with them, and undoing later deploys too, are asked about
+    on a terminal and refused elsewhere unless --delete-data and --yes say so."""
     with progress(as_json) as view:
         report = recovery.rollback(
             opts.project(),
@@ -138,11 +185,15 @@ def rollback(
             snapshot_id,
             wait_minutes=wait_or_default(wait_minutes),
             on_progress=view,
+            dry_run=dry_run,
+            delete_data=delete_data,
+            yes=yes,
+            confirm=_ask,
         )
     failed = next((s.report for s in report.steps if s.report and not s.succeeded), None)
     if failed is not None:
         code = EXIT_CODES[failed.outcome]
-    elif report.verified:
+    elif report.verified or report.dry_run:
         code = ExitCode.OK
     else:
         code = ExitCode.ROLLBACK_UNVERIFIED
@@ -151,6 +202,22 @@ def rollback(
     else:
         print_lines(rollback_lines(report), code == ExitCode.OK)
     return int(code)
+
+
+def _ask(asked: recovery.Confirmation) -> bool:
+    """On a terminal, say what the rollback would take and let the person decide."""
+    if not (sys.stdin.isatty() and err.is_terminal):
+        return False
+    for risk in asked.at_risk:
+        err.print(
+            f"[yellow]data:[/] {escape(str(risk.ref))}: {escape(risk.detail)} would be deleted"
+        )
+    for later in asked.undone_too:
+        err.print(
+            f"[yellow]also undone:[/] the {later.kind} of {later.created_at} "
+            f"(snapshot {later.short_id})"
+        )
+    return click.confirm("Roll back anyway?", default=False, err=True)
 
 
 @click.command()

@@ -110,8 +110,8 @@ class Session:
         known = self.ledger.proof(package_hash, self.profile.name)
         return known or self.record("verify", package_hash, "")
 
-    def save_snapshot(self, snapshot: Snapshot, zips: tuple[bytes, ...]) -> None:
-        self.snapshots.save(snapshot, zips, secrets=[self.connection.access_token])
+    def save_snapshot(self, snapshot: Snapshot, zips: tuple[bytes, ...]) -> Snapshot:
+        return self.snapshots.save(snapshot, zips, secrets=[self.connection.access_token])
 
     def submitted(self, snapshot: Snapshot | None) -> Callable[[str], None]:
         """Ties a snapshot to the deploy that follows it as soon as the org gives an id."""
@@ -124,10 +124,19 @@ class Session:
 
         return tie
 
-    def settle(self, report: DeployReport, *, forced_reason: str | None = None) -> None:
-        """Once a deploy's outcome is known: note it with its snapshot, and put a success in
-        the promotion ledger (once, whichever command learns of it first)."""
+    def settle(
+        self,
+        report: DeployReport,
+        snapshot: Snapshot | None = None,
+        *,
+        forced_reason: str | None = None,
+    ) -> None:
+        """Once a deploy's outcome is known: note it with its snapshot (``snapshot``: the one
+        taken before it, needed when the org refused the deploy and gave no id), and put a
+        success in the promotion ledger (once, whichever command learns of it first)."""
         if not report.deploy_id:
+            if snapshot is not None:  # refused at the door: it changed nothing
+                self.snapshots.record(snapshot.id, SnapshotOutcome((), report.outcome.value, now()))
             return
         snapshot_id = self.snapshots.by_deploy(report.deploy_id)
         if snapshot_id is not None:
@@ -242,12 +251,12 @@ def deploy(
             kept.save(pkg)  # the whole package too, so a promotion can compare a sandbox with it
         else:
             assert plan is not None
-            snapshot = plan.snapshot("deploy", s.connection, now(), sent)
-            s.save_snapshot(snapshot, plan.retrieved.zips)
+            taken = plan.snapshot("deploy", s.connection, now(), sent)
+            snapshot = s.save_snapshot(taken, plan.retrieved.zips)
         report = s.deployer.deploy(
             sent, options, wait_minutes=wait_minutes, on_submit=s.submitted(snapshot)
         )
-        s.settle(report, forced_reason=forced_reason)
+        s.settle(report, snapshot, forced_reason=forced_reason)
         return DeployRun(checked, report, plan, snapshot, left_out=tuple(gone))
 
 
@@ -308,12 +317,12 @@ def quick(
     )
     with session(project, org, on_progress) as s:
         plan = make_plan(s.retriever, validated)
-        snapshot = plan.snapshot("quick", s.connection, now(), validated)
-        s.save_snapshot(snapshot, plan.retrieved.zips)
+        taken = plan.snapshot("quick", s.connection, now(), validated)
+        snapshot = s.save_snapshot(taken, plan.retrieved.zips)
         report = s.deployer.quick(
             validation_id, wait_minutes=wait_minutes, on_submit=s.submitted(snapshot)
         )
-        s.settle(report, forced_reason=forced_reason)
+        s.settle(report, snapshot, forced_reason=forced_reason)
         return DeployRun(None, report, plan, snapshot)
 
 

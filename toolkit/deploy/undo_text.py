@@ -169,9 +169,11 @@ def backup_lines(snapshot: Snapshot) -> list[str]:
 
 
 def rollback_json(report: RollbackReport) -> dict[str, Any]:
+    own = report.own_snapshot
     return {
         "snapshot": report.snapshot.id,
-        "rollback_snapshot": report.own_snapshot.id,
+        "rollback_snapshot": None if own is None else own.id,
+        "dry_run": report.dry_run,
         "verified": report.verified,
         "failed": report.failed,
         "steps": [
@@ -188,12 +190,22 @@ def rollback_json(report: RollbackReport) -> dict[str, Any]:
             {"component": str(m.ref), "expected": m.expected, "found": m.found}
             for m in report.mismatches
         ],
+        "records_at_risk": [
+            {"component": str(r.ref), "records": r.records, "detail": r.detail}
+            for r in report.at_risk
+        ],
+        "undoes_too": [
+            {"snapshot": s.id, "kind": s.kind, "created_at": s.created_at}
+            for s in report.undone_too
+        ],
     }
 
 
 def rollback_lines(report: RollbackReport) -> list[str]:
     short = report.snapshot.short_id
-    if report.verified:
+    if report.dry_run:
+        head = f"rollback to snapshot {short}, dry run: nothing was changed"
+    elif report.verified:
         head = f"rollback to snapshot {short} verified: the org matches the snapshot"
     elif report.failed:
         head = f"rollback to snapshot {short} FAILED"
@@ -208,23 +220,35 @@ def rollback_lines(report: RollbackReport) -> list[str]:
             what.append(f"{len(step.restores)} restored")
         if step.deletes:
             what.append(f"{len(step.deletes)} deleted")
+        if report.dry_run:
+            lines.append(f"- would {step.title} ({', '.join(what)})")
+            lines.extend(f"    restore {ref}" for ref in step.restores)
+            lines.extend(f"    delete  {ref}" for ref in step.deletes)
+            continue
         if step.report is None:
             lines.append(f"- {step.title} ({', '.join(what)}): not run")
             continue
         lines.append(f"- {step.title} ({', '.join(what)}): {step.report.outcome.value}")
         if not step.succeeded:
             lines.extend(f"    {line}" for line in report_lines(step.report))
+    for risk in report.at_risk:
+        lines.append(f"data: {risk.ref}: {risk.detail}")
+    for later in report.undone_too:
+        lines.append(
+            f"also undoes: the {later.kind} of {later.created_at} (snapshot {later.short_id})"
+        )
     for manual in report.manual:
         lines.append(f"by hand: {manual.ref}: {manual.why}; {manual.todo}")
     for mismatch in report.mismatches:
         lines.append(
             f"differs: {mismatch.ref}: expected {mismatch.expected}, found {mismatch.found}"
         )
-    lines.append(
-        f"snapshot {report.own_snapshot.short_id} holds what the org had before this rollback; "
-        f"`sftk rollback --org {report.own_snapshot.org} {report.own_snapshot.short_id}` "
-        "undoes it"
-    )
+    own = report.own_snapshot
+    if own is not None:
+        lines.append(
+            f"snapshot {own.short_id} holds what the org had before this rollback; "
+            f"`sftk rollback --org {own.org} {own.short_id}` undoes it"
+        )
     return lines
 
 
