@@ -14,6 +14,8 @@ CONFIG_TEMPLATE = """\
 
 [project]
 name = "{name}"
+# The org profile of commands given no --org (the SFTK_ORG environment variable comes first).
+# default_org = "local"
 # Metadata API version written to package.xml. Left out, sftk uses the version of the
 # Metadata API schema it validates against ({api_version} today); later, an org's own.
 api_version = "{api_version}"

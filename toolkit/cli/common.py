@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from toolkit.config import ORG_ENV
 from toolkit.project import Project, open_project
 
 out = Console(highlight=False, soft_wrap=True)
@@ -22,13 +23,32 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 class Options:
     project_dir: Path | None
     no_plugins: bool
+    _project: Project | None = None
 
     def project(self) -> Project:
-        project = open_project(self.project_dir, no_plugins=self.no_plugins)
-        for problem in project.plugins.problems:
-            err.print(f"[yellow]warning:[/] {escape(problem)}")
-        return project
+        """The project, opened once per command (plugin problems are warned about once)."""
+        if self._project is None:
+            self._project = open_project(self.project_dir, no_plugins=self.no_plugins)
+            for problem in self._project.plugins.problems:
+                err.print(f"[yellow]warning:[/] {escape(problem)}")
+        return self._project
 
 
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+def _org_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    options = ctx.find_object(Options)
+    assert options is not None
+    return options.project().config.org_name(value)
+
+
+org_option = click.option(
+    "--org",
+    "org",
+    envvar=ORG_ENV,
+    show_envvar=True,
+    callback=_org_name,
+    help="Org profile from sftk.toml (default: [project] default_org).",
+)

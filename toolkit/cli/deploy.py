@@ -13,7 +13,7 @@ import click
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from toolkit.cli.common import Options, emit_json, err, out
+from toolkit.cli.common import Options, emit_json, err, org_option, out
 from toolkit.deploy import commands, coverage
 from toolkit.deploy.policy import DEFAULT_WAIT_MINUTES, EXIT_CODES
 from toolkit.deploy.preflight import PreflightReport
@@ -134,7 +134,6 @@ def wait_or_default(minutes: float | None) -> float:
     return DEFAULT_WAIT_MINUTES if minutes is None else minutes
 
 
-org_option = click.option("--org", "org", required=True, help="Org profile from sftk.toml.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 wait_option = click.option(
     "--wait",

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
+from dataclasses import asdict
 from pathlib import Path
 
 import click
 from rich.markup import escape
 
 from toolkit.cli.common import Options, emit_json, err, out
+from toolkit.config import LOCAL_PROFILE, ORG_ENV
 from toolkit.errors import ExitCode, SftkError, UsageError
 from toolkit.project import open_project
 
@@ -48,16 +51,48 @@ def org_list(opts: Options, as_json: bool) -> int:
     return ExitCode.OK
 
 
-@org.command(name="show")
-@click.argument("name", default="local")
+@org.command(name="import")
+@click.argument("aliases", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
-def org_show(opts: Options, name: str, as_json: bool) -> int:
-    """Connect to the org profile NAME (default: local) and describe the org."""
+def org_import(opts: Options, aliases: tuple[str, ...], as_json: bool) -> int:
+    """Add an org profile for each org the Salesforce CLI has an alias for (or for ALIASES),
+    logging in through the CLI (auth = "sfdx")."""
+    from toolkit.org_import import import_orgs
+
+    config = open_project(opts.project_dir, no_plugins=True).config
+    done = import_orgs(config, os.environ, aliases)
+    if as_json:
+        emit_json(
+            {
+                "added": [asdict(o) for o in done.added],
+                "skipped": [{**asdict(o), "why": why} for o, why in done.skipped],
+            }
+        )
+        return ExitCode.OK
+    for found in done.added:
+        out.print(escape(f"added [orgs.{found.alias}]: kind {found.kind}, {found.username}"))
+    for found, why in done.skipped:
+        err.print(escape(f"skipped {found.alias or found.username}: {why}"))
+    if done.added:
+        err.print("check each kind in sftk.toml: production profiles take only what a sandbox took")
+    elif not done.skipped:
+        out.print("the Salesforce CLI knows no org: `sf org login web --alias NAME` adds one")
+    return ExitCode.OK
+
+
+@org.command(name="show")
+@click.argument("name", required=False, envvar=ORG_ENV)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def org_show(opts: Options, name: str | None, as_json: bool) -> int:
+    """Connect to the org profile NAME and describe the org (default: SFTK_ORG, else
+    [project] default_org, else local)."""
     from toolkit.salesforce.auth import find_profile, open_connection
     from toolkit.salesforce.org_info import describe_org
 
     config = open_project(opts.project_dir, no_plugins=True).config
+    name = name or config.default_org or LOCAL_PROFILE
     profile = find_profile(config, name)
     with open_connection(config, name) as conn:
         summary = describe_org(conn)

@@ -11,10 +11,9 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from toolkit.cli.common import Options, emit_json, err, out
+from toolkit.cli.common import Options, emit_json, err, org_option, out
 from toolkit.cli.deploy import (
     json_option,
-    org_option,
     print_lines,
     print_preflight,
     progress,
