@@ -26,7 +26,8 @@ from toolkit.errors import ExitCode, SftkError, exit_code_for
 LAZY_COMMANDS: dict[str, str] = {
     **dict.fromkeys(("preflight", "deploy", "coverage"), "toolkit.cli.deploy"),
     **dict.fromkeys(
-        ("plan", "snapshots", "backup", "rollback", "promote", "ledger"), "toolkit.cli.recovery"
+        ("plan", "snapshots", "backup", "retrieve", "rollback", "promote", "ledger"),
+        "toolkit.cli.recovery",
     ),
 }
 

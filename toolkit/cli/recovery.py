@@ -143,6 +143,70 @@ def backup(opts: Options, org: str, types: str, as_json: bool) -> int:
     return int(ExitCode.OK)
 
 
+@click.command(name="retrieve")
+@org_option
+@click.option("--types", default="", help="Metadata types to retrieve, comma-separated (all).")
+@click.option(
+    "--manifest",
+    "manifest_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Retrieve what this package.xml names (* members are listed in the org).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to write (replaced whole: new, empty, or an earlier retrieve).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["mdapi", "source"]),
+    default="mdapi",
+    show_default=True,
+    help="Metadata API format or Salesforce DX source format.",
+)
+@json_option
+@click.pass_obj
+def retrieve_command(
+    opts: Options,
+    org: str,
+    types: str,
+    manifest_file: Path | None,
+    out_dir: Path,
+    output_format: str,
+    as_json: bool,
+) -> int:
+    """Retrieve the org's metadata into a folder (snapshots keep theirs as zips)."""
+    wanted = tuple(t.strip() for t in types.split(",") if t.strip())
+    done = recovery.retrieve(
+        opts.project(),
+        org,
+        out_dir,
+        types=wanted,
+        manifest_file=manifest_file,
+        output_format=output_format,
+    )
+    if as_json:
+        emit_json(
+            {
+                "output": str(done.out),
+                "format": done.format,
+                "files": [f.path for f in done.files],
+                "components": [str(ref) for ref in done.components],
+            }
+        )
+    else:
+        out.print(
+            escape(
+                f"retrieved {len(done.components)} components from {org} into {done.out} "
+                f"({done.format}, {len(done.files)} files)"
+            )
+        )
+    return int(ExitCode.OK)
+
+
 @click.command()
 @click.argument("snapshot_id", required=False)
 @org_option
@@ -294,4 +358,12 @@ def ledger(opts: Options, as_json: bool) -> int:
     return int(ExitCode.OK)
 
 
-COMMANDS: Sequence[click.Command] = (plan_command, snapshots, backup, rollback, promote, ledger)
+COMMANDS: Sequence[click.Command] = (
+    plan_command,
+    snapshots,
+    backup,
+    retrieve_command,
+    rollback,
+    promote,
+    ledger,
+)

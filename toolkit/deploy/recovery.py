@@ -1,10 +1,13 @@
-"""Snapshots, backups and rollbacks as Python calls, one per command a person types."""
+"""Snapshots, backups, retrieves into a folder and rollbacks as Python calls, one per command
+a person types."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from toolkit import fsio
 from toolkit.deploy.commands import session
 from toolkit.deploy.history import now
 from toolkit.deploy.policy import DEFAULT_WAIT_MINUTES
@@ -13,8 +16,10 @@ from toolkit.deploy.rollback import RollbackReport, prepare_rollback, run_rollba
 from toolkit.deploy.runner import ProgressHandler, options_for
 from toolkit.deploy.snapshots import Snapshot, SnapshotOutcome, SnapshotStore, Source, make_snapshot
 from toolkit.deploy.undo_history import UndoHistory, undo_history
-from toolkit.errors import SnapshotInvalid, UsageError
-from toolkit.metadata import normalize
+from toolkit.errors import ConfigError, SnapshotInvalid, UsageError
+from toolkit.metadata import formats, manifest, normalize
+from toolkit.metadata.files import MetadataFile
+from toolkit.metadata.manifest import ComponentRef
 from toolkit.metadata.types import BY_NAME
 from toolkit.project import Project
 from toolkit.salesforce.auth import find_profile
@@ -48,12 +53,7 @@ def show_snapshot(project: Project, snapshot_id: str) -> SnapshotView:
 def backup(project: Project, org: str, *, types: Sequence[str] = ()) -> Snapshot:
     """Every component of ``types`` (all types sftk can restore when empty) the org lists,
     retrieved in batches and stored as one snapshot."""
-    unknown = sorted(set(types) - set(BY_NAME))
-    if unknown:
-        raise UsageError(
-            f"unknown metadata type {', '.join(unknown)}",
-            hint=f"choose from: {', '.join(sorted(BY_NAME))}",
-        )
+    _check_types(types)
     with session(project, org) as s:
         wanted = list(types) or s.retriever.retrievable_types()
         retrieved = s.retriever.components(s.retriever.listed(wanted))
@@ -70,6 +70,88 @@ def backup(project: Project, org: str, *, types: Sequence[str] = ()) -> Snapshot
             zips=retrieved.zips,
         )
         return s.save_snapshot(snapshot, retrieved.zips)
+
+
+@dataclass(frozen=True)
+class RetrievedFolder:
+    out: Path
+    format: str
+    files: tuple[MetadataFile, ...]
+    components: tuple[ComponentRef, ...]
+
+
+def retrieve(
+    project: Project,
+    org: str,
+    out: Path,
+    *,
+    types: Sequence[str] = (),
+    manifest_file: Path | None = None,
+    output_format: str = "mdapi",
+) -> RetrievedFolder:
+    """The org's metadata in a folder: every component of ``types`` (all types sftk knows when
+    empty and no manifest is given), or what a package.xml names (``*`` members listed),
+    written in Metadata API or source format. ``out`` is replaced whole, so it must be new,
+    empty, or an earlier retrieve or render."""
+    _check_types(types)
+    if types and manifest_file is not None:
+        raise UsageError("--types and --manifest both say what to retrieve", hint="give one")
+    named = [] if manifest_file is None else _manifest_members(manifest_file)
+    _check_out(project, out)
+    with session(project, org) as s:
+        version = s.connection.api_version
+        if manifest_file is not None:
+            everything = sorted({r.type for r in named if r.full_name == "*"})
+            refs = [r for r in named if r.full_name != "*"] + s.retriever.listed(everything)
+        else:
+            refs = s.retriever.listed(list(types) or s.retriever.retrievable_types())
+        files = list(s.retriever.components(refs).files)
+    components = manifest.components_of(files)
+    files.append(MetadataFile("package.xml", manifest.package_xml(components, version)))
+    if output_format == "source":
+        files = formats.to_source(files, version)
+    fsio.write_tree_atomically(files, out)
+    return RetrievedFolder(out, output_format, tuple(files), tuple(components))
+
+
+def _check_types(types: Sequence[str]) -> None:
+    unknown = sorted(set(types) - set(BY_NAME))
+    if unknown:
+        raise UsageError(
+            f"unknown metadata type {', '.join(unknown)}",
+            hint=f"choose from: {', '.join(sorted(BY_NAME))}",
+        )
+
+
+def _manifest_members(path: Path) -> list[ComponentRef]:
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    refs = manifest.listed(content, str(path))
+    if not refs:
+        raise ConfigError(f"{path} names no components", hint="list <types> with <members>")
+    _check_types(sorted({r.type for r in refs} - manifest.CHILD_TYPES))
+    return refs
+
+
+def _check_out(project: Project, out: Path) -> None:
+    """Refuse a folder whose files a retrieve would destroy: it replaces ``out`` whole."""
+    target = out.resolve()
+    if target == project.config.root or target in project.config.root.parents:
+        raise UsageError(
+            f"{out} holds the project: a retrieve replaces its --out folder whole",
+            hint="retrieve into a folder of its own, e.g. --out retrieved",
+        )
+    if not target.is_dir() or not any(target.iterdir()):
+        return
+    if (target / "package.xml").is_file() or (target / formats.SFDX_PROJECT).is_file():
+        return  # an earlier retrieve or render: metadata sftk wrote, written again
+    raise UsageError(
+        f"{out} is not empty and holds no package.xml or {formats.SFDX_PROJECT}: a retrieve "
+        "replaces its --out folder whole",
+        hint="choose a new or empty folder, or one an earlier retrieve wrote",
+    )
 
 
 @dataclass(frozen=True)
