@@ -28,7 +28,8 @@ from toolkit.validation import ValidationReport, validate_folder, validate_proje
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
 def init(opts: Options, directory: Path, force: bool, as_json: bool) -> int:
-    """Create a project: sftk.toml and an example object spec."""
+    """Create a project: sftk.toml, an example object spec and a .gitignore keeping the local
+    orgs' secrets out of git. Installed plugins are listed, not enabled."""
     installed = [] if opts.no_plugins else [p.name for p in load_plugins(()).found]
     written = init_project(
         directory,
@@ -37,10 +38,23 @@ def init(opts: Options, directory: Path, force: bool, as_json: bool) -> int:
         force=force,
     )
     if as_json:
-        emit_json({"created": [str(p) for p in written], "plugins_enabled": installed})
+        emit_json(
+            {
+                "created": [str(p) for p in written],
+                "plugins_enabled": [],
+                "plugins_installed": installed,
+            }
+        )
     else:
         for path in written:
             out.print(f"created {escape(str(path))}")
+        if installed:
+            names = ", ".join(installed)
+            example = ", ".join(f'"{name}"' for name in installed)
+            out.print(
+                f"plugins installed, none enabled: {escape(names)}; to use them, list them in "
+                f"sftk.toml: \\[plugins] enabled = \\[{escape(example)}]"
+            )
         out.print(f"next: cd {escape(str(directory))} && sftk render && sftk validate")
     return ExitCode.OK
 
