@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -12,9 +13,9 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from toolkit.cli.common import Options, emit_json, err, out
-from toolkit.config import LOCAL_PROFILE, ORG_ENV
-from toolkit.errors import ExitCode, SftkError, UsageError
+from toolkit.cli.common import Options, emit_json, err, org_option, out
+from toolkit.config import LOCAL_PROFILE, ORG_ENV, OrgProfile
+from toolkit.errors import ConfigError, ExitCode, SftkError, UsageError
 from toolkit.project import open_project
 
 
@@ -121,6 +122,67 @@ def org_show(opts: Options, name: str | None, as_json: bool) -> int:
     return ExitCode.OK
 
 
+@org.group(name="coverage")
+def coverage() -> None:
+    """The Apex coverage a local org's test runs report (it runs no Apex)."""
+
+
+@coverage.command(name="show")
+@org_option
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def coverage_show(opts: Options, org: str, as_json: bool) -> int:
+    """Print a local org's coverage profile."""
+    from toolkit.deploy import commands
+
+    found = commands.coverage_profile(opts.project(), org)
+    if as_json:
+        emit_json(found)
+    else:
+        out.print(escape(json.dumps(found, indent=2, sort_keys=True)))
+    return ExitCode.OK
+
+
+@coverage.command(name="set")
+@org_option
+@click.option(
+    "--file",
+    "profile_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The profile as JSON (docs/localorg.md shows it).",
+)
+@click.option("--from", "source_org", help="Copy the profile of this local org profile.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def coverage_set(
+    opts: Options, org: str, profile_file: Path | None, source_org: str | None, as_json: bool
+) -> int:
+    """Set what a local org's Apex test runs cover and which tests fail, from a JSON file or
+    another local org (a rehearsal production org starts with none: every class at 0%)."""
+    from toolkit.deploy import commands
+
+    if (profile_file is None) == (source_org is None):
+        raise UsageError("give one of --file and --from", hint="--file coverage.json")
+    project = opts.project()
+    if profile_file is not None:
+        source = str(profile_file)
+        try:
+            profile = json.loads(profile_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise ConfigError(f"{profile_file}: not a JSON coverage profile ({exc})") from None
+    else:
+        assert source_org is not None
+        source = f"the coverage profile of {source_org}"
+        profile = commands.coverage_profile(project, source_org)
+    kept = commands.set_coverage_profile(project, org, profile, source=source)
+    if as_json:
+        emit_json(kept)
+    else:
+        counts = ", ".join(f"{len(kept[k])} {k}" for k in ("classes", "triggers", "tests"))
+        out.print(escape(f"coverage profile of {org} set from {source}: {counts}"))
+    return ExitCode.OK
+
+
 @org.command()
 @click.option(
     "--state",
@@ -148,10 +210,14 @@ def serve(
     as_json: bool,
 ) -> int:
     """Run the local org in the foreground until interrupted (Ctrl-C)."""
+    from toolkit.localorg.embedded import KIND_FACTS
     from toolkit.localorg.org import CONNECTION_FILE, start
 
-    folder = state_dir or _default_state_dir(opts, profile)
-    running = start(folder, host=host, port=port, http_port=http_port)
+    folder, kind = state_dir, None
+    if folder is None:
+        folder, kind = _default_state_dir(opts, profile)
+    facts = None if kind is None else KIND_FACTS.get(kind)
+    running = start(folder, host=host, port=port, http_port=http_port, facts=facts)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -172,22 +238,30 @@ def serve(
     return ExitCode.OK
 
 
-def _default_state_dir(opts: Options, profile: str | None) -> Path:
+def _default_state_dir(opts: Options, profile: str | None) -> tuple[Path, str | None]:
+    """The state folder to serve, and the kind of org it stands in for (its profile's)."""
     if profile is not None:
-        from toolkit.salesforce.auth import find_profile
-
+        chosen = _local_profile(opts, profile)
         config = open_project(opts.project_dir, no_plugins=True).config
-        chosen = find_profile(config, profile)
-        if chosen.auth != "local":
-            raise UsageError(
-                f"org profile {profile} is not a local org (auth = {chosen.auth})",
-                hint='serve a profile with auth = "local", or pass --state',
-            )
-        return config.local_state(chosen)
+        return config.local_state(chosen), chosen.kind
     try:
-        return open_project(opts.project_dir, no_plugins=True).config.state_dir / "localorg"
+        config = open_project(opts.project_dir, no_plugins=True).config
     except SftkError:
-        return Path.cwd() / ".sftk" / "localorg"
+        return Path.cwd() / ".sftk" / "localorg", None
+    return config.state_dir / "localorg", LOCAL_PROFILE
+
+
+def _local_profile(opts: Options, name: str) -> OrgProfile:
+    from toolkit.salesforce.auth import find_profile
+
+    config = open_project(opts.project_dir, no_plugins=True).config
+    chosen = find_profile(config, name)
+    if chosen.auth != "local":
+        raise UsageError(
+            f"org profile {name} is not a local org (auth = {chosen.auth})",
+            hint='this needs a profile with auth = "local"',
+        )
+    return chosen
 
 
 COMMANDS = (org,)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from toolkit.config import OrgProfile
 from toolkit.deploy import ci_reports, coverage, package
@@ -29,11 +30,11 @@ from toolkit.deploy.preflight import PreflightReport, run_preflight
 from toolkit.deploy.retrieval import Retriever
 from toolkit.deploy.runner import Deployer, DeployReport, ProgressHandler, options_for
 from toolkit.deploy.snapshots import Snapshot, SnapshotOutcome, SnapshotStore
-from toolkit.errors import UsageError
+from toolkit.errors import ConfigError, OrgError, UsageError
 from toolkit.fsio import atomic_write_bytes
 from toolkit.metadata.manifest import ComponentRef
 from toolkit.project import Project
-from toolkit.salesforce import rest
+from toolkit.salesforce import local_control, rest
 from toolkit.salesforce.auth import find_profile, open_connection
 from toolkit.salesforce.connection import OrgConnection
 from toolkit.salesforce.metadata_client import MetadataClient
@@ -405,6 +406,42 @@ def org_coverage(project: Project, org: str) -> CoverageRun:
         )
     classes = tuple(sorted((_class_coverage(r) for r in rows), key=lambda c: c.name))
     return CoverageRun(org, classes, coverage.evaluate(project.config.coverage, classes))
+
+
+def coverage_profile(project: Project, org: str) -> dict[str, Any]:
+    """The coverage profile of a local org: what stands in for its Apex test runs."""
+    with open_connection(project.config, _local(project, org)) as conn:
+        return local_control.coverage_profile(conn)
+
+
+def set_coverage_profile(
+    project: Project, org: str, profile: dict[str, Any], *, source: str
+) -> dict[str, Any]:
+    """Give a local org the coverage its deploys' test runs report (``source`` names where
+    the profile came from, for messages). A real org measures coverage by running tests."""
+    with open_connection(project.config, _local(project, org)) as conn:
+        try:
+            return local_control.set_coverage_profile(conn, profile)
+        except OrgError as error:
+            if error.code != "INVALID_FIELD":
+                raise
+            message = error.message.partition(": INVALID_FIELD: ")[2] or error.message
+            raise ConfigError(
+                f"{source}: {message}",
+                hint="docs/localorg.md shows the profile: classes and triggers with covered and "
+                "uncovered lines, test classes with their methods and failures",
+            ) from None
+
+
+def _local(project: Project, org: str) -> str:
+    chosen = find_profile(project.config, org)
+    if not is_local(chosen):
+        raise UsageError(
+            f"org profile {org} is a real org (auth = {chosen.auth}): it measures coverage by "
+            "running Apex tests, and nobody tells it what they cover",
+            hint='coverage profiles are for sftk\'s local orgs (auth = "local")',
+        )
+    return org
 
 
 _TRIGGER_PREFIX = "01q"
