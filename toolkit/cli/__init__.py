@@ -54,7 +54,11 @@ class _Group(click.Group):
     type=click.Path(file_okay=False, path_type=Path),
     help="Project folder (default: the nearest folder holding sftk.toml).",
 )
-@click.option("--no-plugins", is_flag=True, help="Load no plugins (deterministic CI runs).")
+@click.option(
+    "--no-plugins",
+    is_flag=True,
+    help="Load no plugins (deterministic CI runs); also taken after the command name.",
+)
 @click.pass_context
 def cli(ctx: click.Context, project_dir: Path | None, no_plugins: bool) -> None:
     """sftk: Salesforce metadata from templates, validated offline, deployed with a preflight,
@@ -68,8 +72,20 @@ for _module in (project, plugins, org):
         cli.add_command(_command)
 
 
+# Options of sftk itself that people also write after the command name (`sftk render
+# --no-plugins`): moved in front of it, where the group reads them.
+GLOBAL_FLAGS = ("--no-plugins",)
+
+
+def _global_flags_first(args: list[str]) -> list[str]:
+    end = args.index("--") if "--" in args else len(args)
+    head, tail = args[:end], args[end:]
+    flags = [arg for arg in GLOBAL_FLAGS if arg in head]
+    return [*flags, *(arg for arg in head if arg not in GLOBAL_FLAGS), *tail]
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = _global_flags_first(list(sys.argv[1:] if argv is None else argv))
     try:
         code = cli.main(args=args, prog_name="sftk", standalone_mode=False)
     except click.exceptions.Exit as exc:

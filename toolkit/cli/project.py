@@ -199,7 +199,9 @@ def list_rules(as_json: bool) -> int:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def destructive(components: Sequence[str], when: str, out_dir: Path | None, as_json: bool) -> int:
-    """Write a destructive changes manifest for TYPE:NAME components."""
+    """Write a destructive changes manifest for TYPE:NAME components, for a metadata folder
+    you deploy yourself (`sftk deploy FOLDER`). A project's own deploys are built from its
+    specs: list what they delete in [deletions] of sftk.toml instead."""
     refs = [manifest.ComponentRef.parse(text) for text in components]
     data = manifest.destructive_xml(refs)
     name = manifest.DESTRUCTIVE_FILE[when]

@@ -6,7 +6,7 @@ unreachable org, a failed preflight)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,9 +28,15 @@ from toolkit.deploy.plan import Plan, absent, find_drift, make_plan
 from toolkit.deploy.policy import DEFAULT_WAIT_MINUTES, Outcome
 from toolkit.deploy.preflight import PreflightReport, run_preflight
 from toolkit.deploy.retrieval import Retriever
-from toolkit.deploy.runner import Deployer, DeployReport, ProgressHandler, options_for
+from toolkit.deploy.runner import (
+    CancelReport,
+    Deployer,
+    DeployReport,
+    ProgressHandler,
+    options_for,
+)
 from toolkit.deploy.snapshots import Snapshot, SnapshotOutcome, SnapshotStore
-from toolkit.errors import ConfigError, OrgError, UsageError
+from toolkit.errors import ConfigError, CoverageGateMissed, OrgError, UsageError
 from toolkit.fsio import atomic_write_bytes
 from toolkit.metadata.manifest import ComponentRef
 from toolkit.project import Project
@@ -228,6 +234,13 @@ def deploy(
         Ledger(project.config.state_dir), chosen, pkg.identity, force=force, reason=reason
     )
     with session(project, org, on_progress) as s:
+        if allow_partial and not s.organization().is_sandbox:
+            raise UsageError(
+                "--allow-partial keeps what deployed when some components fail, which "
+                f"Salesforce allows only in a sandbox, and the org of {org} is not one "
+                f"({s.organization().edition}): it would roll back on any error all the same",
+                hint="drop --allow-partial, or deploy to a sandbox (such as rehearsal-sandbox)",
+            )
         checked = None
         if not skip_preflight:
             checked = run_preflight(s.connection, chosen, project.config.coverage)
@@ -295,12 +308,14 @@ def quick(
         current = package.from_project(project).identity
         found = history.latest_validation(org, current)
         if found is None:
+            _refuse_under_gate(history.latest_validation(org, current, "coverage_miss"), org)
             raise UsageError(
                 f"no successful validation of the current package on {org} is recorded",
                 hint=f"run `sftk deploy --org {org} --check-only` first, or pass --validation-id",
             )
         validation_id = found.id
     record = history.find(org, validation_id)
+    _refuse_under_gate(record, org)
     validated = _validated_package(project, record)
     if record is None or validated is None:
         raise UsageError(
@@ -325,6 +340,20 @@ def quick(
         )
         s.settle(report, snapshot, forced_reason=forced_reason)
         return DeployRun(None, report, plan, snapshot)
+
+
+def _refuse_under_gate(record: DeployRecord | None, org: str) -> None:
+    """The org took the validation, the project's coverage gate did not: deploying it would
+    put code under the bar in the org, which is what validating first is for."""
+    if record is None or record.outcome != Outcome.COVERAGE_MISS.value:
+        return
+    raise CoverageGateMissed(
+        f"validation {record.id} of this package on {org} missed the project's coverage gate, "
+        "so it is not quick-deployed",
+        hint=f"`sftk deploy report {record.id} --org {org}` names the classes under the bar; "
+        f"raise their coverage and validate again (`sftk deploy --org {org} --check-only`), "
+        "or change the bars in [coverage] of sftk.toml",
+    )
 
 
 def _validated_package(project: Project, record: DeployRecord | None) -> DeployPackage | None:
@@ -381,11 +410,11 @@ def cancel(
     *,
     wait_minutes: float = DEFAULT_WAIT_MINUTES,
     on_progress: ProgressHandler | None = None,
-) -> DeployReport:
+) -> CancelReport:
     chosen = _deploy_id(project, org, deploy_id)
     with session(project, org, on_progress) as s:
         found = s.deployer.cancel(chosen, wait_minutes=wait_minutes)
-        s.settle(found)
+        s.settle(found.report)
         return found
 
 
@@ -465,14 +494,32 @@ def _class_coverage(row: dict[str, object]) -> ClassCoverage:
     )
 
 
+def apex_files(project: Project, path: Path | None = None) -> dict[tuple[str, str], str]:
+    """Where the Apex classes and triggers of the package (of ``path`` when given) live, by
+    ("Class" or "Trigger", lower-case name), relative to the project folder, so that coverage
+    reports name the files a person edits, wherever the project keeps them."""
+    found: dict[tuple[str, str], str] = {}
+    for folder in [path] if path is not None else project.config.metadata_dirs:
+        for file in sorted(folder.rglob("*")) if folder.is_dir() else ():
+            kind = _APEX_SUFFIXES.get(file.suffix)
+            if kind is not None and file.is_file():
+                found.setdefault((kind, file.stem.lower()), project.config.display(file.resolve()))
+    return found
+
+
+_APEX_SUFFIXES = {".cls": "Class", ".trigger": "Trigger"}
+
+
 def write_ci_reports(
     report: DeployReport | CoverageRun,
     *,
     junit: Path | None,
     cobertura: Path | None,
+    sources: Mapping[tuple[str, str], str] | None = None,
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
 ) -> None:
-    """JUnit (tests) and Cobertura (coverage) files for CI systems, written atomically."""
+    """JUnit (tests) and Cobertura (coverage) files for CI systems, written atomically.
+    ``sources`` (``apex_files``) gives each class's file for Cobertura."""
     moment = clock()
     if isinstance(report, CoverageRun):
         classes, tests, suite = report.classes, None, f"coverage {report.org}"
@@ -487,5 +534,7 @@ def write_ci_reports(
         stamp = moment.strftime("%Y-%m-%dT%H:%M:%S")
         atomic_write_bytes(junit, ci_reports.junit_xml(tests, suite, stamp))
     if cobertura is not None:
-        data = ci_reports.cobertura_xml(classes, int(moment.timestamp() * 1000))
+        data = ci_reports.cobertura_xml(
+            classes, int(moment.timestamp() * 1000), files=sources or {}
+        )
         atomic_write_bytes(cobertura, data)

@@ -14,6 +14,7 @@ from toolkit.deploy.promotion import PromoteRun
 from toolkit.deploy.recovery import SnapshotView
 from toolkit.deploy.report_text import report_json, report_lines
 from toolkit.deploy.rollback import RollbackReport
+from toolkit.deploy.runner import DeployReport
 from toolkit.deploy.snapshots import Snapshot
 from toolkit.metadata.changes import Status
 
@@ -102,13 +103,23 @@ def deploy_run_lines(run: DeployRun) -> list[str]:
             + ", ".join(str(ref) for ref in run.left_out)
         )
     if run.plan is not None:
-        lines.append(plan_summary(run.plan))
+        lines.append(_changes_line(run.report, run.plan))
     if run.snapshot is not None:
         lines.append(
             f"snapshot {run.snapshot.short_id} holds what the org had before; "
             f"`sftk rollback --org {run.report.org}` undoes this deploy"
         )
     return lines
+
+
+def _changes_line(report: DeployReport, plan: Plan) -> str:
+    """What the deploy did to the org, in the plan's counts (the plan was made before it)."""
+    counts = plan_summary(plan).removeprefix("plan: ")
+    if report.outcome in (Outcome.SUCCEEDED, Outcome.COVERAGE_MISS):
+        return f"changed in the org: {counts}"
+    if report.outcome in (Outcome.FAILED, Outcome.CANCELED):
+        return f"nothing changed in the org; the package holds: {counts}"
+    return f"the package holds: {counts}"
 
 
 # --- snapshots ----------------------------------------------------------------------------------

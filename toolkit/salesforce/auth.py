@@ -438,6 +438,7 @@ def _password_login(profile: OrgProfile, session: requests.Session, secrets: _Se
     assert profile.username is not None
     password = secrets.env("password_env", "the user's password")
     token = secrets.optional_env("security_token_env", "the user's security token")
+    secrets.keep(password + token)  # sent as one: redacted as one, glued as it is
     if profile.client_id_env is None:
         return _soap_login(profile, session, password + token, secrets)
     form = {
