@@ -243,7 +243,10 @@ def rollback_lines(report: RollbackReport) -> list[str]:
         if not step.succeeded:
             lines.extend(f"    {line}" for line in report_lines(step.report))
     for risk in report.at_risk:
-        lines.append(f"data: {risk.ref}: {risk.detail}")
+        if report.dry_run:
+            lines.append(f"data: {risk.ref}: {risk.detail}")
+        elif risk.holds_data and report.own_snapshot is not None:
+            lines.append(f"data deleted: {risk.ref}: {risk.detail}")
     for later in report.undone_too:
         lines.append(
             f"also undoes: the {later.kind} of {later.created_at} (snapshot {later.short_id})"
