@@ -120,3 +120,50 @@ class Control:
 @pytest.fixture(scope="module")
 def control(connection: OrgConnection) -> Control:
     return Control(connection)
+
+
+# --- a project's hand-written Apex, and the coverage a local org reports for it ---------------
+
+APEX_META = (
+    '<ApexClass xmlns="http://soap.sforce.com/2006/04/metadata"><apiVersion>63.0</apiVersion>'
+    "<status>Active</status></ApexClass>"
+)
+APEX_SOURCES = {
+    "HiveMath": "public class HiveMath {\n    public static Integer frames() {\n"
+    "        return 10;\n    }\n}\n",
+    "HiveMathTest": "@isTest\nprivate class HiveMathTest {\n"
+    "    @isTest static void countsFrames() {\n        HiveMath.frames();\n    }\n}\n",
+}
+
+
+class Apex:
+    """A class and its test class carried into a project from its ``apex/`` folder."""
+
+    @staticmethod
+    def add(project: Path) -> None:
+        classes = project / "apex" / "classes"
+        classes.mkdir(parents=True)
+        for name, source in APEX_SOURCES.items():
+            (classes / f"{name}.cls").write_text(source)
+            (classes / f"{name}.cls-meta.xml").write_text(APEX_META)
+        config = project / "sftk.toml"
+        text = config.read_text().replace("metadata_dirs = []", 'metadata_dirs = ["apex"]')
+        config.write_text(text)
+
+    @staticmethod
+    def coverage(covered: int, uncovered: int) -> dict[str, Any]:
+        """The coverage profile of a run where HiveMath has these numbers of lines."""
+        lines = {
+            "covered": list(range(1, covered + 1)),
+            "uncovered": list(range(covered + 1, covered + uncovered + 1)),
+        }
+        return {
+            "classes": {"HiveMath": lines},
+            "triggers": {},
+            "tests": {"HiveMathTest": {"methods": ["countsFrames"]}},
+        }
+
+
+@pytest.fixture
+def apex() -> Apex:
+    return Apex()

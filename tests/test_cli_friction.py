@@ -17,9 +17,7 @@ from toolkit.errors import ExitCode
 from toolkit.localorg.org import RunningOrg
 
 if TYPE_CHECKING:
-    from tests.conftest import Run
-
-MD = "http://soap.sforce.com/2006/04/metadata"
+    from tests.conftest import Apex, Run
 
 
 @pytest.fixture
@@ -28,38 +26,8 @@ def project(tmp_path: Path, sftk: Run) -> Path:
     return tmp_path / "apiary"
 
 
-def _with_apex(project: Path, *, class_bar: int) -> None:
-    classes = project / "apex" / "classes"
-    classes.mkdir(parents=True)
-    meta = (
-        f'<ApexClass xmlns="{MD}"><apiVersion>63.0</apiVersion><status>Active</status></ApexClass>'
-    )
-    (classes / "HiveMath.cls").write_text(
-        "public class HiveMath {\n    public static Integer frames() {\n"
-        "        return 10;\n    }\n}\n"
-    )
-    (classes / "HiveMathTest.cls").write_text(
-        "@isTest\nprivate class HiveMathTest {\n    @isTest static void countsFrames() {\n"
-        "        HiveMath.frames();\n    }\n}\n"
-    )
-    for name in ("HiveMath", "HiveMathTest"):
-        (classes / f"{name}.cls-meta.xml").write_text(meta)
-    config = project / "sftk.toml"
-    text = config.read_text().replace("metadata_dirs = []", 'metadata_dirs = ["apex"]')
-    config.write_text(text + f'\n[coverage]\n[coverage.classes]\n"Hive*" = {class_bar}\n')
-
-
-def _coverage(project: Path, sftk: Run, covered: int, uncovered: int) -> None:
-    profile = {
-        "classes": {
-            "HiveMath": {
-                "covered": list(range(1, covered + 1)),
-                "uncovered": list(range(covered + 1, covered + uncovered + 1)),
-            }
-        },
-        "tests": {"HiveMathTest": {"methods": ["countsFrames"]}},
-    }
-    (project / "coverage.json").write_text(json.dumps(profile))
+def _coverage(project: Path, sftk: Run, apex: Apex, covered: int, uncovered: int) -> None:
+    (project / "coverage.json").write_text(json.dumps(apex.coverage(covered, uncovered)))
     given = sftk("org", "coverage", "set", "--org", "local", "--file", "coverage.json", cwd=project)
     assert given.returncode == 0, given.stderr
 
@@ -118,10 +86,12 @@ def test_allow_partial_only_where_the_org_honours_it(project: Path, sftk: Run) -
 
 
 def test_cobertura_names_the_projects_files_and_quick_names_the_gate(
-    project: Path, sftk: Run
+    project: Path, sftk: Run, apex: Apex
 ) -> None:
-    _with_apex(project, class_bar=90)
-    _coverage(project, sftk, covered=8, uncovered=2)  # 80%: the org takes it, the gate does not
+    apex.add(project)
+    with (project / "sftk.toml").open("a") as config:
+        config.write('\n[coverage]\n[coverage.classes]\n"Hive*" = 90\n')
+    _coverage(project, sftk, apex, covered=8, uncovered=2)  # 80%: the org takes it, not the gate
     validated = sftk(
         "deploy",
         "--org",

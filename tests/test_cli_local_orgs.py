@@ -18,13 +18,7 @@ import requests
 from toolkit.errors import ExitCode
 
 if TYPE_CHECKING:
-    from tests.conftest import Run
-
-MD = "http://soap.sforce.com/2006/04/metadata"
-COVERAGE = {
-    "classes": {"HiveMath": {"covered": [1, 2, 3], "uncovered": []}},
-    "tests": {"HiveMathTest": {"methods": ["countsFrames"]}},
-}
+    from tests.conftest import Apex, Run
 
 
 @pytest.fixture
@@ -74,35 +68,15 @@ def test_a_served_org_is_its_profiles_kind_to_any_client(
         process.wait(timeout=30)
 
 
-def _with_apex(project: Path) -> None:
-    classes = project / "apex" / "classes"
-    classes.mkdir(parents=True)
-    meta = (
-        f'<ApexClass xmlns="{MD}"><apiVersion>63.0</apiVersion><status>Active</status></ApexClass>'
-    )
-    (classes / "HiveMath.cls").write_text(
-        "public class HiveMath {\n    public static Integer frames() {\n"
-        "        return 10;\n    }\n}\n"
-    )
-    (classes / "HiveMathTest.cls").write_text(
-        "@isTest\nprivate class HiveMathTest {\n    @isTest static void countsFrames() {\n"
-        "        HiveMath.frames();\n    }\n}\n"
-    )
-    for name in ("HiveMath", "HiveMathTest"):
-        (classes / f"{name}.cls-meta.xml").write_text(meta)
-    config = project / "sftk.toml"
-    config.write_text(config.read_text().replace("metadata_dirs = []", 'metadata_dirs = ["apex"]'))
-
-
-def test_a_rehearsal_production_org_is_given_coverage(project: Path, sftk: Run) -> None:
-    _with_apex(project)
+def test_a_rehearsal_production_org_is_given_coverage(project: Path, sftk: Run, apex: Apex) -> None:
+    apex.add(project)
     assert sftk("deploy", "--org", "rehearsal-sandbox", cwd=project).returncode == 0
     promote = ("promote", "--from", "rehearsal-sandbox", "--to", "rehearsal-prod")
     uncovered = sftk(*promote, cwd=project)
     assert uncovered.returncode == ExitCode.DEPLOY_FAILED, uncovered.stdout + uncovered.stderr
     assert "coverage" in uncovered.stdout.lower()
 
-    (project / "coverage.json").write_text(json.dumps(COVERAGE))
+    (project / "coverage.json").write_text(json.dumps(apex.coverage(covered=3, uncovered=0)))
     given = sftk("org", "coverage", "set", "--org", "local", "--file", "coverage.json", cwd=project)
     assert given.returncode == 0, given.stderr
     assert "coverage profile of local set from coverage.json: 1 classes" in given.stdout

@@ -21,39 +21,19 @@ from lxml import etree
 from toolkit.errors import ExitCode
 
 if TYPE_CHECKING:
-    from tests.conftest import Run
+    from tests.conftest import Apex, Run
 
 DATA = Path(__file__).parent / "data"
 MD = "http://soap.sforce.com/2006/04/metadata"
 
 
-def _apex_folder(folder: Path) -> None:
-    """Hand-written Apex the project carries into its package."""
-    classes = folder / "classes"
-    classes.mkdir(parents=True)
-    meta = (
-        f'<?xml version="1.0" encoding="UTF-8"?>\n<ApexClass xmlns="{MD}">\n'
-        "    <apiVersion>63.0</apiVersion>\n    <status>Active</status>\n</ApexClass>\n"
-    )
-    sources = {
-        "HiveMath": "public class HiveMath {\n    public static Integer frames() {\n"
-        "        return 10;\n    }\n}\n",
-        "HiveMathTest": "@isTest\nprivate class HiveMathTest {\n"
-        "    @isTest static void countsFrames() {\n        HiveMath.frames();\n    }\n}\n",
-    }
-    for name, source in sources.items():
-        (classes / f"{name}.cls").write_text(source)
-        (classes / f"{name}.cls-meta.xml").write_text(meta)
-
-
 @pytest.fixture
-def project(tmp_path: Path, sftk: Run) -> Path:
+def project(tmp_path: Path, sftk: Run, apex: Apex) -> Path:
     assert sftk("init", "apiary", cwd=tmp_path).returncode == 0
     root = tmp_path / "apiary"
-    _apex_folder(root / "apex")
-    config = root / "sftk.toml"
-    text = config.read_text().replace("metadata_dirs = []", 'metadata_dirs = ["apex"]')
-    config.write_text(text + '\n[coverage]\nper_class = 75\n[coverage.classes]\n"Hive*" = 90\n')
+    apex.add(root)
+    with (root / "sftk.toml").open("a") as config:
+        config.write('\n[coverage]\nper_class = 75\n[coverage.classes]\n"Hive*" = 90\n')
     return root
 
 
@@ -94,26 +74,14 @@ def _control(org: dict[str, Any], method: str, path: str, body: Any) -> None:
     assert answer.status_code < 300, answer.text
 
 
-def _coverage(org: dict[str, Any], covered: int, uncovered: int) -> None:
-    _control(
-        org,
-        "PUT",
-        "/_sftk/coverage",
-        {
-            "classes": {
-                "HiveMath": {
-                    "covered": list(range(1, covered + 1)),
-                    "uncovered": list(range(covered + 1, covered + uncovered + 1)),
-                }
-            },
-            "triggers": {},
-            "tests": {"HiveMathTest": {"methods": ["countsFrames"]}},
-        },
-    )
+def _coverage(org: dict[str, Any], profile: dict[str, Any]) -> None:
+    _control(org, "PUT", "/_sftk/coverage", profile)
 
 
-def test_the_deploy_flow_on_a_new_project(project: Path, sftk: Run, served: dict[str, Any]) -> None:
-    _coverage(served, covered=10, uncovered=0)
+def test_the_deploy_flow_on_a_new_project(
+    project: Path, sftk: Run, served: dict[str, Any], apex: Apex
+) -> None:
+    _coverage(served, apex.coverage(10, 0))
     checked = sftk("preflight", "--org", "local", cwd=project)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "Edition supported" in checked.stdout and "preflight of local passed" in checked.stdout
@@ -180,9 +148,9 @@ def test_a_broken_package_says_why(project: Path, sftk: Run, served: dict[str, A
 
 
 def test_coverage_under_a_class_bar_misses_the_gate(
-    project: Path, sftk: Run, served: dict[str, Any]
+    project: Path, sftk: Run, served: dict[str, Any], apex: Apex
 ) -> None:
-    _coverage(served, covered=8, uncovered=2)  # 80%: the org takes it, the project's 90% does not
+    _coverage(served, apex.coverage(8, 2))  # 80%: the org takes it, the project's 90% does not
     answer = sftk(
         "deploy", "--org", "local", "--check-only", "--test-level", "RunLocalTests", cwd=project
     )
@@ -197,9 +165,9 @@ def test_coverage_under_a_class_bar_misses_the_gate(
 
 
 def test_org_wide_coverage_under_75_fails_the_deploy(
-    project: Path, sftk: Run, served: dict[str, Any]
+    project: Path, sftk: Run, served: dict[str, Any], apex: Apex
 ) -> None:
-    _coverage(served, covered=2, uncovered=8)
+    _coverage(served, apex.coverage(2, 8))
     answer = sftk(
         "deploy", "--org", "local", "--check-only", "--test-level", "RunLocalTests", cwd=project
     )

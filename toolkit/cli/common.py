@@ -34,6 +34,11 @@ class Options:
         return self._project
 
 
+def comma_list(text: str) -> tuple[str, ...]:
+    """``--types A,B`` and ``--tests A, B`` as names, blanks dropped."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
 

@@ -13,7 +13,7 @@ import click
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from toolkit.cli.common import Options, emit_json, err, org_option, out
+from toolkit.cli.common import Options, comma_list, emit_json, err, org_option, out
 from toolkit.deploy import commands, coverage
 from toolkit.deploy.policy import DEFAULT_WAIT_MINUTES, EXIT_CODES
 from toolkit.deploy.preflight import PreflightReport
@@ -287,7 +287,7 @@ def run(
             path=path,
             check_only=check_only,
             test_level=test_level,
-            tests=tuple(t.strip() for t in tests.split(",") if t.strip()),
+            tests=comma_list(tests),
             ignore_warnings=ignore_warnings,
             allow_partial=allow_partial,
             wait_minutes=None if run_async else wait_or_default(wait_minutes),

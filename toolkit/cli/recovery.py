@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from toolkit.cli.common import Options, emit_json, err, org_option, out
+from toolkit.cli.common import Options, comma_list, emit_json, err, org_option, out
 from toolkit.cli.deploy import (
     json_option,
     print_lines,
@@ -20,6 +20,7 @@ from toolkit.cli.deploy import (
     wait_option,
     wait_or_default,
 )
+from toolkit.config import FORMATS
 from toolkit.deploy import commands, promotion, recovery
 from toolkit.deploy.ledger import Ledger
 from toolkit.deploy.policy import EXIT_CODES
@@ -134,7 +135,7 @@ def show_command(opts: Options, snapshot_id: str, as_json: bool) -> int:
 @click.pass_obj
 def backup(opts: Options, org: str, types: str, as_json: bool) -> int:
     """Retrieve and keep every component of the org's metadata (of TYPES) as a snapshot."""
-    wanted = tuple(t.strip() for t in types.split(",") if t.strip())
+    wanted = comma_list(types)
     snapshot = recovery.backup(opts.project(), org, types=wanted)
     if as_json:
         emit_json({"snapshot": snapshot.id, "components": len(snapshot.components)})
@@ -162,7 +163,7 @@ def backup(opts: Options, org: str, types: str, as_json: bool) -> int:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["mdapi", "source"]),
+    type=click.Choice(FORMATS),
     default="mdapi",
     show_default=True,
     help="Metadata API format or Salesforce DX source format.",
@@ -179,7 +180,7 @@ def retrieve_command(
     as_json: bool,
 ) -> int:
     """Retrieve the org's metadata into a folder (snapshots keep theirs as zips)."""
-    wanted = tuple(t.strip() for t in types.split(",") if t.strip())
+    wanted = comma_list(types)
     done = recovery.retrieve(
         opts.project(),
         org,
@@ -322,7 +323,7 @@ def promote(
             validation_id=validation_id,
             check_only=check_only,
             test_level=test_level,
-            tests=tuple(t.strip() for t in tests.split(",") if t.strip()),
+            tests=comma_list(tests),
             skip_preflight=skip_preflight,
             wait_minutes=wait_or_default(wait_minutes),
             on_progress=view,
