@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -53,6 +56,37 @@ def sftk(sftk_exe: list[str], schema_cache: Path) -> Iterator[Run]:
         )
 
     yield run
+
+
+Serve = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def serve(sftk_exe: list[str]) -> Iterator[Serve]:
+    """``sftk org serve ARGS`` in the background, as a user leaves it running, until the test
+    ends; ``serve(*args, cwd=..., state=...)`` waits for the connection it writes to ``state``."""
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(*args: str, cwd: Path, state: Path) -> dict[str, str]:
+        process = subprocess.Popen(
+            [*sftk_exe, "org", "serve", *args],
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        processes.append(process)
+        connection = state / "connection.json"
+        for _ in range(300):
+            if connection.exists():
+                break
+            time.sleep(0.05)
+        info: dict[str, str] = json.loads(connection.read_text())
+        return info
+
+    yield start
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
 
 
 # --- a local org for engine tests (tests/localorg keeps its own fixtures) ----------------------

@@ -6,9 +6,6 @@ with Apex can be promoted to it."""
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +15,7 @@ import requests
 from toolkit.errors import ExitCode
 
 if TYPE_CHECKING:
-    from tests.conftest import Apex, Run
+    from tests.conftest import Apex, Run, Serve
 
 
 @pytest.fixture
@@ -46,26 +43,12 @@ def _organization(connection: dict[str, Any]) -> dict[str, Any]:
     ("profile", "is_sandbox"), [("rehearsal-sandbox", True), ("rehearsal-prod", False)]
 )
 def test_a_served_org_is_its_profiles_kind_to_any_client(
-    project: Path, sftk_exe: list[str], profile: str, is_sandbox: bool
+    project: Path, serve: Serve, profile: str, is_sandbox: bool
 ) -> None:
-    process = subprocess.Popen(
-        [*sftk_exe, "org", "serve", "--org", profile],
-        cwd=project,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        connection_file = project / ".sftk" / "orgs" / profile / "connection.json"
-        for _ in range(300):
-            if connection_file.exists():
-                break
-            time.sleep(0.05)
-        organization = _organization(json.loads(connection_file.read_text()))
-        assert organization["IsSandbox"] is is_sandbox
-        assert organization["OrganizationType"] == "Enterprise Edition"
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+    state = project / ".sftk" / "orgs" / profile
+    organization = _organization(serve("--org", profile, cwd=project, state=state))
+    assert organization["IsSandbox"] is is_sandbox
+    assert organization["OrganizationType"] == "Enterprise Edition"
 
 
 def test_a_rehearsal_production_org_is_given_coverage(project: Path, sftk: Run, apex: Apex) -> None:

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +20,7 @@ from lxml import etree
 from toolkit.errors import ExitCode
 
 if TYPE_CHECKING:
-    from tests.conftest import Apex, Run
+    from tests.conftest import Apex, Run, Serve
 
 DATA = Path(__file__).parent / "data"
 MD = "http://soap.sforce.com/2006/04/metadata"
@@ -38,26 +37,10 @@ def project(tmp_path: Path, sftk: Run, apex: Apex) -> Path:
 
 
 @pytest.fixture
-def served(project: Path, sftk_exe: list[str]) -> Iterator[dict[str, Any]]:
+def served(project: Path, serve: Serve) -> dict[str, str]:
     """The project's local org served in the background, as a user leaves it running."""
     state = project / ".sftk" / "localorg"
-    process = subprocess.Popen(
-        [*sftk_exe, "org", "serve", "--state", str(state)],
-        cwd=project,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    connection = state / "connection.json"
-    for _ in range(300):
-        if connection.exists():
-            break
-        time.sleep(0.05)
-    info: dict[str, Any] = json.loads(connection.read_text())
-    try:
-        yield info
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+    return serve("--state", str(state), cwd=project, state=state)
 
 
 def _control(org: dict[str, Any], method: str, path: str, body: Any) -> None:

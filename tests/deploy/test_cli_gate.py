@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
-import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +18,7 @@ import requests
 from toolkit.errors import ExitCode
 
 if TYPE_CHECKING:
-    from tests.conftest import Run
+    from tests.conftest import Run, Serve
 
 SANDBOX = {"organization_type": "Enterprise Edition", "is_sandbox": True}
 PRODUCTION = {"organization_type": "Enterprise Edition", "is_sandbox": False}
@@ -46,32 +43,19 @@ access_token_env = "PROD_TOKEN"
 instance_url_env = "PROD_URL"
 """
 
-Serve = Callable[[str, dict[str, Any]], dict[str, str]]
+StandIn = Callable[[str, dict[str, Any]], dict[str, str]]
 
 
 @pytest.fixture
-def serve(tmp_path: Path, sftk_exe: list[str]) -> Iterator[Serve]:
+def stand_in(tmp_path: Path, serve: Serve) -> StandIn:
     """Serve a local org on loopback as a stand-in for a real org of the given kind."""
-    processes: list[subprocess.Popen[bytes]] = []
 
     def start(name: str, facts: dict[str, Any]) -> dict[str, str]:
         state = tmp_path / "orgs" / name
         first = tmp_path / "orgs" / "tls"
         if first.is_dir():  # one certificate for all: one CA file trusts every org
             shutil.copytree(first, state / "tls")
-        process = subprocess.Popen(
-            [*sftk_exe, "org", "serve", "--state", str(state)],
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        processes.append(process)
-        connection = state / "connection.json"
-        for _ in range(300):
-            if connection.exists():
-                break
-            time.sleep(0.05)
-        info: dict[str, str] = json.loads(connection.read_text())
+        info = serve("--state", str(state), cwd=tmp_path, state=state)
         if not first.is_dir():
             shutil.copytree(state / "tls", first)
         with requests.Session() as session:
@@ -86,10 +70,7 @@ def serve(tmp_path: Path, sftk_exe: list[str]) -> Iterator[Serve]:
         assert answer.status_code == 200, answer.text
         return info
 
-    yield start
-    for process in processes:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+    return start
 
 
 @pytest.fixture
@@ -102,7 +83,7 @@ def project(tmp_path: Path, sftk: Run) -> Path:
 
 
 @pytest.fixture
-def orgs(tmp_path: Path, serve: Serve) -> dict[str, str]:
+def orgs(stand_in: StandIn) -> dict[str, str]:
     """Env vars for the uat (a sandbox), fake-uat (says sandbox, is production) and prod
     profiles, with a CA bundle trusting all three orgs."""
     env: dict[str, str] = {}
@@ -111,7 +92,7 @@ def orgs(tmp_path: Path, serve: Serve) -> dict[str, str]:
         ("FAKE", "fake-uat", PRODUCTION),
         ("PROD", "prod", PRODUCTION),
     ):
-        info = serve(name, facts)
+        info = stand_in(name, facts)
         env[f"{prefix}_TOKEN"] = info["access_token"]
         env[f"{prefix}_URL"] = info["instance_url"]
         env["REQUESTS_CA_BUNDLE"] = info["ca_bundle"]
