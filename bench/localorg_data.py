@@ -96,7 +96,8 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError("no VmHWM in /proc (Linux only)")
 
 
-def client(connection: dict[str, str]) -> Salesforce:
+def client(connection: dict[str, str], version: str = "63.0") -> Salesforce:
+    """simple-salesforce on a local org's connection, trusting only its certificate."""
     session = requests.Session()
     session.verify = connection["ca_bundle"]
     session.trust_env = False
@@ -104,7 +105,7 @@ def client(connection: dict[str, str]) -> Salesforce:
         instance_url=connection["instance_url"],
         session_id=connection["access_token"],
         session=session,
-        version="63.0",
+        version=version,
     )
 
 

@@ -36,12 +36,12 @@ def _enable_lms(project: Path) -> None:
 
 def test_init_keeps_secrets_out_of_git_and_enables_no_plugin(project: Path, sftk: Run) -> None:
     plugins = json.loads(sftk("plugins", "--json", cwd=project).stdout)
-    assert {p["name"]: p["status"] for p in plugins} == {
-        "lms": "installed",
-        "scheduling": "installed",
+    assert {p["name"]: p["status"] for p in plugins if not p["builtin"]} == {
+        "lms": "not enabled",
+        "scheduling": "not enabled",
     }
     rendered = json.loads(sftk("render", "--json", cwd=project).stdout)
-    assert rendered["components"]["CustomObject"] == 1  # Site_Visit__c alone
+    assert "Course__c" not in " ".join(rendered["files"])  # the LMS plugin's object
 
     assert sftk("deploy", "--org", "rehearsal-sandbox", cwd=project).returncode == 0
     assert sftk("deploy", "--org", "local", cwd=project).returncode == 0

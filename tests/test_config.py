@@ -317,7 +317,7 @@ def test_coverage_unknown_key(tmp_path: Path) -> None:
 
 def test_scaffold_examples_are_valid_when_uncommented(tmp_path: Path) -> None:
     """Every commented-out table and key of the starter sftk.toml parses once a user enables it."""
-    config_path, _, _ = init_project(tmp_path, api_version="63.0", installed_plugins=[])
+    config_path = init_project(tmp_path, api_version="63.0", installed_plugins=[])[0]
     setting = re.compile(r'^# (\[[^\]]+\]|[A-Za-z_"*][\w"*.-]* = .+)$')
     lines = config_path.read_text().splitlines()
     enabled = [line[2:] if setting.match(line) else line for line in lines]
@@ -335,3 +335,8 @@ def test_scaffold_examples_are_valid_when_uncommented(tmp_path: Path) -> None:
     ]
     assert config.orgs[3].login_url == "https://example.my.salesforce.com"
     assert config.coverage.patterns == (("Legacy*", 0.0), ("Billing*", 90.0))
+    assert config.sync.bulk_threshold == 2000 and config.sync.lookback_seconds == 3600
+    assert {(o.stream, o.mapping.target, o.skip) for o in config.mappings} == {
+        ("customers", "Phone", False),
+        ("customers", "Industry", True),
+    }

@@ -6,6 +6,7 @@ command works from any folder inside a project.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 
 from toolkit.errors import ConfigError, UsageError
 from toolkit.metadata.specs import PermissionSetSpec
+from toolkit.sync.contract import TRANSFORMS, FieldMapping
 from toolkit.tomlread import Document, Table
 
 CONFIG_NAME = "sftk.toml"
@@ -66,15 +68,54 @@ class CoveragePolicy:
 
 @dataclass(frozen=True)
 class PluginSettings:
-    """Which plugins this project enables, and each one's own settings table."""
+    """Which plugins this project enables, and each one's own settings table; ``document`` is
+    the sftk.toml they were read from, so a plugin's complaint can name the line."""
 
     enabled: tuple[str, ...] = ()
     settings: MappingProxyType[str, MappingProxyType[str, Any]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    document: Document | None = field(default=None, compare=False, repr=False)
 
     def for_plugin(self, name: str) -> MappingProxyType[str, Any]:
         return self.settings.get(name, MappingProxyType({}))
+
+    def where(self, plugin: str, key: str) -> str:
+        """``sftk.toml:12: plugins.files.streams.accounts.path``, for a dotted key."""
+        keys = ("plugins", plugin, *key.split(".")) if key else ("plugins", plugin)
+        if self.document is None:
+            return ".".join(keys)
+        return Table(self.document, keys[:-1], {}).where(keys[-1])
+
+
+DEFAULT_LOOKBACK = "1h"
+_DURATION = re.compile(r"^(\d+)\s*([smhd])$")
+_DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """How the sync engine loads: from ``bulk_threshold`` changed records on, a stream goes
+    through Bulk API 2.0 instead of sObject Collections; a run stops before using more than
+    ``api_share`` of the org's remaining daily API requests; cursors are read back
+    ``lookback_seconds`` so records written late in the source are not missed."""
+
+    bulk_threshold: int = 2_000
+    api_share: float = 0.5
+    lookback_seconds: int = 3_600
+
+
+@dataclass(frozen=True)
+class MappingOverride:
+    """One line of ``[mappings.<plugin>.<stream>]``: the Salesforce field it sets, how
+    (``mapping``), or ``skip`` to drop the plugin's default line; ``where`` is its place in
+    sftk.toml."""
+
+    plugin: str
+    stream: str
+    mapping: FieldMapping
+    skip: bool
+    where: str
 
 
 @dataclass(frozen=True)
@@ -95,6 +136,8 @@ class ProjectConfig:
     orgs: tuple[OrgProfile, ...]
     plugins: PluginSettings
     coverage: CoveragePolicy = CoveragePolicy()
+    sync: SyncSettings = SyncSettings()
+    mappings: tuple[MappingOverride, ...] = ()
     default_org: str | None = None  # [project] default_org: the profile when --org is not given
 
     @property
@@ -162,6 +205,8 @@ def load_config(path: Path) -> ProjectConfig:
         orgs=_orgs(root_table, root),
         plugins=_plugins(root_table),
         coverage=_coverage(root_table),
+        sync=_sync(root_table),
+        mappings=_mappings(root_table),
     )
     default_org = project.string("default_org")
     if default_org is not None:
@@ -425,4 +470,129 @@ def _plugins(root: Table) -> PluginSettings:
         sub = table.table(name)
         assert sub is not None
         settings[name] = MappingProxyType(dict(sub.data))
-    return PluginSettings(enabled=enabled, settings=MappingProxyType(settings))
+    return PluginSettings(enabled=enabled, settings=MappingProxyType(settings), document=root.doc)
+
+
+def _sync(root: Table) -> SyncSettings:
+    table = root.table("sync")
+    if table is None:
+        return SyncSettings()
+    threshold = table.integer("bulk_threshold", SyncSettings.bulk_threshold)
+    assert threshold is not None
+    if threshold < 0:
+        raise table.error(
+            "bulk_threshold",
+            "must be 0 or more",
+            hint="write the number of changed records from which Bulk API 2.0 is used, "
+            "like bulk_threshold = 2000 (0: always Bulk API 2.0)",
+        )
+    share = table.scalar("api_share")
+    if share is not None and (
+        isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1
+    ):
+        raise table.error(
+            "api_share",
+            "must be a number above 0 and at most 1",
+            hint="write the share of the org's remaining daily API requests a run may use, "
+            "like api_share = 0.5",
+        )
+    lookback = table.string("lookback", DEFAULT_LOOKBACK) or DEFAULT_LOOKBACK
+    found = _DURATION.match(lookback.strip())
+    if found is None:
+        raise table.error(
+            "lookback",
+            f"{lookback!r} is not a duration",
+            hint='write a number and a unit: "30s", "15m", "1h" or "2d" ("0s" for none)',
+        )
+    table.finish(("bulk_threshold", "api_share", "lookback"))
+    return SyncSettings(
+        bulk_threshold=threshold,
+        api_share=SyncSettings.api_share if share is None else float(share),
+        lookback_seconds=int(found.group(1)) * _DURATION_SECONDS[found.group(2)],
+    )
+
+
+_MAPPING_KEYS = (
+    "source",
+    "constant",
+    "transforms",
+    "values",
+    "default",
+    "date_format",
+    "datetime_format",
+    "skip",
+)
+
+
+def _mappings(root: Table) -> tuple[MappingOverride, ...]:
+    """``[mappings.<plugin>.<stream>]``: ``Field__c = "column"`` or a table of _MAPPING_KEYS."""
+    overrides: list[MappingOverride] = []
+    for plugin, plugin_table in root.tables("mappings"):
+        for stream in list(plugin_table.data):
+            table = plugin_table.table(stream)
+            assert table is not None
+            for target in list(table.data):
+                overrides.append(_mapping_line(plugin, stream, table, target))
+            table.finish()
+        plugin_table.finish()
+    return tuple(overrides)
+
+
+def _mapping_line(plugin: str, stream: str, table: Table, target: str) -> MappingOverride:
+    where = table.where(target)
+    if isinstance(table.data[target], str):
+        source = table.string(target)
+        return MappingOverride(plugin, stream, FieldMapping(target, source=source), False, where)
+    line = table.table(target)
+    if line is None:
+        raise table.error(
+            target,
+            "expected a source field name or a table",
+            hint=f'write {target} = "column", or {target} = {{ source = "column", '
+            'transforms = ["trim"] }, { constant = "x" } or { skip = true }',
+        )
+    skip = line.flag("skip")
+    source = line.string("source")
+    has_constant = line.has("constant")
+    constant = line.scalar("constant")
+    if not skip and (source is None) == (not has_constant):
+        raise line.error(
+            None,
+            "needs exactly one of source and constant (or skip = true)",
+            hint=f'write {target} = {{ source = "column" }} or {target} = {{ constant = "x" }}',
+        )
+    transforms = line.strings("transforms")
+    for name in transforms:
+        if name not in TRANSFORMS:
+            raise line.error(
+                "transforms",
+                f"unknown transform {name!r}",
+                hint="choose from: " + ", ".join(TRANSFORMS),
+            )
+    values_table = line.table("values")
+    values: list[tuple[str, str]] = []
+    if values_table is not None:
+        for key in list(values_table.data):
+            value = values_table.string(key)
+            assert value is not None
+            values.append((key, value))
+        values_table.finish()
+    mapping = FieldMapping(
+        target,
+        source=source,
+        constant=_constant(line, constant),
+        transforms=transforms,
+        values=tuple(values),
+        default=line.string("default"),
+        date_format=line.string("date_format"),
+        datetime_format=line.string("datetime_format"),
+    )
+    line.finish(_MAPPING_KEYS)
+    return MappingOverride(plugin, stream, mapping, skip, where)
+
+
+def _constant(line: Table, value: object) -> str | int | float | bool | None:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    assert isinstance(value, dt.date | dt.datetime | dt.time)
+    return value.isoformat()  # a TOML date or time, as Salesforce reads it (ISO 8601)

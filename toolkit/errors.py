@@ -26,6 +26,9 @@ class ExitCode(enum.IntEnum):
     NOT_PROVEN = 10  # production refused: this package was not deployed to a sandbox first
     SNAPSHOT_INVALID = 11  # a snapshot failed its integrity check and was refused
     ROLLBACK_UNVERIFIED = 12  # a rollback ran, but the org does not match the snapshot
+    RECORDS_FAILED = 13  # a sync ran to its end, but some records were dead-lettered
+    API_GUARD_STOPPED = 14  # a sync stopped before spending its share of the daily API requests
+    SOURCE_FAILED = 15  # a sync source could not be read (file, server, credentials)
     INTERNAL = 70  # a bug in sftk
     INTERRUPTED = 130  # Ctrl-C; a deploy being waited for keeps running in the org (resume it)
 
@@ -64,6 +67,20 @@ class PluginError(SftkError):
     """A plugin misbehaved in a way that stops the command (a failed import is only reported)."""
 
     exit_code = ExitCode.USAGE
+
+
+class SourceError(SftkError):
+    """A sync source cannot be read: a file that is missing or truncated, a server that is
+    down or refuses the credentials. Plugins raise it from ``SourceSpec.read``; the stream
+    stops there, keeping what it loaded, and the other streams still run."""
+
+    exit_code = ExitCode.SOURCE_FAILED
+
+
+class PluginChecksFailed(SftkError):
+    """A plugin's preflight check failed: nothing was synced."""
+
+    exit_code = ExitCode.PREFLIGHT_FAILED
 
 
 class SnapshotInvalid(SftkError):

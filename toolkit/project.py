@@ -75,6 +75,7 @@ def build_package(project: Project, *, split: bool | None = None) -> Package:
     a project with several problems always reports the same one first.
     """
     config = project.config
+    project.plugins.check_settings(config.plugins, config.root)
     renderer = Renderer([config.templates_dir, *project.plugins.template_dirs()])
     paths = spec_paths(config.objects_dir) if config.objects_dir.is_dir() else []
     if split if split is not None else len(paths) >= SPLIT_FROM:
@@ -201,6 +202,15 @@ def render_project(
     dest = out or project.config.output_dir
     fsio.write_tree_atomically(files, dest)
     return RenderResult(dest, fmt, tuple(files), package.components, package)
+
+
+def project_objects(project: Project) -> tuple[ObjectSpec, ...]:
+    """Every object the project and its plugins specify, merged (no rendering)."""
+    config = project.config
+    paths = spec_paths(config.objects_dir) if config.objects_dir.is_dir() else []
+    own = load_object_files(paths, display_root=config.root)
+    reject_duplicates(own)
+    return merge_objects([*own, *_plugin_objects(project)])
 
 
 def merge_objects(specs: Iterable[ObjectSpec]) -> tuple[ObjectSpec, ...]:

@@ -101,14 +101,44 @@ auth = "local"
 # "Legacy*" = 0
 # "Billing*" = 90
 
-# Plugins contribute object specs and templates; none is used until you enable it here.
-# Installed: {installed}. To enable one, list it: enabled = ["lms"]
+# Plugins contribute object specs, templates and sources of records; none is used until you
+# enable it here. Installed: {installed}. To enable one, list it: enabled = ["lms"]
 # A spec of yours named like a plugin's object, without label, adds fields to that object.
 # SFTK_PLUGINS=name,... limits which load; `sftk --no-plugins` turns them all off.
 [plugins]
 enabled = []
 # Each plugin may read its own settings table:
 # [plugins.lms]
+
+# The built-in "files" source: CSV or JSON Lines files into any object, upserted by an
+# External ID (`sftk sync --org local`; a second run sends only what changed). Parents load
+# first; a child names its parent by the parent stream's source key. See docs/sync.md.
+[plugins.files.streams.customers]
+path = "data/customers.csv"
+object = "Account"
+key = "Customer_Key__c"          # the External ID field (objects/Account.toml)
+source_key = "id"                # the column holding each row's stable key
+cursor = "updated_at"            # later runs read from the last value seen
+
+[plugins.files.streams.site_visits]
+path = "data/site_visits.csv"
+object = "Site_Visit__c"
+key = "Visit_Key__c"
+source_key = "visit_id"
+parents = {{ Account__c = {{ stream = "customers", column = "customer_id" }} }}
+on_delete = "delete"             # a row removed from the file deletes its record
+
+# Every other column goes to the field of the same name; change that per stream:
+# [mappings.files.customers]
+# Phone = {{ source = "phone", transforms = ["trim"] }}
+# Industry = {{ skip = true }}
+
+# How records are loaded: Bulk API 2.0 from this many changed records of a stream, and the
+# share of the org's remaining daily API requests a run may use.
+# [sync]
+# bulk_threshold = 2000
+# api_share = 0.5
+# lookback = "1h"
 """
 
 GITIGNORE = """\
@@ -210,14 +240,45 @@ edit = "*"
 """
 
 
+ACCOUNT_FIELDS = """\
+# Fields added to the standard Account object: the External ID the customers stream upserts by.
+[fields.Customer_Key__c]
+type = "Text"
+label = "Customer Key"
+length = 40
+external_id = true
+unique = true
+"""
+
+CUSTOMERS = """\
+id,Name,Industry,Phone,updated_at
+CUST-001,Northwind Traders,Retail,+1 206 555 0100,2026-11-02T09:15:00Z
+CUST-002,Contoso Pharmaceuticals,Healthcare,+1 425 555 0142,2026-11-03T14:40:00Z
+CUST-003,Fabrikam Robotics,Manufacturing,+49 30 5550 1733,2026-11-04T08:05:00Z
+"""
+
+SITE_VISITS = """\
+visit_id,customer_id,Visit_Date__c,Status__c,Expenses__c,Follow_Up__c,Notes__c
+V-1001,CUST-001,2026-11-10,Done,182.40,true,Walked the new warehouse layout with the ops lead.
+V-1002,CUST-001,2026-12-14,Planned,,false,
+V-1003,CUST-002,2026-11-21,Done,96.00,false,Quarterly review; no open issues.
+V-1004,CUST-003,2026-12-02,Cancelled,,false,Postponed by the customer.
+"""
+
+
 def init_project(
     folder: Path, *, api_version: str, installed_plugins: Sequence[str], force: bool = False
 ) -> list[Path]:
     """Write a new project into ``folder``; refuse to overwrite one unless ``force``."""
     config = folder / CONFIG_NAME
-    example = folder / "objects" / "Site_Visit__c.toml"
+    starters = {
+        folder / "objects" / "Site_Visit__c.toml": EXAMPLE_OBJECT,
+        folder / "objects" / "Account.toml": ACCOUNT_FIELDS,
+        folder / "data" / "customers.csv": CUSTOMERS,
+        folder / "data" / "site_visits.csv": SITE_VISITS,
+    }
     if not force:
-        for path in (config, example):
+        for path in (config, *starters):
             if path.exists():
                 raise ConfigError(
                     f"{path} already exists", hint="use --force to overwrite the starter files"
@@ -228,12 +289,14 @@ def init_project(
         installed=", ".join(installed_plugins) or "none",
     )
     (folder / "objects").mkdir(parents=True, exist_ok=True)
+    (folder / "data").mkdir(exist_ok=True)
     (folder / "templates").mkdir(exist_ok=True)
     atomic_write_bytes(config, text.encode("utf-8"))
-    atomic_write_bytes(example, EXAMPLE_OBJECT.encode("utf-8"))
+    for path, content in starters.items():
+        atomic_write_bytes(path, content.encode("utf-8"))
     ignore = folder / ".gitignore"
     written = _ignore_secrets(ignore)
-    return [config, example, *([ignore] if written else [])]
+    return [config, *starters, *([ignore] if written else [])]
 
 
 def _ignore_secrets(path: Path) -> bool:

@@ -218,6 +218,40 @@ def test_unknown_column_fails_the_job(http: OrgHttp) -> None:
     assert left == ["Name,Nope__c", '"X","1"']
 
 
+def test_a_column_named_twice_fails_the_job(http: OrgHttp, local_org: RunningOrg) -> None:
+    job = open_job(http, object="Course__c", operation="insert")
+    upload(http, job["id"], "Name,Catalog_Id__c,catalog_id__c\nTwice,D-1,D-2\n")
+    http.patch(f"{JOBS}/{job['id']}", json={"state": "UploadComplete"})
+    failed = wait_for(http, job["id"], ("Failed", "JobComplete"))
+    assert failed["state"] == "Failed"
+    assert failed["errorMessage"] == (
+        "InvalidBatch : Duplicate field name in the header : catalog_id__c"
+    )
+    assert records.find_ids(local_org.org, "Course__c", "Catalog_Id__c", "D-1") == []
+    assert records.find_ids(local_org.org, "Course__c", "Catalog_Id__c", "D-2") == []
+
+
+def test_a_row_with_more_values_than_columns_fails_alone(
+    http: OrgHttp, local_org: RunningOrg
+) -> None:
+    job = open_job(http, object="Course__c", operation="insert")
+    upload(http, job["id"], "Name,Catalog_Id__c\nFits,W-1\nSpills,W-2,Extra\nAlso fits,W-3\n")
+    http.patch(f"{JOBS}/{job['id']}", json={"state": "UploadComplete"})
+    done = wait_for(http, job["id"], ("Failed", "JobComplete"))
+    assert (done["state"], done["numberRecordsProcessed"], done["numberRecordsFailed"]) == (
+        "JobComplete",
+        3,
+        1,
+    )
+    failed = table(http.get(f"{JOBS}/{job['id']}/failedResults/").text)
+    assert [(row["Name"], row["sf__Error"]) for row in failed] == [
+        ("Spills", "INVALID_FIELD:The row has 3 values but the header names 2 columns:--")
+    ]
+    saved = table(http.get(f"{JOBS}/{job['id']}/successfulResults/").text)
+    assert [row["Name"] for row in saved] == ["Fits", "Also fits"]
+    assert records.find_ids(local_org.org, "Course__c", "Catalog_Id__c", "W-2") == []
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [

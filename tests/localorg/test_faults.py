@@ -72,7 +72,10 @@ def test_request_limit_exceeded_for_count_calls_then_normal(http: OrgHttp, sf: A
             sf.limits()
         assert refused.value.status == 403
         assert _body(refused.value) == [
-            {"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "TotalRequests Limit exceeded."}
+            {
+                "errorCode": "REQUEST_LIMIT_EXCEEDED",
+                "message": "ConcurrentRequests (Concurrent API Requests) Limit exceeded.",
+            }
         ]
     assert "DailyApiRequests" in sf.limits()
     assert http.get("/_sftk/faults").json() == []
@@ -127,7 +130,9 @@ def test_soap_routes_answer_with_soap_faults(http: OrgHttp) -> None:
     with pytest.raises(SalesforceAuthenticationFailed) as failed:
         _soap_login(http)
     assert failed.value.code == "REQUEST_LIMIT_EXCEEDED"
-    assert failed.value.auth_message == "TotalRequests Limit exceeded."
+    assert (
+        failed.value.auth_message == "ConcurrentRequests (Concurrent API Requests) Limit exceeded."
+    )
     _inject(http, route="soap.partner", kind="UNABLE_TO_LOCK_ROW")
     with pytest.raises(SalesforceAuthenticationFailed) as failed:
         _soap_login(http)

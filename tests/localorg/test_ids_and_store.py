@@ -1,9 +1,10 @@
-"""Pure parts of the local org: Ids, the store, the facts."""
+"""Parts of the local org under the servers: Ids, the store, the facts, the state folder."""
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -64,3 +65,26 @@ def test_facts_persist_and_reject_unknown_names(tmp_path: Path) -> None:
         update_facts(store, {"edition": "x"})
     with pytest.raises(ValueError, match="unknown permission 'Fly'"):
         update_facts(store, {"permissions": ["Fly"]})
+
+
+def _modes(folder: Path) -> dict[str, str]:
+    found = {".": oct(folder.stat().st_mode & 0o777)}
+    for path in folder.rglob("*"):
+        found[str(path.relative_to(folder))] = oct(path.stat().st_mode & 0o777)
+    return found
+
+
+def test_the_state_folder_is_private(tmp_path: Path, org_factory: Any) -> None:
+    """It holds the never-expiring default token, the token signing key and the TLS key."""
+    state = tmp_path / "state"
+    client = org_factory(state)
+    assert client.get("/services/data/v63.0/sobjects").status_code == 200
+    modes = _modes(state)
+    assert {"org.sqlite3", "org.sqlite3-wal", "connection.json", "tls"} <= set(modes)
+    assert {name: mode for name, mode in modes.items() if mode not in ("0o700", "0o600")} == {}
+    assert {modes[name] for name in (".", "tls")} == {"0o700"}
+    client.org.stop()
+    for path in [state, *state.rglob("*")]:  # as an older version left it
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    org_factory(state)
+    assert set(_modes(state).values()) == {"0o700", "0o600"}

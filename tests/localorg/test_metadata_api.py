@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import random
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -136,9 +137,11 @@ GOOD = {
 }
 
 
-def make_zip(files: dict[str, bytes], root: str = "") -> bytes:
+def make_zip(files: dict[str, bytes], root: str = "", *, stored: bool = False) -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(
+        buffer, "w", zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+    ) as archive:
         for path, content in files.items():
             archive.writestr(root + path, content)
     return buffer.getvalue()
@@ -532,6 +535,80 @@ def test_fields_merge_into_objects_and_destructive_changes_remove_them(http: Org
     assert forgiving.findtext("m:status", namespaces=NS) == "Succeeded"
 
 
+def test_a_standard_object_listed_whole_may_hold_only_custom_fields(
+    http: OrgHttp, local_org: RunningOrg
+) -> None:
+    """How packages add fields to standard objects: Contact under CustomObject, its file
+    holding nothing but <fields>. The field deploys; Contact itself stays Salesforce's."""
+    badge = FIELD_ONLY.replace(b"Homeroom", b"Badge")
+    files = {"package.xml": package({"CustomObject": ["Contact"]}), "objects/Contact.object": badge}
+    result = wait(http, deploy(http, make_zip(files)))
+    assert result.findtext("m:status", namespaces=NS) == "Succeeded", messages(
+        result, "componentFailures"
+    )
+    assert {
+        (m["componentType"], m["fullName"]) for m in messages(result, "componentSuccesses")
+    } >= {
+        ("CustomObject", "Contact"),
+        ("CustomField", "Contact.Badge__c"),
+    }
+    db = local_org.org.store.connection()
+    contact = db.execute("SELECT * FROM schema_objects WHERE name = 'Contact'").fetchone()
+    assert (contact["label"], contact["plural_label"], contact["custom"]) == (
+        "Contact",
+        "Contacts",
+        0,
+    )
+    assert components_field(db, "Contact", "Badge__c")["length"] == 10
+    retrieved, problems, _ = retrieve(http, {"CustomObject": ["Contact"]})
+    assert (
+        problems == [] and b"<fullName>Badge__c</fullName>" in retrieved["objects/Contact.object"]
+    )
+    unknown = {
+        "package.xml": package({"CustomObject": ["Kiosk__c"]}),
+        "objects/Kiosk__c.object": badge,
+    }
+    refused = wait(http, deploy(http, make_zip(unknown)))
+    assert messages(refused, "componentFailures")[0]["problem"] == (
+        "Must specify a non-empty label for the CustomObject"
+    )
+
+
+def components_field(db: Any, obj: str, name: str) -> Any:
+    return db.execute(
+        "SELECT * FROM schema_fields WHERE object = ? AND name = ?", (obj, name)
+    ).fetchone()
+
+
+@pytest.mark.parametrize("argument", ["retrieveRequest", "request"])
+def test_retrieve_reads_its_one_argument_whatever_its_name(http: OrgHttp, argument: str) -> None:
+    """The WSDL names it retrieveRequest; sf and jsforce send <request>, which orgs take."""
+    _, root = soap_call(
+        http,
+        f"<x:retrieve><x:{argument}><x:apiVersion>63.0</x:apiVersion>"
+        "<x:singlePackage>true</x:singlePackage><x:unpackaged><x:types>"
+        "<x:members>Contact-Contact Layout</x:members><x:name>Layout</x:name></x:types>"
+        f"</x:unpackaged></x:{argument}></x:retrieve>",
+    )
+    retrieve_id = root.findtext(".//m:retrieveResponse/m:result/m:id", namespaces=NS)
+    assert retrieve_id, etree.tostring(root)
+    _, root = soap_call(
+        http,
+        f"<x:checkRetrieveStatus><x:asyncProcessId>{retrieve_id}</x:asyncProcessId>"
+        "</x:checkRetrieveStatus>",
+    )
+    names = [
+        f.findtext("m:fileName", namespaces=NS) for f in root.iterfind(".//m:fileProperties", NS)
+    ]
+    assert "layouts/Contact-Contact Layout.layout" in names
+
+
+def test_retrieve_without_a_request_is_a_client_fault(http: OrgHttp) -> None:
+    status, root = soap_call(http, "<x:retrieve/>")
+    assert status == 500 and root.findtext(".//faultcode") == "soapenv:Client"
+    assert "takes one argument" in (root.findtext(".//faultstring") or "")
+
+
 def test_check_only_then_quick_deploy(http: OrgHttp) -> None:
     files = {
         "package.xml": package({"CustomObject": ["Studio__c"]}),
@@ -606,6 +683,53 @@ def test_rest_deploy_request(http: OrgHttp) -> None:
     assert (result["status"], result["numberComponentsDeployed"]) == ("Succeeded", 4)
     names = {m["fullName"] for m in result["details"]["componentSuccesses"]}
     assert "Locker__c.Seats__c" in names
+
+
+def test_a_zip_over_39_mb_is_refused(http: OrgHttp, local_org: RunningOrg) -> None:
+    """40,894,464 bytes (39 MB) zipped is the documented limit; one byte more is refused."""
+    limit = 39 * 1024 * 1024
+    noise = random.Random(19).randbytes(limit)  # incompressible, so the zip stays this big
+    files = {"package.xml": package({"StaticResource": ["Big"]})}
+    overhead = len(make_zip({**files, "staticresources/Big.resource": b""}, stored=True))
+    big = make_zip(
+        {**files, "staticresources/Big.resource": noise[: limit - overhead + 1]}, stored=True
+    )
+    assert len(big) == limit + 1
+    answer = http.post(
+        "/services/data/v63.0/metadata/deployRequest",
+        files={"json": (None, "{}", "application/json"), "file": ("big.zip", big)},
+    )
+    assert answer.status_code == 400
+    [error] = answer.json()
+    assert error["errorCode"] == "EXCEEDED_MAX_SIZE_REQUEST" and "40,894,464" in error["message"]
+    engine = deploys.engine(local_org.org)
+    with pytest.raises(deploys.DeployRefused, match="40,894,465 bytes"):
+        engine.submit(big, deploys.DeployOptions())
+    assert engine.submit(big[:-1], deploys.DeployOptions(check_only=True)).startswith("0Af")
+
+
+ENTITY = b"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE x [<!ENTITY secret SYSTEM "file:///etc/passwd"><!ENTITY word "inner">]>
+"""
+
+
+@pytest.mark.parametrize("where", ["package.xml", "objects/Vault__c.object"])
+def test_an_entity_in_a_deploy_is_an_xml_error_of_its_file(http: OrgHttp, where: str) -> None:
+    vault = ROOM.replace(b"Room", b"Vault")
+    files = {
+        "package.xml": package({"CustomObject": ["Vault__c"]}),
+        "objects/Vault__c.object": vault,
+    }
+    body = files[where].split(b"\n", 1)[1].replace(b"<label>", b"<label>&secret;&word;", 1)
+    files[where] = ENTITY + body
+    result = wait(http, deploy(http, make_zip(files)))
+    assert result.findtext("m:status", namespaces=NS) == "Failed"
+    assert result.findtext("m:errorMessage", namespaces=NS) in (None, "")
+    [failure] = messages(result, "componentFailures")
+    assert failure["fileName"] == where
+    assert "Error parsing file:" in failure["problem"] and "entit" in failure["problem"].lower()
+    assert failure["lineNumber"] == "2"
+    assert "Vault__c" not in list_names(http, "CustomObject")
 
 
 def test_production_rules(http: OrgHttp) -> None:

@@ -85,6 +85,30 @@ def test_errors_name_the_problem(http: OrgHttp) -> None:
     assert unknown.json()[0]["errorCode"] == "INVALID_FIELD"
 
 
+def test_hostile_queries_answer_as_salesforce_does(http: OrgHttp, sf: Salesforce) -> None:
+    """Each of these once took the server down or answered 500 UNKNOWN_EXCEPTION."""
+    sf.Course__c.create({"Name": "a" * 80, "Catalog_Id__c": "LONG-A"})
+    worst = http.get(
+        "/services/data/v63.0/query",
+        params={"q": "SELECT Id FROM Course__c WHERE Name LIKE '%a%a%a%a%a%a%a%a%b'"},
+        timeout=60,
+    )
+    assert worst.status_code == 200 and worst.json()["totalSize"] == 0
+    answers = {
+        "SELECT Id FROM Course__c LIMIT 99999999999999999999999": "MALFORMED_QUERY",
+        "SELECT Id FROM Course__c WHERE " + "(" * 3000 + "Credits__c = 1" + ")" * 3000: (
+            "QUERY_TOO_COMPLICATED"
+        ),
+        "SELECT Id FROM Course__c WHERE " + "NOT " * 5000 + "Credits__c = 1": (
+            "QUERY_TOO_COMPLICATED"
+        ),
+        "SELECT Id FROM Course__c WHERE CreatedDate = LAST_N_DAYS:99999999": "MALFORMED_QUERY",
+    }
+    for text, code in answers.items():
+        answer = http.get("/services/data/v63.0/query", params={"q": text})
+        assert (answer.status_code, answer.json()[0]["errorCode"]) == (400, code), text[:60]
+
+
 def test_simple_salesforce_sees_the_error(sf: Salesforce) -> None:
     with pytest.raises(SalesforceMalformedRequest, match="MALFORMED_QUERY"):
         sf.query("SELECT FROM Course__c")

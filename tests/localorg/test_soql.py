@@ -22,6 +22,7 @@ from toolkit.localorg.soql import (
     FieldInfo,
     FieldPath,
     InList,
+    LikePattern,
     Literal,
     Not,
     NullLit,
@@ -800,3 +801,49 @@ def test_printed_queries_parse_back_to_the_same_tree(
 ) -> None:
     query = Query(tuple(fields), "Thing__c", False, where, tuple(order), limit, offset)
     assert parse(str(query)) == query
+
+
+_like_alphabet = st.text(alphabet="aAbß_%", max_size=8)
+
+
+@given(text=st.text(alphabet="aAbß", max_size=10), pattern=_like_alphabet)
+def test_like_patterns_agree_with_a_plain_definition(text: str, pattern: str) -> None:
+    """``%`` any run, ``_`` any one character, the rest one character ignoring case."""
+    assert LikePattern.parse(pattern).matches(text) == _like(text.lower(), pattern.lower())
+
+
+def test_escaped_wildcards_are_characters() -> None:
+    pattern = LikePattern.parse("100\\%\\_%")
+    assert pattern.matches("100%_ sure") and not pattern.matches("1000_ sure")
+
+
+def test_like_takes_no_backtracking_time() -> None:
+    """A pattern a backtracking regular expression needs ~n^5 steps for (and one more power
+    for each further %), on the longest value a text field holds."""
+    pattern = LikePattern.parse("%a%a%a%a%a%b")
+    assert not pattern.matches("a" * 255)
+    assert pattern.matches("a" * 254 + "b")
+    assert not LikePattern.parse("%a_a_a_a%c").matches("a" * 131_072)
+
+
+@pytest.mark.parametrize(
+    ("where", "code", "words"),
+    [
+        ("(" * 3000 + "Score__c = 1" + ")" * 3000, "QUERY_TOO_COMPLICATED", "nested more"),
+        ("NOT " * 5000 + "Score__c = 1", "QUERY_TOO_COMPLICATED", "nested more than 100"),
+        ("CreatedDate = LAST_N_DAYS:99999999", "MALFORMED_QUERY", "years 1 to 9999"),
+        ("CreatedDate = NEXT_N_YEARS:99999", "MALFORMED_QUERY", "years 1 to 9999"),
+    ],
+)
+def test_deep_or_huge_conditions_are_refused_by_name(where: str, code: str, words: str) -> None:
+    error = refused(f"SELECT Id FROM Contact WHERE {where}")
+    assert error.code == code and words in error.message
+
+
+def test_limits_beyond_a_soql_integer_are_malformed() -> None:
+    error = refused("SELECT Id FROM Contact LIMIT 99999999999999999999999")
+    assert error.code == "MALFORMED_QUERY" and "at most 2147483647" in error.message
+    assert error.column == len("SELECT Id FROM Contact LIMIT ") + 1
+    nested = parse("SELECT Id FROM Contact WHERE " + "(" * 100 + "Email = 'a'" + ")" * 100)
+    assert str(nested.where) == "Email = 'a'"
+    assert parse("SELECT Id FROM Contact LIMIT 2147483647").limit == 2**31 - 1

@@ -29,6 +29,7 @@ LAZY_COMMANDS: dict[str, str] = {
         ("plan", "snapshots", "backup", "retrieve", "rollback", "promote", "ledger"),
         "toolkit.cli.recovery",
     ),
+    **dict.fromkeys(("sync", "runs", "deadletters", "mappings"), "toolkit.cli.sync"),
 }
 
 

@@ -4,6 +4,7 @@ options given before the command."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,17 @@ def comma_list(text: str) -> tuple[str, ...]:
 
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+def print_lines(lines: Sequence[str], ok: bool) -> None:
+    """A report: its first line green or red, the rest plain."""
+    colour = "green" if ok else "red"
+    out.print(f"[{colour}]{escape(lines[0])}[/]")
+    for line in lines[1:]:
+        out.print(escape(line))
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
 
 def _org_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str:

@@ -13,7 +13,16 @@ import click
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from toolkit.cli.common import Options, comma_list, emit_json, err, org_option, out
+from toolkit.cli.common import (
+    Options,
+    comma_list,
+    emit_json,
+    err,
+    json_option,
+    org_option,
+    out,
+    print_lines,
+)
 from toolkit.deploy import commands, coverage
 from toolkit.deploy.policy import DEFAULT_WAIT_MINUTES, EXIT_CODES
 from toolkit.deploy.preflight import PreflightReport
@@ -142,18 +151,10 @@ def _finish_run(run: commands.DeployRun, as_json: bool, reports: Reports) -> int
     return int(code)
 
 
-def print_lines(lines: Sequence[str], ok: bool) -> None:
-    colour = "green" if ok else "red"
-    out.print(f"[{colour}]{escape(lines[0])}[/]")
-    for line in lines[1:]:
-        out.print(escape(line))
-
-
 def wait_or_default(minutes: float | None) -> float:
     return DEFAULT_WAIT_MINUTES if minutes is None else minutes
 
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 wait_option = click.option(
     "--wait",
     "wait_minutes",

@@ -30,7 +30,8 @@ from toolkit.validation import ValidationReport, validate_folder, validate_proje
 def init(opts: Options, directory: Path, force: bool, as_json: bool) -> int:
     """Create a project: sftk.toml, an example object spec and a .gitignore keeping the local
     orgs' secrets out of git. Installed plugins are listed, not enabled."""
-    installed = [] if opts.no_plugins else [p.name for p in load_plugins(()).found]
+    found = [] if opts.no_plugins else load_plugins(()).found
+    installed = [p.name for p in found if not p.builtin]
     written = init_project(
         directory,
         api_version=wsdl_api_version(bundled_wsdl_path()),
@@ -55,7 +56,10 @@ def init(opts: Options, directory: Path, force: bool, as_json: bool) -> int:
                 f"plugins installed, none enabled: {escape(names)}; to use them, list them in "
                 f"sftk.toml: \\[plugins] enabled = \\[{escape(example)}]"
             )
-        out.print(f"next: cd {escape(str(directory))} && sftk render && sftk validate")
+        out.print(
+            f"next: cd {escape(str(directory))} && sftk render && sftk validate && "
+            "sftk deploy --org local && sftk sync --org local"
+        )
     return ExitCode.OK
 
 

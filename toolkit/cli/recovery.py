@@ -11,10 +11,17 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from toolkit.cli.common import Options, comma_list, emit_json, err, org_option, out
-from toolkit.cli.deploy import (
+from toolkit.cli.common import (
+    Options,
+    comma_list,
+    emit_json,
+    err,
     json_option,
+    org_option,
+    out,
     print_lines,
+)
+from toolkit.cli.deploy import (
     print_preflight,
     progress,
     wait_option,

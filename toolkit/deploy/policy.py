@@ -30,29 +30,11 @@ class PollSchedule:
 
 POLL_SCHEDULE = PollSchedule()
 
-# Faults while polling, cancelling or reading a result that say nothing about the deploy
-# itself: the same call is tried again (a deploy is never submitted twice).
-RETRYABLE_CODES = frozenset(
-    {
-        "CONNECTION",  # reset, refused, dropped mid-answer
-        "TIMEOUT",
-        "HTTP_500",
-        "HTTP_502",
-        "HTTP_503",
-        "HTTP_504",
-        "SERVER_UNAVAILABLE",
-        "UNKNOWN_EXCEPTION",
-        "UNABLE_TO_LOCK_ROW",
-        "REQUEST_LIMIT_EXCEEDED",  # concurrent-request limit; the daily one does not recover
-    }
-)
 # Errors that mean sftk could not talk to the org at all (exit ORG_UNREACHABLE); any other error
 # code on a submit is the org refusing that deploy (exit DEPLOY_FAILED).
 UNREACHABLE_CODES = frozenset(
     {"CONNECTION", "TIMEOUT", "INVALID_SESSION_ID", "INVALID_LOGIN", "API_DISABLED_FOR_ORG"}
 )
-MAX_RETRIES = 8  # consecutive failed calls before giving up
-RETRY_BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds before each retry, the last repeated
 
 
 class Outcome(enum.Enum):

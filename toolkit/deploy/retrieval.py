@@ -20,7 +20,6 @@ from toolkit.deploy.policy import (
     RETRIEVE_BATCH,
     PollSchedule,
 )
-from toolkit.deploy.retry import retried
 from toolkit.errors import OrgError
 from toolkit.metadata import packaging
 from toolkit.metadata.files import MetadataFile
@@ -33,6 +32,7 @@ from toolkit.salesforce.retrieve_results import (
     RetrieveRequest,
     RetrieveResult,
 )
+from toolkit.salesforce.retry import retried
 
 T = TypeVar("T")
 

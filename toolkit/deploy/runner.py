@@ -2,8 +2,8 @@
 the wait limit), judge the result, and say what happened.
 
 Every call to the org after the submit may be repeated when it fails for a reason that says
-nothing about the deploy (``policy.RETRYABLE_CODES``); the submit itself is never repeated,
-since a lost answer may hide an accepted deploy. Interrupting the wait leaves the deploy
+nothing about the deploy (``salesforce.retry.RETRYABLE_CODES``); the submit itself is never
+repeated, since a lost answer may hide an accepted deploy. Interrupting the wait leaves the deploy
 running in the org; ``wait`` on its id picks it up again.
 """
 
@@ -24,9 +24,9 @@ from toolkit.deploy.policy import (
     Outcome,
     PollSchedule,
 )
-from toolkit.deploy.retry import retried
 from toolkit.errors import OrgError, UsageError
 from toolkit.salesforce.results import CancelResult, DeployOptions, DeployResult
+from toolkit.salesforce.retry import retried
 
 T = TypeVar("T")
 ProgressHandler = Callable[[DeployResult], None]

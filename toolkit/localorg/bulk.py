@@ -7,7 +7,9 @@ still processing from the first row without a stored result.
 
 Refusals not spelled out by the documentation follow the Bulk API's own vocabulary: a bad job
 request is ``400 [{"errorCode": "INVALIDJOB", ...}]`` and a CSV whose header names an unknown
-field fails the job with ``errorMessage`` ``InvalidBatch : Field name not found : <name>``.
+field fails the job with ``errorMessage`` ``InvalidBatch : Field name not found : <name>`` (a
+header naming a field twice fails it the same way). A row with more values than the header has
+columns fails alone, in ``failedResults``: its extra values would otherwise be dropped unseen.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from toolkit.localorg import components, records
 from toolkit.localorg.http import Request, Response, Router
 from toolkit.localorg.ids import to18
-from toolkit.localorg.records import RequestRefused, SaveResult
+from toolkit.localorg.records import RecordError, RequestRefused, SaveResult
 from toolkit.localorg.store import register_schema
 
 if TYPE_CHECKING:
@@ -220,7 +222,11 @@ def _check_header(org: Org, job: dict[str, Any], header: list[str]) -> None:
     obj = records.describe(org, job["object"])
     if obj is None:
         raise _InvalidBatch(f"InvalidBatch : Unable to find object: {job['object']}")
+    seen: set[str] = set()
     for name in header:
+        if name.lower() in seen:
+            raise _InvalidBatch(f"InvalidBatch : Duplicate field name in the header : {name}")
+        seen.add(name.lower())
         if "." in name:
             known = obj.relationship(name.split(".", 1)[0]) is not None
         else:
@@ -275,8 +281,30 @@ def _error_text(result: SaveResult) -> str:
 def _save(
     org: Org, job: dict[str, Any], header: list[str], chunk: list[list[str]]
 ) -> list[SaveResult]:
-    rows = [_record(header, cells) for cells in chunk]
+    """The chunk's results in row order; a row with more values than the header has columns
+    fails on its own (its extra values belong to no field) and the others are saved."""
+    long_rows = {i: len(cells) for i, cells in enumerate(chunk) if len(cells) > len(header)}
+    rows = [_record(header, cells) for i, cells in enumerate(chunk) if i not in long_rows]
+    saved = iter(_save_rows(org, job, rows))
+    return [
+        SaveResult(None, False, (_too_many_values(long_rows[i], len(header)),))
+        if i in long_rows
+        else next(saved)
+        for i in range(len(chunk))
+    ]
+
+
+def _too_many_values(values: int, columns: int) -> RecordError:
+    return RecordError(
+        "INVALID_FIELD",
+        f"The row has {values} values but the header names {columns} columns",
+    )
+
+
+def _save_rows(org: Org, job: dict[str, Any], rows: list[dict[str, Any]]) -> list[SaveResult]:
     operation, name = job["operation"], job["object"]
+    if not rows:
+        return []
     if operation == "insert":
         return records.insert_many(org, name, rows)
     if operation == "update":

@@ -34,8 +34,8 @@ from toolkit.localorg.facts import OrgFacts
 from toolkit.localorg.store import Store, register_schema
 from toolkit.metadata import xmlsafe
 from toolkit.metadata.files import METADATA_NS, MetadataFile
-from toolkit.metadata.model import FieldDef, PackageModel, load_model
-from toolkit.metadata.packaging import read_zip
+from toolkit.metadata.model import FieldDef, PackageModel, is_custom_name, load_model
+from toolkit.metadata.packaging import PACKAGE_LIMITS, read_zip
 from toolkit.metadata.schema import MetadataSchema
 from toolkit.metadata.standard_objects import standard_field
 from toolkit.metadata.types import MetadataType
@@ -75,6 +75,7 @@ TEST_LEVELS = (
     "RunRelevantTests",
 )
 _UNFILED = "unfiled$public"  # the folder every org has for reports and email templates
+DOCTYPE_REFUSED = "DOCTYPE is disallowed: a metadata file may not declare a DTD or entities"
 _DESTRUCTIVE = ("destructiveChangesPre.xml", "destructiveChanges.xml", "destructiveChangesPost.xml")
 _log = logging.getLogger(__name__)
 _APEX_NOTE = (
@@ -273,6 +274,10 @@ class _Planner:
             root = etree.fromstring(file.content, xmlsafe.parser())
         except etree.XMLSyntaxError as exc:
             return None, [(f"Error parsing file: {exc.msg}", exc.lineno or 0, "")]
+        if root.getroottree().docinfo.internalDTD is not None:
+            # Entities are never resolved; a file declaring them is refused, not half-read.
+            line = file.content.count(b"\n", 0, max(file.content.find(b"<!DOCTYPE"), 0)) + 1
+            return None, [(f"Error parsing file: {DOCTYPE_REFUSED}", line, "")]
         self.trees[file.path] = root
         found = self.schema.validate_tree(root, file.path)
         return root, [(f"Error parsing file: {p.message}", p.line, p.element) for p in found]
@@ -524,10 +529,12 @@ class _Planner:
             children.append(unit)
             starts.append((_line(element) or 0, unit))
         object_unit: Unit | None = None
-        if own:
+        if own or whole:
+            # A package may list an object whose file holds only children: that is how fields
+            # are added to a standard object (Contact), and the file is there all the same.
             held.add(("CustomObject", name.lower()))
         exists = components.object_exists(self.db, name)
-        if own and whole:
+        if whole:
             object_unit = Unit("CustomObject", name, file_name, content=file.content)
         elif children and not exists:
             object_unit = Unit("CustomObject", name, file_name, content=file.content)
@@ -606,21 +613,24 @@ class _Planner:
 
     def _check_object(self, unit: Unit, model: PackageModel, fields: dict[str, FieldDef]) -> None:
         obj = model.find_object(unit.full_name)
-        if obj is None:
+        if obj is None or not is_custom_name(unit.full_name):
+            return  # a standard object's label and name field are Salesforce's, not the file's
+        if not obj.label:
+            # a file without a label (only fields, say) does not redefine an existing object
+            if not unit.exists:
+                unit.fail("Must specify a non-empty label for the CustomObject")
             return
         root = obj.element
         sharing = None if root is None else root.findtext(f"{{{METADATA_NS}}}sharingModel")
         name_field = obj.name_field
         unit.facts = ObjectFacts(
             name=unit.full_name,
-            label=obj.label or unit.full_name,
-            plural_label=obj.plural_label or obj.label or unit.full_name,
+            label=obj.label,
+            plural_label=obj.plural_label or obj.label,
             sharing_model=sharing,
             name_field_type=name_field.type if name_field else None,
             name_field_label=name_field.label if name_field else None,
         )
-        if not obj.label and not unit.exists:
-            unit.fail("Must specify a non-empty label for the CustomObject")
         if sharing == "ControlledByParent":
             in_package = any(f.type == "MasterDetail" for f in obj.fields)
             in_org = any(
@@ -756,6 +766,12 @@ class DeployEngine:
     def submit(self, zip_bytes: bytes, options: DeployOptions) -> str:
         facts = self.org.facts
         check_permission(facts)
+        if len(zip_bytes) > PACKAGE_LIMITS.max_zipped_bytes:
+            raise DeployRefused(
+                "EXCEEDED_MAX_SIZE_REQUEST",
+                f"The zip file is {len(zip_bytes):,} bytes; a deploy takes at most "
+                f"{PACKAGE_LIMITS.max_zipped_bytes:,} bytes (39 MB) zipped",
+            )
         if options.purge_on_delete and is_production(facts):
             raise DeployRefused(
                 "INVALID_OPERATION", "purgeOnDelete option can only be used on a non-active org"

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 KINDS = ("latency", "http_5xx", "drop", "REQUEST_LIMIT_EXCEEDED", "UNABLE_TO_LOCK_ROW")
 MAX_COUNT = 1_000_000
 MAX_SECONDS = 600.0
-LIMIT_MESSAGE = "TotalRequests Limit exceeded."
+LIMIT_MESSAGE = "TotalRequests Limit exceeded."  # the day's allowance is spent
+# The injected fault stands for the concurrent-request limit, which clears as calls finish.
+CONCURRENT_MESSAGE = "ConcurrentRequests (Concurrent API Requests) Limit exceeded."
 LOCK_MESSAGE = "unable to obtain exclusive access to this record"
 
 register_schema(
@@ -195,7 +197,7 @@ def apply(org: Org, route_name: str, request: Request) -> Response | None:
     if fault.kind == "drop":
         raise DropConnection
     if fault.kind == "REQUEST_LIMIT_EXCEEDED":
-        return _refusal(route_name, "REQUEST_LIMIT_EXCEEDED", LIMIT_MESSAGE, 403)
+        return _refusal(route_name, "REQUEST_LIMIT_EXCEEDED", CONCURRENT_MESSAGE, 403)
     if fault.kind == "UNABLE_TO_LOCK_ROW":
         return _refusal(route_name, "UNABLE_TO_LOCK_ROW", LOCK_MESSAGE, 400)
     if fault.status == 503:

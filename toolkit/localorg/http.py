@@ -7,6 +7,7 @@ so a handler never has to think about sockets and a bad request never takes the 
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -14,6 +15,7 @@ import ssl
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -72,6 +74,87 @@ class DropConnection(Exception):
     """Raised by fault injection: close the socket without answering."""
 
 
+class BodyRefused(Exception):
+    """A request body the server cannot read cleanly: answered with ``status``, and the
+    connection closed, since whatever is left of the body would be read as the next request."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+_MAX_LINE = 4096  # a chunk-size line (with extensions) or a trailer line
+_MAX_TRAILERS = 100
+
+
+def _line(stream: io.BufferedIOBase, what: str) -> bytes:
+    line = stream.readline(_MAX_LINE + 1)
+    if len(line) > _MAX_LINE:
+        raise BodyRefused(400, f"the {what} line is longer than {_MAX_LINE} bytes")
+    if not line.endswith(b"\n"):
+        raise BodyRefused(400, f"the request ended inside a {what} line")
+    return line.rstrip(b"\r\n")
+
+
+def read_chunked(stream: io.BufferedIOBase, limit: int) -> bytes:
+    """A ``Transfer-Encoding: chunked`` body (RFC 9112 §7.1), as undici and jsforce upload:
+    chunks up to the zero-size one, then trailer lines (read and dropped) up to a blank line."""
+    body = bytearray()
+    while True:
+        size_text = _line(stream, "chunk-size").partition(b";")[0].strip()
+        if not size_text or size_text.strip(b"0123456789abcdefABCDEF"):
+            shown = size_text[:40].decode("ascii", "replace")
+            raise BodyRefused(400, f"'{shown}' is not a chunk size (hexadecimal digits)")
+        size = int(size_text, 16)
+        if size == 0:
+            break
+        if len(body) + size > limit:
+            raise BodyRefused(413, f"the chunked request body is over the {limit} byte limit")
+        data = stream.read(size)
+        if len(data) != size:
+            raise BodyRefused(400, "the request ended inside a chunk")
+        body += data
+        if stream.read(2) != b"\r\n":
+            raise BodyRefused(400, "a chunk is longer than its size says (no CRLF after it)")
+    for _ in range(_MAX_TRAILERS):
+        if not _line(stream, "trailer"):
+            return bytes(body)
+    raise BodyRefused(400, f"the chunked body has more than {_MAX_TRAILERS} trailer lines")
+
+
+def read_body(headers: Message, stream: io.BufferedIOBase, limit: int = MAX_BODY) -> bytes:
+    """The body a request's framing headers announce: chunked, a Content-Length, or none.
+
+    Two framings at once (both headers, or two Content-Lengths) is how requests are smuggled
+    past proxies, so it is refused (RFC 9112 §6.3), as is a transfer coding other than chunked,
+    which this server does not decode."""
+    encodings = headers.get_all("Transfer-Encoding") or []
+    lengths = headers.get_all("Content-Length") or []
+    if len(lengths) > 1:
+        raise BodyRefused(400, "the request has more than one Content-Length")
+    length = lengths[0] if lengths else None
+    if encodings:
+        if length is not None:
+            raise BodyRefused(400, "the request has both Transfer-Encoding and Content-Length")
+        encoding = ", ".join(encodings)
+        codings = [c.strip().lower() for c in encoding.split(",") if c.strip()]
+        if codings != ["chunked"]:
+            raise BodyRefused(501, f"Transfer-Encoding '{encoding}' is not supported; use chunked")
+        return read_chunked(stream, limit)
+    if length is None:
+        return b""
+    if not length.strip().isdigit():
+        raise BodyRefused(400, f"Content-Length '{length[:40]}' is not a number of bytes")
+    size = int(length)
+    if size > limit:
+        raise BodyRefused(413, f"request body of {size} bytes is over the {limit} limit")
+    body = stream.read(size) if size else b""
+    if len(body) != size:
+        raise BodyRefused(400, "the request ended before its Content-Length")
+    return body
+
+
 Handler = Callable[[Request, "Org"], Response]
 
 
@@ -118,8 +201,10 @@ def make_handler_class(org: Org) -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             try:
                 request = self._read_request()
-            except ValueError as exc:
-                self._send(Response.json([{"errorCode": "BAD_REQUEST", "message": str(exc)}], 400))
+            except BodyRefused as exc:
+                self.close_connection = True
+                answer = [{"errorCode": "BAD_REQUEST", "message": exc.message}]
+                self._send(Response.json(answer, exc.status, headers=(("Connection", "close"),)))
                 return
             try:
                 response = org.dispatch(request)
@@ -130,12 +215,9 @@ def make_handler_class(org: Org) -> type[BaseHTTPRequestHandler]:
             self._send(response)
 
         def _read_request(self) -> Request:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length < 0 or length > MAX_BODY:
-                raise ValueError(f"request body of {length} bytes is over the {MAX_BODY} limit")
-            body = self.rfile.read(length) if length else b""
-            parts = urlsplit(self.path)
+            body = read_body(self.headers, self.rfile)
             headers = {k.lower(): v for k, v in self.headers.items()}
+            parts = urlsplit(self.path)
             return Request(self.command, parts.path, parse_qs(parts.query), headers, body)
 
         def _send(self, response: Response) -> None:

@@ -90,9 +90,15 @@ def _deploy_recent_validation(org: Org, call: SoapCall) -> Response:
 
 
 def _retrieve(org: Org, call: SoapCall) -> Response:
-    element = soap.child(call.element, "retrieveRequest")
-    if element is None:
-        raise SoapFault("Client", "The retrieve call has no retrieveRequest element")
+    # The WSDL names the one argument retrieveRequest; sf and jsforce send it as <request>, and
+    # orgs read the single argument element whatever its name.
+    arguments = soap.elements(call.element)
+    if len(arguments) != 1:
+        raise SoapFault(
+            "Client",
+            f"The retrieve call takes one argument (a RetrieveRequest); it has {len(arguments)}",
+        )
+    element = arguments[0]
     types: dict[str, tuple[str, ...]] = {}
     package = soap.child(element, "unpackaged")
     if package is not None:

@@ -33,6 +33,7 @@ from toolkit.localorg.http import Listener, Request, Response, Router, listen
 from toolkit.localorg.store import Store
 
 CONNECTION_FILE = "connection.json"
+DATABASE_FILE = "org.sqlite3"
 DEFAULT_HOST = "127.0.0.1"
 _log = logging.getLogger(__name__)
 
@@ -55,9 +56,13 @@ class Org:
     """Everything the org knows and how it answers; shared by all server threads."""
 
     def __init__(self, state_dir: Path) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
+        state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.state_dir = state_dir.resolve()
-        self.store = Store(self.state_dir / "org.sqlite3")
+        database = self.state_dir / DATABASE_FILE
+        # SQLite gives the -wal and -shm files the database's own mode, so it is made first.
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+        make_private(self.state_dir)
+        self.store = Store(database)
         self.router = Router()
         self.instance_url = ""
         for module in ROUTE_MODULES:
@@ -120,6 +125,18 @@ class Org:
 
     def today(self) -> str:
         return dt.datetime.now(dt.UTC).date().isoformat()
+
+
+def make_private(state_dir: Path) -> None:
+    """Only the owner may enter the state folder or read anything in it: it holds the org's
+    never-expiring default token, its signing key and its TLS key. Folders an older version
+    left readable are tightened too."""
+    for folder, _, files in os.walk(state_dir):
+        os.chmod(folder, 0o700)
+        for name in files:
+            path = Path(folder) / name
+            if not path.is_symlink():
+                os.chmod(path, 0o600)
 
 
 @dataclass
@@ -185,4 +202,5 @@ def start(
         json.dump(connection, handle, indent=2, sort_keys=True)
         handle.write("\n")
     os.replace(temp, path)
+    make_private(org.state_dir)  # the TLS folder is new on a first start
     return RunningOrg(org, listeners, connection)

@@ -57,7 +57,8 @@ def _is(element: etree._Element, namespace: str, local: str) -> bool:
     return isinstance(element.tag, str) and element.tag == f"{{{namespace}}}{local}"
 
 
-def _elements(parent: etree._Element) -> list[etree._Element]:
+def elements(parent: etree._Element) -> list[etree._Element]:
+    """The element children of ``parent`` (comments and processing instructions left out)."""
     return [child for child in parent if isinstance(child.tag, str)]
 
 
@@ -71,11 +72,11 @@ def parse_call(body: bytes) -> SoapCall:
         raise SoapFault(
             "Client", f"Expected a SOAP 1.1 Envelope in {SOAP_ENV}, found {etree.QName(root).text}"
         )
-    header = next((e for e in _elements(root) if _is(e, SOAP_ENV, "Header")), None)
-    body_el = next((e for e in _elements(root) if _is(e, SOAP_ENV, "Body")), None)
-    if body_el is None or not _elements(body_el):
+    header = next((e for e in elements(root) if _is(e, SOAP_ENV, "Header")), None)
+    body_el = next((e for e in elements(root) if _is(e, SOAP_ENV, "Body")), None)
+    if body_el is None or not elements(body_el):
         raise SoapFault("Client", "The SOAP Envelope has no Body element holding an operation")
-    operation = _elements(body_el)[0]
+    operation = elements(body_el)[0]
     name = etree.QName(operation)
     if name.namespace != METADATA_NS:
         raise SoapFault(

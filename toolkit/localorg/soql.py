@@ -31,7 +31,12 @@ INVALID_TYPE = "INVALID_TYPE"
 INVALID_FIELD = "INVALID_FIELD"
 INVALID_QUERY_FILTER_OPERATOR = "INVALID_QUERY_FILTER_OPERATOR"
 NUMBER_OUTSIDE_VALID_RANGE = "NUMBER_OUTSIDE_VALID_RANGE"
+QUERY_TOO_COMPLICATED = "QUERY_TOO_COMPLICATED"
 MAX_OFFSET = 2000
+MAX_LIMIT = 2**31 - 1  # SOQL numbers are Java ints
+# Conditions nested deeper than this (parentheses or NOTs) are refused, as Salesforce refuses
+# statements too complex to run; the bound is the local org's own, far above real queries.
+MAX_NESTING = 100
 
 Value = str | int | float | Decimal | bool | date | datetime | None
 Record = Mapping[str, Any]
@@ -336,20 +341,98 @@ def _decode(raw: str) -> str:
     return "".join(out)
 
 
-def _like_regex(raw: str) -> re.Pattern[str]:
-    """LIKE ``%`` and ``_`` as a case-insensitive regular expression; escaped ones are literal."""
-    parts = []
-    index = 0
-    while index < len(raw):
-        ch = raw[index]
-        if ch == "\\" and index + 1 < len(raw):
-            nxt = raw[index + 1]
-            parts.append(re.escape(nxt if nxt in _LIKE_ESCAPES else _ESCAPES[nxt.lower()]))
-            index += 2
-            continue
-        parts.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
-        index += 1
-    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
+_ANY_CHAR = None  # ``_`` inside a LIKE segment
+
+
+def _fold(text: str) -> str:
+    """Lower case, one character for one character, so ``_`` still counts characters (a few
+    characters lower to two, as ``İ`` does; those are left as they are)."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+@dataclass(frozen=True)
+class LikePattern:
+    """A LIKE pattern as the fixed-length pieces between its ``%``s (``None`` standing for
+    ``_``), matched by finding each piece leftmost after the one before: exact, because the
+    pieces have fixed lengths, and at worst the value's length times the pattern's, where a
+    backtracking regular expression takes time exponential in the ``%``s (``%a%a%a%a%b``)."""
+
+    pieces: tuple[tuple[str | None, ...], ...]
+
+    @classmethod
+    def parse(cls, raw: str) -> LikePattern:
+        """The pattern of a literal's source text; ``\\%`` and ``\\_`` are the characters."""
+        pieces: list[tuple[str | None, ...]] = []
+        piece: list[str | None] = []
+        index = 0
+        while index < len(raw):
+            ch = raw[index]
+            if ch == "\\" and index + 1 < len(raw):
+                nxt = raw[index + 1]
+                piece.extend(_fold(nxt if nxt in _LIKE_ESCAPES else _ESCAPES[nxt.lower()]))
+                index += 2
+                continue
+            if ch == "%":
+                pieces.append(tuple(piece))
+                piece = []
+            else:
+                piece.append(_ANY_CHAR if ch == "_" else _fold(ch))
+            index += 1
+        pieces.append(tuple(piece))
+        return cls(tuple(pieces))
+
+    def matches(self, value: str) -> bool:
+        text = _fold(value)
+        first, last = self.pieces[0], self.pieces[-1]
+        if len(self.pieces) == 1:
+            return len(text) == len(first) and _piece_at(text, 0, first)
+        end = len(text) - len(last)
+        if end < len(first) or not _piece_at(text, 0, first):
+            return False
+        position = len(first)
+        for piece in self.pieces[1:-1]:
+            found = _find_piece(text, piece, position, end)
+            if found < 0:
+                return False
+            position = found + len(piece)
+        return _piece_at(text, end, last)
+
+
+def _piece_at(text: str, start: int, piece: tuple[str | None, ...]) -> bool:
+    return all(ch is _ANY_CHAR or text[start + i] == ch for i, ch in enumerate(piece))
+
+
+def _find_piece(text: str, piece: tuple[str | None, ...], start: int, end: int) -> int:
+    """The leftmost place in ``text[start:end]`` where ``piece`` fits whole, or -1: a plain
+    substring search, anchored on the piece's longest run of characters other than ``_``."""
+    offset, anchor = _longest_run(piece)
+    place = start
+    while place + len(piece) <= end:
+        if anchor:
+            hit = text.find(anchor, place + offset, end - (len(piece) - offset - len(anchor)))
+            if hit < 0:
+                return -1
+            place = hit - offset
+        if _piece_at(text, place, piece):
+            return place
+        place += 1
+    return -1
+
+
+def _longest_run(piece: tuple[str | None, ...]) -> tuple[int, str]:
+    """Where the longest stretch of plain characters of a piece starts, and the stretch."""
+    best = (0, "")
+    run_start = 0
+    for index, ch in enumerate((*piece, _ANY_CHAR)):
+        if ch is _ANY_CHAR:
+            run = "".join(c for c in piece[run_start:index] if c is not None)
+            if len(run) > len(best[1]):
+                best = (run_start, run)
+            run_start = index + 1
+    return best
 
 
 # --- Tokens ---------------------------------------------------------------------------------
@@ -437,6 +520,7 @@ class _Parser:
         self.text = text
         self.tokens = _tokens(text)
         self.index = 0
+        self.depth = 0
 
     @property
     def current(self) -> _Token:
@@ -482,6 +566,13 @@ class _Parser:
         token = self.current
         if token.kind != "number" or not token.text.isdigit():
             raise self.fail()
+        if int(token.text) > MAX_LIMIT:
+            raise SoqlError(
+                MALFORMED_QUERY,
+                f"{token.text} is not an integer SOQL can hold (at most {MAX_LIMIT})",
+                token.pos,
+                self.text,
+            )
         self.advance()
         return int(token.text)
 
@@ -592,15 +683,23 @@ class _Parser:
         return And(tuple(operands)) if kind == "AND" else Or(tuple(operands))
 
     def unary(self) -> Condition:
-        if self.current.keyword("NOT"):
-            self.advance()
-            return Not(self.unary())
-        if self.at_punct("("):
-            self.advance()
+        if not (self.current.keyword("NOT") or self.at_punct("(")):
+            return self.simple()
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise SoqlError(
+                QUERY_TOO_COMPLICATED,
+                f"Conditions are nested more than {MAX_NESTING} deep; simplify the WHERE clause",
+                self.current.pos,
+                self.text,
+            )
+        if self.advance().text.upper() == "NOT":
+            inner: Condition = Not(self.unary())
+        else:
             inner = self.condition()
             self.expect_punct(")")
-            return inner
-        return self.simple()
+        self.depth -= 1
+        return inner
 
     def simple(self) -> Condition:
         path = self.path()
@@ -665,7 +764,17 @@ class _Parser:
                 number = self.current
                 if number.pos != colon.pos + 1:
                     raise self.fail(number)
-                return RelativeDate(word, self.integer(), token.pos)
+                relative = RelativeDate(word, self.integer(), token.pos)
+                try:
+                    relative.days(date.today())
+                except (OverflowError, ValueError):
+                    raise SoqlError(
+                        MALFORMED_QUERY,
+                        f"{relative} reaches past the dates SOQL can hold (years 1 to 9999)",
+                        number.pos,
+                        self.text,
+                    ) from None
+                return relative
         raise self.fail(token)
 
 
@@ -1108,11 +1217,11 @@ def _compile(condition: _BoundCondition, today: date) -> Predicate:
 
     if condition.op == "LIKE":
         literal = condition.values[0]
-        pattern = _like_regex(literal.raw) if isinstance(literal, StringLit) else None
+        pattern = LikePattern.parse(literal.raw) if isinstance(literal, StringLit) else None
 
         def like(record: Record, resolve: Resolve) -> bool:
             raw = path.value(record, resolve) if direct is None else record.get(direct)
-            return raw is not None and pattern is not None and bool(pattern.fullmatch(str(raw)))
+            return raw is not None and pattern is not None and pattern.matches(str(raw))
 
         return like
     spans = [_interval(category, v, today) for v in condition.values]

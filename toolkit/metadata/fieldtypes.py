@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -274,3 +275,70 @@ def coerce_value(describe_type: str, value: Any) -> Any:
     standard fields (``int``, ``combobox``) coerce through the same table as custom ones."""
     coerce: Callable[[Any], Any] = _COERCE_BY_DESCRIBE.get(describe_type) or _text
     return coerce(value)
+
+
+WireValue = str | int | float | bool | None
+CSV_NULL = "#N/A"  # Bulk API: the cell that sets a field to null (a blank cell leaves it)
+
+
+def wire_value(describe_type: str, value: Any) -> WireValue:
+    """A value as Salesforce's REST JSON takes it for a field of ``describe_type``: coerced
+    through the table, then numbers as JSON numbers, dates and times in ISO 8601 (a date-time
+    without an offset is taken as UTC), multi-select values joined with ``;``. None and the
+    empty string are null: a value gone from the source is cleared in Salesforce."""
+    if value is None or value == "":
+        return None
+    coerced = coerce_value(describe_type, value)
+    if isinstance(coerced, decimal.Decimal):
+        if not coerced.is_finite():
+            raise ValueError(f"not a number: {value!r}")
+        integral = coerced == coerced.to_integral_value() and abs(coerced) < 2**53
+        return int(coerced) if integral else float(coerced)
+    if isinstance(coerced, dt.datetime):
+        moment = coerced if coerced.tzinfo else coerced.replace(tzinfo=dt.UTC)
+        utc = moment.astimezone(dt.UTC)
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    if isinstance(coerced, dt.date):
+        return coerced.isoformat()
+    if isinstance(coerced, dt.time):
+        return coerced.strftime("%H:%M:%S.") + f"{coerced.microsecond // 1000:03d}Z"
+    if isinstance(coerced, bool | str):
+        return coerced
+    return str(coerced)
+
+
+_TEXT_TYPES = frozenset(
+    {"string", "textarea", "email", "phone", "url", "picklist", "combobox", "id", "reference",
+     "encryptedstring"}
+)  # fmt: skip
+_BOOLEANS = {"true": True, "false": False, "1": True, "0": False, True: True, False: False}
+
+
+def wire_converter(describe_type: str) -> Callable[[Any], WireValue]:
+    """``wire_value`` for one describe type, made once: a sync converts millions of values,
+    and text and checkbox values, the common ones, take a short path."""
+    if describe_type in _TEXT_TYPES:
+
+        def text(value: Any) -> WireValue:
+            if value is None or value == "":
+                return None
+            return value if isinstance(value, str) else str(value)
+
+        return text
+    if describe_type == "boolean":
+
+        def boolean(value: Any) -> WireValue:
+            found = _BOOLEANS.get(value) if isinstance(value, str | bool) else None
+            return found if found is not None else wire_value("boolean", value)
+
+        return boolean
+    return functools.partial(wire_value, describe_type)
+
+
+def csv_cell(value: WireValue) -> str:
+    """A wire value as a Bulk API 2.0 CSV cell."""
+    if value is None:
+        return CSV_NULL
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -119,6 +119,30 @@ class LayoutSpec:
 
 
 @dataclass(frozen=True)
+class PatchField:
+    """A field a layout patch places at the end of the first column of the section labelled
+    ``section`` (a new section with that label when the layout has none)."""
+
+    section: str
+    field: str
+    behavior: str = "Edit"
+
+
+@dataclass(frozen=True)
+class LayoutPatch:
+    """Changes merged into a layout the org already has, where a ``LayoutSpec`` would replace
+    it whole: a consultant's Contact layout keeps everything it has and gains what the patch
+    adds. ``layout`` is the full name (``Contact-Contact Layout``); ``buttons`` are custom
+    buttons (web links) by name. Adding what is already there changes nothing."""
+
+    layout: str
+    related_lists: tuple[RelatedListSpec, ...] = ()
+    buttons: tuple[str, ...] = ()
+    fields: tuple[PatchField, ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class WebLinkSpec:
     """A custom link or button opening a URL with merge fields such as ``{!Contact.Id}``."""
 

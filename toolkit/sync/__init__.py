@@ -1,0 +1,1 @@
+"""The sync engine: records from source plugins into an org, by External ID, resumably."""
