@@ -1033,7 +1033,7 @@ def _object_components(spec: ObjectSpec) -> tuple[tuple[str, str], ...]:
 
 
 # <searchLayouts> lists: element -> SearchLayoutsSpec attribute, in schema order.
-_SEARCH_LAYOUT_ELEMENTS = tuple(
+SEARCH_LAYOUT_ELEMENTS = tuple(
     ("".join(w if i == 0 else w.title() for i, w in enumerate(f.name.split("_"))), f.name)
     for f in dataclasses.fields(SearchLayoutsSpec)
 )
@@ -1055,7 +1055,7 @@ def _object_context(spec: ObjectSpec) -> dict[str, Any]:
         if search is None
         else [
             (element, getattr(search, attr))
-            for element, attr in _SEARCH_LAYOUT_ELEMENTS
+            for element, attr in SEARCH_LAYOUT_ELEMENTS
             if getattr(search, attr)
         ],
     }

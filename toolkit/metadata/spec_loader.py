@@ -65,6 +65,7 @@ COMMON_FIELD_KEYS = (
     "track_history",
 )
 SECTION_STYLES = {1: "OneColumn", 2: "TwoColumnsTopToBottom"}
+SECTION_STYLE_NAMES = ("OneColumn", "TwoColumnsTopToBottom", "TwoColumnsLeftToRight", "CustomLinks")
 
 
 def load_object_file(path: Path, where: str | None = None) -> ObjectSpec:
@@ -293,7 +294,7 @@ def _field(object_name: str, name: str, table: Table) -> FieldSpec:
     record["values"] = values
     if not data.keys() <= _PLAIN_KEYS:
         _special_keys(table, type_name, record)
-    record["source"] = f"{table.doc.where} [{'.'.join(table.path)}]"
+    record["source"] = _where(table)
     return frozen_record(FieldSpec, record)
 
 
@@ -552,7 +553,7 @@ def _web_link(name: str, table: Table) -> WebLinkSpec:
         open_type=table.choice("open_type", WEBLINK_OPEN_TYPES, "newWindow") or "newWindow",
         description=table.string("description"),
         protected=table.flag("protected"),
-        source=f"{table.doc.where} [{'.'.join(table.path)}]",
+        source=_where(table),
     )
     table.finish()
     return spec
@@ -568,7 +569,8 @@ def _layout(object_name: str, name: str, table: Table) -> LayoutSpec:
         related_lists=related,
         buttons=table.strings("buttons"),
         custom_links=table.strings("custom_links"),
-        source=f"{table.doc.where} [{'.'.join(table.path)}]",
+        exclude_buttons=table.strings("exclude_buttons"),
+        source=_where(table),
     )
     table.finish()
     if not sections:
@@ -581,26 +583,31 @@ def _layout(object_name: str, name: str, table: Table) -> LayoutSpec:
 
 
 def _section(table: Table) -> LayoutSectionSpec:
-    label = table.required_string("label")
+    style = table.choice("style", SECTION_STYLE_NAMES)
+    label = table.string("label", "") or ""
+    if not label and style != "CustomLinks":
+        table.required_string("label")  # raises: only a section of custom links needs none
     raw_columns = table.array("columns")
-    if not 1 <= len(raw_columns) <= 2:
+    most = 3 if style == "CustomLinks" else 2
+    if not 1 <= len(raw_columns) <= most:
         raise table.error(
             "columns",
-            f"section {label!r} needs 1 or 2 columns, got {len(raw_columns)}",
-            hint='columns = [["Name", "Email__c"], ["Status__c"]]',
+            f"section {label!r} needs 1 to {most} columns, got {len(raw_columns)}",
+            hint='columns = [["Name", "Email__c"], ["Status__c"]] (3 in a section of style '
+            "CustomLinks)",
         )
     columns = []
     for raw in raw_columns:
         if not isinstance(raw, list):
             raise table.error("columns", f"section {label!r}: each column is a list of fields")
         columns.append(tuple(_layout_item(table, label, item) for item in raw))
-    style = SECTION_STYLES[len(columns)]
     spec = LayoutSectionSpec(
         label=label,
         columns=tuple(columns),
-        style=style,
+        style=style or SECTION_STYLES[len(columns)],
         detail_heading=table.flag("detail_heading", True),
         edit_heading=table.flag("edit_heading", True),
+        custom_label=table.flag("custom_label"),
     )
     table.finish()
     return spec
@@ -609,6 +616,8 @@ def _section(table: Table) -> LayoutSectionSpec:
 def _layout_item(table: Table, section: str, item: object) -> LayoutItemSpec:
     if isinstance(item, str):
         return LayoutItemSpec(item)
+    if isinstance(item, dict) and set(item) == {"link"} and isinstance(item["link"], str):
+        return LayoutItemSpec("", "", custom_link=item["link"])
     if isinstance(item, dict) and isinstance(item.get("field"), str):
         behavior = item.get("behavior", "Edit")
         if behavior not in LAYOUT_BEHAVIORS or set(item) - {"field", "behavior"}:
@@ -621,7 +630,7 @@ def _layout_item(table: Table, section: str, item: object) -> LayoutItemSpec:
     raise table.error(
         "columns",
         f"section {section!r}: bad item {item!r}",
-        hint='an item is a field name or { field = "…", behavior = "…" }',
+        hint='an item is a field name, { field = "…", behavior = "…" } or { link = "…" }',
     )
 
 

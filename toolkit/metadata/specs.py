@@ -130,17 +130,24 @@ class NameFieldSpec:
 
 @dataclass(frozen=True)
 class LayoutItemSpec:
+    """A field of a layout section, or (``custom_link`` set, ``field`` empty) a custom link."""
+
     field: str
     behavior: str = "Edit"
+    custom_link: str | None = None
 
 
 @dataclass(frozen=True)
 class LayoutSectionSpec:
+    """A section; ``label`` may be empty (a section without a heading), ``custom_label`` marks
+    a label typed in rather than Salesforce's own."""
+
     label: str
     columns: tuple[tuple[LayoutItemSpec, ...], ...]
     style: str = "TwoColumnsTopToBottom"
     detail_heading: bool = True
     edit_heading: bool = True
+    custom_label: bool = False
 
 
 @dataclass(frozen=True)
@@ -164,6 +171,7 @@ class LayoutSpec:
     related_lists: tuple[RelatedListSpec, ...] = ()
     buttons: tuple[str, ...] = ()
     custom_links: tuple[str, ...] = ()
+    exclude_buttons: tuple[str, ...] = ()
     source: str = ""
 
     @property
