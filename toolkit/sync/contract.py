@@ -10,9 +10,9 @@ sftk has planned a run around it. Hooks in ``toolkit.hookspecs`` return them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 DELETE_ACTIONS = ("ignore", "delete")
 
@@ -104,6 +104,55 @@ class Bookmark:
 SourceItem = SourceRecord | RejectedRecord | Bookmark
 
 
+class SourceState(Protocol):
+    """A source's own bookkeeping between runs (the previous export's keys, items waiting for
+    a parent that is not synced yet, how far a backfill got): JSON values under text keys,
+    kept by sftk per org and plugin in the project's ``.sftk/`` and shared by the plugin's
+    streams. What a stream's read writes is kept only once that stream's records are settled,
+    with its cursor and bookmark, and dropped when the read stops before (or when it was a
+    dry run or a retry of dead letters): the bookkeeping never runs ahead of the org. A read
+    sees its own writes."""
+
+    def get(self, key: str) -> Any:
+        """The value under ``key``, or None."""
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """The values under those of ``keys`` that have one."""
+
+    def put(self, key: str, value: Any) -> None:
+        """Keep a JSON value (lists, dicts, text, numbers, booleans) under ``key``; None
+        removes the key."""
+
+    def items(self, prefix: str = "") -> Iterator[tuple[str, Any]]:
+        """(key, value) of every key starting with ``prefix``, in key order, read lazily;
+        putting while iterating is fine."""
+
+
+class MemoryState:
+    """A ``SourceState`` held in memory: what a read outside a sync gets (the contract suite,
+    a plugin's own tests, ``sftk mappings show``), starting empty and gone with the request."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def get(self, key: str) -> Any:
+        return self.values.get(key)
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        return {key: self.values[key] for key in keys if key in self.values}
+
+    def put(self, key: str, value: Any) -> None:
+        if value is None:
+            self.values.pop(key, None)
+        else:
+            self.values[key] = value
+
+    def items(self, prefix: str = "") -> Iterator[tuple[str, Any]]:
+        for key in sorted(k for k in self.values if k.startswith(prefix)):
+            if key in self.values:
+                yield key, self.values[key]
+
+
 @dataclass(frozen=True)
 class ReadRequest:
     """What one run wants of a stream.
@@ -113,6 +162,8 @@ class ReadRequest:
     ``bookmark``: the last ``Bookmark`` kept for this stream (None on the first run and with
     ``--full-refresh``). ``historic`` and ``historic_since``: ``sftk sync --historic [--since]``.
     ``keys``: only these source keys are wanted (retrying dead letters); a hint, as above.
+    ``state``: the plugin's own bookkeeping (``SourceState``); in a sync, kept between runs,
+    elsewhere an empty ``MemoryState``.
     """
 
     since: str | None = None
@@ -120,6 +171,7 @@ class ReadRequest:
     historic: bool = False
     historic_since: dt.date | None = None
     keys: frozenset[str] | None = None
+    state: SourceState = field(default_factory=MemoryState, compare=False)
 
 
 Reader = Callable[[StreamSpec, ReadRequest], Iterable[SourceItem]]

@@ -109,12 +109,14 @@ class StreamRun:
             self._progress(done=True)
             return
         since = self._since(st)
+        source_state = self.state.source_state(session.org_id, self.planned.plugin)
         request = ReadRequest(
             since=None if since is None else cursors.text(since),
             bookmark=None if self.options.full_refresh or self.options.retry else st.bookmark,
             historic=self.options.historic,
             historic_since=self.options.since,
             keys=wanted,
+            state=source_state,
         )
         self.max_cursor = None if st.cursor is None else cursors.parse(st.cursor)
         try:
@@ -142,6 +144,7 @@ class StreamRun:
                 st,
                 st.cursor if self.max_cursor is None else cursors.text(self.max_cursor),
                 self.bookmark if self.bookmark is not None else st.bookmark,
+                source_state,
             )
         self.completed = True
         self._progress(done=True)
