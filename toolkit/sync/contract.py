@@ -56,6 +56,12 @@ class StreamSpec:
       deleted there (a file export); streams that only yield changes mark deletions themselves
       (``SourceRecord(deleted=True)``).
     - ``historic``: the source can backfill older records when asked (``sftk sync --historic``).
+    - ``match``: fields of ``object`` by which a record whose key the org does not hold yet is
+      matched to a record the org already has without one (a Contact entered by hand, found by
+      ``("Email",)``): exactly one such record with the same values (text compared without
+      regard to case) is adopted (its External ID set, then updated like any other), none
+      means a new record, several mean the record is dead-lettered (``AMBIGUOUS_MATCH``),
+      never a guess. Only records Salesforce has not confirmed before are matched.
     """
 
     name: str
@@ -68,6 +74,7 @@ class StreamSpec:
     snapshot: bool = False
     historic: bool = False
     description: str = ""
+    match: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
