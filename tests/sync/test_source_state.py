@@ -122,6 +122,8 @@ def test_sqlite_state_reads_as_a_dict_does(
         second.put(key, value)
         model.put(key, value)
     assert list(second.items(prefix)) == list(model.items(prefix))
+    for after in ("a/1", "b", ""):
+        assert list(second.items(prefix, after)) == list(model.items(prefix, after))
     assert second.get_many(["a", "a/1", "b/2", "none"]) == model.get_many(
         ["a", "a/1", "b/2", "none"]
     )

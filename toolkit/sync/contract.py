@@ -130,8 +130,9 @@ class SourceState(Protocol):
         """Keep a JSON value (lists, dicts, text, numbers, booleans) under ``key``; None
         removes the key."""
 
-    def items(self, prefix: str = "") -> Iterator[tuple[str, Any]]:
-        """(key, value) of every key starting with ``prefix``, in key order, read lazily;
+    def items(self, prefix: str = "", after: str | None = None) -> Iterator[tuple[str, Any]]:
+        """(key, value) of every key starting with ``prefix`` (and sorting after ``after``,
+        to read a log on from where the last read stopped), in key order, read lazily;
         putting while iterating is fine."""
 
 
@@ -154,8 +155,9 @@ class MemoryState:
         else:
             self.values[key] = value
 
-    def items(self, prefix: str = "") -> Iterator[tuple[str, Any]]:
-        for key in sorted(k for k in self.values if k.startswith(prefix)):
+    def items(self, prefix: str = "", after: str | None = None) -> Iterator[tuple[str, Any]]:
+        keys = (k for k in self.values if k.startswith(prefix) and (after is None or k > after))
+        for key in sorted(keys):
             if key in self.values:
                 yield key, self.values[key]
 

@@ -87,9 +87,10 @@ class StagedSourceState:
         if len(self.buffer) >= FLUSH_AT:
             self.flush()
 
-    def items(self, prefix: str = "") -> Iterator[tuple[str, Any]]:
-        after: str | None = None
+    def items(self, prefix: str = "", after: str | None = None) -> Iterator[tuple[str, Any]]:
         high = prefix + _TOP
+        if after is not None and after < prefix:
+            after = None
         while True:
             self.flush()
             low_op, low = (">", after) if after is not None else (">=", prefix)
