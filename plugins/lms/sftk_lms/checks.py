@@ -19,12 +19,22 @@ ADMIN_PERMISSIONS = ("ModifyAllData", "CustomizeApplication")
 
 def checks(org: OrgAccess, settings: LmsSettings) -> list[CheckResult]:
     results = [_org_admin(org)]
-    admins: list[str] = list(settings.admin_emails)
-    roster_check, roster_admins = _roster(settings)
+    roster_check, roster_admins, whole = _roster(settings)
     results.append(roster_check)
-    if not admins:
-        admins = roster_admins
-    results.append(_lms_admin(org, admins, bool(settings.admin_emails)))
+    if settings.admin_emails:
+        results.append(_lms_admin(org, list(settings.admin_emails), "admin_emails"))
+    elif roster_admins or whole:
+        results.append(_lms_admin(org, roster_admins, "the roster's administrators"))
+    else:
+        results.append(
+            CheckResult(
+                "lms admin",
+                "warn",
+                "this export lists no users (a delta), so the Salesforce user cannot be checked "
+                "against the LMS's administrators",
+                "set admin_emails in [plugins.lms] to check it on every run",
+            )
+        )
     if settings.xapi is not None:
         results.append(_statements(settings))
     return results
@@ -53,7 +63,7 @@ def _org_admin(org: OrgAccess) -> CheckResult:
     )
 
 
-def _lms_admin(org: OrgAccess, admins: list[str], from_settings: bool) -> CheckResult:
+def _lms_admin(org: OrgAccess, admins: list[str], where: str) -> CheckResult:
     name = "lms admin"
     if not admins:
         return CheckResult(
@@ -64,7 +74,6 @@ def _lms_admin(org: OrgAccess, admins: list[str], from_settings: bool) -> CheckR
             'list them in [plugins.lms]: admin_emails = ["it@school.example"]',
         )
     email = _user_email(org)
-    where = "admin_emails" if from_settings else "the roster's administrators"
     if email is not None and email.lower() in admins:
         return CheckResult(name, "pass", f"{email} is one of {where}")
     return CheckResult(
@@ -89,22 +98,24 @@ def _user_email(org: OrgAccess) -> str | None:
     return str(rows[0]["Email"]) if rows and rows[0].get("Email") else None
 
 
-def _roster(settings: LmsSettings) -> tuple[CheckResult, list[str]]:
+def _roster(settings: LmsSettings) -> tuple[CheckResult, list[str], bool]:
+    """The roster's check, its administrators' emails, and whether it lists every user."""
     name = f"{settings.roster_setting} readable"
     try:
         roster = open_roster(
             settings.oneroster, settings.export, settings.roster_text, MemoryState()
         )
     except SourceError as exc:
-        return CheckResult(name, "fail", exc.message, exc.hint), []
+        return CheckResult(name, "fail", exc.message, exc.hint), [], False
     try:
         _whole(roster)
         admins = roster.admins()
     except SourceError as exc:
-        return CheckResult(name, "fail", exc.message, exc.hint), []
+        return CheckResult(name, "fail", exc.message, exc.hint), [], False
     finally:
         roster.close()
-    return CheckResult(name, "pass", f"{settings.roster_text} is readable"), admins
+    whole = not isinstance(roster, OneRoster) or roster.modes["users"] == "bulk"
+    return CheckResult(name, "pass", f"{settings.roster_text} is readable"), admins, whole
 
 
 def _whole(roster: OneRoster | Export) -> None:

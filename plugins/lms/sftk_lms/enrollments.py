@@ -9,9 +9,11 @@ completed statement completes. Each change that matters is an event in the log
 the events stream the log from where it left off. Everything is a pure function of what was
 read and what was kept, so reading the same exports again changes nothing.
 
-Offerings in scope: those whose term has not ended, those synced before (``trk/KEY``, kept
-current ever after) and, in a historic run, those of the terms ending from ``since`` on.
-Statements about an enrollment that is not synced yet wait (``wait/ID``) until it is.
+Every enrollment of the roster is kept, but only those of offerings in scope are synced:
+offerings whose term has not ended, those synced before (``trk/KEY``, kept current ever
+after) and, in a historic run, those of the terms ending from ``since`` on, so a backfill
+works from a later delta export too. Statements about an enrollment that is not synced yet
+wait (``wait/ID``) until it is.
 """
 
 from __future__ import annotations
@@ -112,18 +114,20 @@ class Enrollments:
         self.state = state
         self.roster = roster
         self.scope = scope
-        self.read_at = moment_text(dt.datetime.now(dt.UTC))
+        # when the export was read, to the millisecond: two reads make two distinct events
+        self.read_at = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
         self.exported_at = moment_text(roster.exported_at())
         self.next_event = int(state.get(NEXT_EVENT) or 0)
 
     # --- the log ---------------------------------------------------------------------------
 
-    def _event(self, enrollment: str, kind: str, at: str) -> None:
+    def _event(self, enrollment: str, offering: str, kind: str, at: str) -> None:
         self.state.put(
             f"{EVENT}{self.next_event:012d}",
             {
                 "key": event_key(enrollment, kind, at),
                 "enrollment": enrollment,
+                "offering": offering,
                 "type": kind,
                 "occurred_at": at,
             },
@@ -152,8 +156,7 @@ class Enrollments:
                 )
                 continue
             seen[row.key] = row.where
-            if self.scope.covers(row.offering):
-                batch.append(row)
+            batch.append(row)
             if len(batch) >= BATCH:
                 self._rows(batch)
                 batch = []
@@ -182,10 +185,10 @@ class Enrollments:
                 new["e"] = self._start_of(row.offering)
             new["c"] = changed
             if row.active:
-                self._event(row.key, "Enrolled", new["e"])
+                self._event(row.key, row.offering, "Enrolled", new["e"])
             else:
                 new["u"] = changed or self.read_at
-                self._event(row.key, "Unenrolled", new["u"])
+                self._event(row.key, row.offering, "Unenrolled", new["u"])
         else:
             new = dict(old)
             if changed:
@@ -194,13 +197,13 @@ class Enrollments:
                 new["e"] = moment_text(row.begin)
             if old["a"] and not row.active:
                 new["a"], new["u"] = False, changed or self.read_at
-                self._event(row.key, "Unenrolled", new["u"])
+                self._event(row.key, row.offering, "Unenrolled", new["u"])
             elif not old["a"] and row.active:
                 at = changed or self.read_at
                 for field in ("u", "oc", "ot", "oi", "ip", "pg", "sc"):
                     new.pop(field, None)
                 new["a"], new["p"] = True, at
-                self._event(row.key, "Re-enrolled", at)
+                self._event(row.key, row.offering, "Re-enrolled", at)
         if row.status is not None:  # the export says how far the learner got
             self._export_progress(row, new)
         return new
@@ -234,7 +237,7 @@ class Enrollments:
                 continue  # the offering left the export (its term is over): not an unenrollment
             new = dict(kept, a=False, u=self.read_at)
             self.state.put(ENROLLMENT + key, new)
-            self._event(key, "Unenrolled", self.read_at)
+            self._event(key, kept["o"], "Unenrolled", self.read_at)
 
     # --- the statements --------------------------------------------------------------------
 
@@ -317,7 +320,7 @@ class Enrollments:
         if score is not None:
             new["sc"] = score
         if changed:
-            self._event(key, outcome, at)
+            self._event(key, new["o"], outcome, at)
 
     # --- what the streams yield ------------------------------------------------------------
 
@@ -332,3 +335,9 @@ def events_after(state: SourceState, bookmark: str | None) -> Iterator[tuple[str
     """(sequence, event) of the log after ``bookmark`` (a sequence)."""
     for key, event in state.items(EVENT, after=EVENT + bookmark if bookmark else None):
         yield key.removeprefix(EVENT), event
+
+
+def last_event(state: SourceState) -> str | None:
+    """The sequence of the newest event, None while the log is empty."""
+    following = int(state.get(NEXT_EVENT) or 0)
+    return f"{following - 1:012d}" if following else None

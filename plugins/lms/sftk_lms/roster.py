@@ -96,14 +96,27 @@ class Roster(Protocol):
 
 
 def offering_value(offering: Offering) -> list[Any]:
-    """What the ``cls/`` index keeps of an offering: its course, start and end."""
-    return [offering.course, _date_text(offering.start), _date_text(offering.end)]
+    """What the ``cls/`` index keeps of an offering: enough to sync it from a later (delta)
+    export that no longer lists it, as ``--historic`` does for past terms."""
+    return [
+        offering.course,
+        _date_text(offering.start),
+        _date_text(offering.end),
+        offering.title,
+        offering.term,
+        offering.where,
+    ]
 
 
 def offering_dates(value: Any) -> tuple[dt.date | None, dt.date | None]:
-    if not isinstance(value, list) or len(value) != 3:
+    if not isinstance(value, list) or len(value) < 3:
         return None, None
     return _date_of(value[1]), _date_of(value[2])
+
+
+def indexed_offering(key: str, value: list[Any]) -> Offering:
+    start, end = offering_dates(value)
+    return Offering(key, str(value[0]), str(value[3]), str(value[4]), start, end, str(value[5]))
 
 
 # --- IMS OneRoster 1.1 CSV ---------------------------------------------------------------------

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 
 from sftk_lms import enrollments as enrollment_log
 from sftk_lms.enrollments import Enrollments, Scope
-from sftk_lms.model import Offering, Rejected
-from sftk_lms.roster import Export, OneRoster, open_roster
+from sftk_lms.model import Rejected
+from sftk_lms.roster import Export, OneRoster, indexed_offering, open_roster
 from sftk_lms.settings import LmsSettings
 from sftk_lms.xapi import (
     SINCE_KEY,
@@ -39,6 +39,7 @@ from toolkit.sync.contract import (
 )
 
 LEARNER_KEY = "LMS_Learner_Id__c"
+OFFERINGS = "cls/"  # the roster's offering index in the plugin's state
 
 
 def streams(settings: LmsSettings) -> tuple[StreamSpec, ...]:
@@ -147,13 +148,16 @@ class LmsSource:
     def _offerings(
         self, roster: OneRoster | Export, scope: Scope, state: SourceState
     ) -> Iterator[SourceItem]:
-        """The offerings in scope, term by term (oldest first); each is tracked from now on."""
-        chosen: list[Offering] = []
+        """The offerings in scope, of this export and earlier ones, term by term (oldest
+        first); each is tracked from now on."""
         for item in roster.offerings():
             if isinstance(item, Rejected):
                 yield rejected(item)
-            elif scope.covers(item.key):
-                chosen.append(item)
+        chosen = [
+            indexed_offering(name.removeprefix(OFFERINGS), value)
+            for name, value in state.items(OFFERINGS)
+            if scope.covers(name.removeprefix(OFFERINGS))
+        ]
         chosen.sort(key=lambda o: (o.end or dt.date.max, o.start or dt.date.min, o.key))
         tracked = state.get_many(enrollment_log.TRACKED + o.key for o in chosen)
         for offering in chosen:
@@ -193,10 +197,14 @@ class LmsSource:
         if state.get(enrollment_log.APPLIED) != self._fingerprint(roster, scope):
             for _ in self._apply(roster, scope, state):
                 pass  # the enrollments stream reports these
-        last = None
-        for sequence, event in enrollment_log.events_after(state, request.bookmark):
-            last = sequence
-            yield SourceRecord(event, where=f"event {sequence}")
+        # A historic run reads the whole log: it brings offerings into scope whose events were
+        # logged (and passed over) before.
+        for sequence, event in enrollment_log.events_after(
+            state, None if request.historic else request.bookmark
+        ):
+            if scope.covers(str(event["offering"])):
+                yield SourceRecord(event, where=f"event {sequence}")
+        last = enrollment_log.last_event(state)
         if last is not None:
             yield Bookmark(last)
 

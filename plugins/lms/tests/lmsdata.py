@@ -311,7 +311,8 @@ def statements() -> list[dict[str, Any]]:
     mail = {key: {"mbox": f"mailto:{email}"} for key, (_, _, email) in STUDENTS.items() if email}
     return [
         statement(mail["stu-1"], "launched", "math-now", moment(-20), 1),
-        statement(mail["stu-1"], "completed", "math-now", moment(-10), 2, {"score": {"scaled": 0.9}}),
+        statement(mail["stu-1"], "completed", "math-now", moment(-10), 2,
+                  {"score": {"scaled": 0.9}}),
         statement(mail["stu-1"], "launched", "math-now", moment(-5), 3),
         statement({"account": {"homePage": "https://lms.example.com", "name": "stu-2"}}, "failed",
                   "bio-now", moment(-8), 4),
