@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import lmsdata
+
 from toolkit.sync.report import RunReport
 from toolkit.testing.kit import KitProject
 
