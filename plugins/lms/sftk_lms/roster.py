@@ -12,8 +12,8 @@ sftk keeps it once the stream being read is settled.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from sftk_lms.model import (
     OUTCOMES,
@@ -73,26 +73,6 @@ def _date_text(day: dt.date | None) -> str | None:
 
 def _date_of(text: Any) -> dt.date | None:
     return dt.date.fromisoformat(text) if isinstance(text, str) and text else None
-
-
-class Roster(Protocol):
-    """What the plugin reads of an export, whichever its format."""
-
-    files: Files
-    learners_index: Index
-    offerings_index: Index
-
-    def learners(self) -> Iterator[Learner | Rejected]: ...
-    def admins(self) -> list[str]: ...
-    def courses(self) -> Iterator[Course | Rejected]: ...
-    def offerings(self) -> Iterator[Offering | Rejected]: ...
-    def enrollments(self) -> Iterator[EnrollmentRow | Rejected]: ...
-    def enrollments_whole(self) -> bool: ...
-    def offerings_whole(self) -> bool: ...
-    def fingerprint(self) -> str: ...
-    def exported_at(self) -> dt.datetime: ...
-    def load_directory(self) -> None: ...
-    def close(self) -> None: ...
 
 
 def offering_value(offering: Offering) -> list[Any]:
@@ -619,12 +599,3 @@ def open_roster(oneroster: Any, export: Any, shown: str, state: SourceState) -> 
     if not export.is_dir():
         raise SourceError(f"{shown}: no such folder", hint="check export in sftk.toml")
     return Export(Files(export, shown), state)
-
-
-def learner_emails(rows: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
-    """Learner ids by lower-case email (several when the LMS gives one email to several)."""
-    found: dict[str, list[str]] = {}
-    for key, email in rows:
-        if email:
-            found.setdefault(email, []).append(key)
-    return found
