@@ -103,11 +103,8 @@ auth = "local"
 # SFTK_PLUGINS=name,... limits which load; `sftk --no-plugins` turns them all off.
 [plugins]
 enabled = [{enabled}]
-# Each plugin may read its own settings table, such as the LMS plugin's (docs/lms.md):
+# Each plugin may read its own settings table:
 # [plugins.lms]
-# oneroster = "exports/oneroster.zip"
-# xapi = "statements.json"
-# xapi_activity_id = "https://lms.example.com/classes/{{offering}}"
 
 # The built-in "files" source: CSV or JSON Lines files into any object, upserted by an
 # External ID (`sftk sync --org local`; a second run sends only what changed). Parents load
