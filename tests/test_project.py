@@ -89,7 +89,9 @@ def test_hand_written_field_is_merged_into_the_spec_object(tmp_path: Path) -> No
     files = {f.path: f for f in package.files}
     room = files["objects/Room__c.object"]
     assert b"<fullName>Legacy__c</fullName>" in room.content
-    assert b"<fullName>Size__c</fullName>" in room.content and b"<label>Room</label>" in room.content
+    assert (
+        b"<fullName>Size__c</fullName>" in room.content and b"<label>Room</label>" in room.content
+    )
     assert room.origin.startswith("objects/Room__c.toml + legacy/")
     assert [str(ref) for ref in package.components if "Room__c" in str(ref)] == [
         "CustomField:Room__c.Legacy__c",
@@ -97,7 +99,9 @@ def test_hand_written_field_is_merged_into_the_spec_object(tmp_path: Path) -> No
         "CustomObject:Room__c",
     ]
     again = build_package(open_project(tmp_path, no_plugins=True))
-    assert [(f.path, f.content) for f in again.files] == [(f.path, f.content) for f in package.files]
+    assert [(f.path, f.content) for f in again.files] == [
+        (f.path, f.content) for f in package.files
+    ]
 
 
 def test_a_field_both_define_is_refused_naming_both(tmp_path: Path) -> None:

@@ -139,7 +139,7 @@ def test_layout_sections_items_and_related_lists() -> None:
 
 
 def test_layout_with_three_columns_is_refused() -> None:
-    with pytest.raises(ConfigError, match="needs 1 or 2 columns, got 3"):
+    with pytest.raises(ConfigError, match="needs 1 to 2 columns, got 3"):
         load(BASE + '[[layouts.M.sections]]\nlabel = "x"\ncolumns = [["A"], ["B"], ["C"]]\n')
 
 
