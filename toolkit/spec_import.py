@@ -123,7 +123,7 @@ def import_specs(
     if not force:
         _refuse_existing([path for path, _ in (*spec_writes, *kept_writes)], config.root)
     config_path = config.root / CONFIG_NAME
-    config_text = _config_text(project, result.config_sections, kept_root)
+    config_text = _config_text(project, result.config_sections, kept_root if kept_writes else None)
     _write_all([*kept_writes, *spec_writes, (config_path, config_text)], config_path)
     sections = [line for line in result.config_sections.splitlines() if line.startswith("[")]
     return ImportReport(
@@ -188,13 +188,13 @@ _PROJECT_HEADER = re.compile(r"^\[project\]\s*(#.*)?$", re.MULTILINE)
 _EMPTY_METADATA_DIRS = re.compile(r"^metadata_dirs\s*=\s*\[\s*\][^\n]*$", re.MULTILINE)
 
 
-def _config_text(project: Project, sections: str, kept_root: str) -> bytes:
-    """sftk.toml with the import's sections added, and the hand-written folder in
-    ``[project] metadata_dirs`` when it is not there yet."""
+def _config_text(project: Project, sections: str, kept_root: str | None) -> bytes:
+    """sftk.toml with the import's sections added, and the hand-written folder (when there
+    are hand-written files) in ``[project] metadata_dirs`` when it is not there yet."""
     config = project.config
     text = (config.root / CONFIG_NAME).read_text(encoding="utf-8")
-    folder = (config.root / kept_root).resolve()
-    if folder not in {d.resolve() for d in config.metadata_dirs}:
+    folder = None if kept_root is None else (config.root / kept_root).resolve()
+    if kept_root is not None and folder not in {d.resolve() for d in config.metadata_dirs}:
         if config.metadata_dirs:
             raise UsageError(
                 f"{kept_root} is not one of [project] metadata_dirs in {CONFIG_NAME}",
