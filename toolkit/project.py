@@ -167,7 +167,7 @@ def _package(
         ProjectExtras(config.applications, config.global_value_sets, config.custom_permissions),
     )
     renderings = [own_rendering, *(_next(helper, Rendering) for helper in helpers), rest]
-    files, merged = merge_files([*(f for r in renderings for f in r.files), *carried])
+    files, merged = objectmerge.merge_files([*(f for r in renderings for f in r.files), *carried])
     known = {
         path: pairs
         for r in renderings
@@ -375,24 +375,3 @@ def carried_objects(files: Iterable[MetadataFile]) -> frozenset[str]:
         and path.endswith(".object")
         and not objectmerge.container_only(content, path)
     )
-
-
-def merge_files(files: Sequence[MetadataFile]) -> tuple[list[MetadataFile], frozenset[str]]:
-    """One file per path; object files of one object are merged into one (a hand-written
-    field beside the spec's), anything else twice is an error. Also returns the paths of the
-    merged object files."""
-    by_path: dict[str, MetadataFile] = {}
-    merged: set[str] = set()
-    for file in files:
-        other = by_path.get(file.path)
-        if other is None:
-            by_path[file.path] = file
-        elif objectmerge.is_object_file(file.path):
-            by_path[file.path] = objectmerge.merge(other, file)
-            merged.add(file.path)
-        else:
-            raise ConfigError(
-                f"{file.path} comes from both {other.origin} and {file.origin}",
-                hint="remove one of them, or move the hand-written one's content into the spec",
-            )
-    return list(by_path.values()), frozenset(merged)

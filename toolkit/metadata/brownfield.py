@@ -131,7 +131,7 @@ def import_metadata(
             break
     kept_files = _kept_files(files, imported, kept)
     rendered_files = _render(imported, identities, value_sets, renderer, existing)
-    merged, _ = _merge(rendered_files, kept_files)
+    merged, _ = objectmerge.merge_files([*rendered_files, *kept_files])
     again = meaning.bodies(merged, schema)
     involved = {ref for ref in original if _involved(ref, imported, identities, value_sets, kept)}
     differences = tuple(_differences(original, again, involved))
@@ -634,21 +634,6 @@ def _cut(
     if not kept_anything:
         return None
     return MetadataFile(file.path, formats.serialize(root, where), file.origin)
-
-
-def _merge(
-    rendered: Sequence[MetadataFile], kept: Sequence[MetadataFile]
-) -> tuple[list[MetadataFile], frozenset[str]]:
-    by_path = {f.path: f for f in rendered}
-    merged: set[str] = set()
-    for file in kept:
-        other = by_path.get(file.path)
-        if other is None:
-            by_path[file.path] = file
-        else:
-            by_path[file.path] = objectmerge.merge(other, file)
-            merged.add(file.path)
-    return sorted(by_path.values(), key=lambda f: f.path), frozenset(merged)
 
 
 def _involved(

@@ -11,6 +11,8 @@ house style, elements in schema order, so a build stays byte-identical across ru
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from lxml import etree
 
 from toolkit.errors import ConfigError
@@ -41,6 +43,27 @@ def container_only(content: bytes, where: str) -> bool:
     """Whether an object file holds only children, so that it describes nothing of the
     object itself (as a file adding fields to Contact)."""
     return formats.object_children(content, where)[1]
+
+
+def merge_files(files: Sequence[MetadataFile]) -> tuple[list[MetadataFile], frozenset[str]]:
+    """One file per path; object files of one object are merged into one (a hand-written
+    field beside the spec's), anything else twice is an error. Also returns the paths of the
+    merged object files."""
+    by_path: dict[str, MetadataFile] = {}
+    merged: set[str] = set()
+    for file in files:
+        other = by_path.get(file.path)
+        if other is None:
+            by_path[file.path] = file
+        elif is_object_file(file.path):
+            by_path[file.path] = merge(other, file)
+            merged.add(file.path)
+        else:
+            raise ConfigError(
+                f"{file.path} comes from both {other.origin} and {file.origin}",
+                hint="remove one of them, or move the hand-written one's content into the spec",
+            )
+    return list(by_path.values()), frozenset(merged)
 
 
 def merge(first: MetadataFile, second: MetadataFile) -> MetadataFile:
