@@ -103,6 +103,31 @@ def test_import_a_dx_project_then_build_it_back(
     assert ComponentRef("CustomField", "Course__c.Trend__c") in built
 
 
+@pytest.mark.parametrize("layout", ["mdapi", "source folder"])
+def test_import_a_metadata_folder_of_either_format(
+    tmp_path: Path, docs_catalogue: Catalogue, fresh: Path, sftk: Run, layout: str
+) -> None:
+    """A Metadata API folder (a retrieve, say) and a bare source folder (force-app/main/default
+    without sfdx-project.json) give the same specs as the DX project they come from."""
+    project = docs_catalogue(tmp_path / "catalogue")
+    fmt = "mdapi" if layout == "mdapi" else "source"
+    assert (
+        sftk("render", "--format", fmt, "--out", str(tmp_path / "out"), cwd=project).returncode == 0
+    )
+    folder = (
+        tmp_path / "out" if fmt == "mdapi" else tmp_path / "out" / "force-app" / "main" / "default"
+    )
+    answer = sftk("import", str(folder), "--objects", "Course__c", "--json", cwd=fresh)
+    assert answer.returncode == 0, answer.stderr
+    report = _json(answer)
+    assert report["objects"] == ["Course__c"] and report["round_trip"] == {"differences": []}
+    # the permission set grants on Enrollment__c too, which is not imported: kept whole
+    assert [k["component"] for k in report["kept"]] == ["PermissionSet:LMS_Manager"]
+    spec = (fresh / "objects" / "Course__c.toml").read_text()
+    assert "[record_types.Online.layouts]" in spec and "[fields.Enrollment_Count__c]" in spec
+    assert sftk("validate", cwd=fresh).returncode == 0
+
+
 def test_an_import_never_overwrites_unless_forced(source: Path, fresh: Path, sftk: Run) -> None:
     assert sftk("import", str(source), cwd=fresh).returncode == 0
     spec = fresh / "objects" / "Course__c.toml"

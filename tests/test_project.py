@@ -9,7 +9,7 @@ import pytest
 from toolkit.errors import ConfigError
 from toolkit.metadata.manifest import components_of, package_xml
 from toolkit.metadata.specs import FieldSpec, ObjectSpec
-from toolkit.project import build_package, merge_objects, open_project
+from toolkit.project import build_package, merge_objects, open_project, project_objects
 
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'
 NS = 'xmlns="http://soap.sforce.com/2006/04/metadata"'
@@ -139,6 +139,8 @@ def test_a_spec_adds_to_an_object_a_hand_written_file_describes(tmp_path: Path) 
     hall = next(f for f in package.files if f.path == "objects/Hall__c.object").content
     assert b"<fullName>Seats__c</fullName>" in hall and b"<label>Hall</label>" in hall
     assert "CustomObject:Hall__c" in [str(ref) for ref in package.components]
+    specs = {spec.name: spec for spec in project_objects(open_project(tmp_path, no_plugins=True))}
+    assert [f.name for f in specs["Hall__c"].fields] == ["Seats__c"]
 
 
 def test_a_spec_without_labels_needs_someone_to_describe_its_object(tmp_path: Path) -> None:

@@ -229,7 +229,8 @@ def project_objects(project: Project) -> tuple[ObjectSpec, ...]:
     paths = spec_paths(config.objects_dir) if config.objects_dir.is_dir() else []
     own = load_object_files(paths, display_root=config.root)
     reject_duplicates(own)
-    return merge_objects([*own, *_plugin_objects(project)])
+    carried = [f for folder in config.metadata_dirs for f in _carried(config, folder)]
+    return merge_objects([*own, *_plugin_objects(project)], described=carried_objects(carried))
 
 
 def merge_objects(
