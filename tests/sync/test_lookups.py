@@ -1,6 +1,6 @@
-"""Streams that find records by a field that is not an External ID (``StreamSpec.lookups``)
-and create only what the org lacks (``unless_found``): against a local org over HTTPS, with a
-plugin registered in the test."""
+"""Streams that find records by a field that is not an External ID (``StreamSpec.lookups``),
+create only what the org lacks (``unless_found``), and let the org's values decide what is
+written (``guard``): against a local org over HTTPS, with a plugin registered in the test."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from toolkit.sync.contract import (
     LookupTarget,
     MatchBy,
     ReadRequest,
+    RecordGuard,
     SourceRecord,
     SourceSpec,
     StreamSpec,
@@ -31,7 +32,7 @@ from toolkit.sync.contract import (
 from toolkit.sync.engine import sync
 from toolkit.sync.mappings_view import show_mappings
 from toolkit.sync.options import SyncOptions
-from toolkit.sync.report import RunReport
+from toolkit.sync.report import RunReport, stream_line
 
 VISITS = """
 label = "Visit"
@@ -120,10 +121,12 @@ class Visits:
         rows: Sequence[Mapping[str, Any]],
         *,
         people: bool = False,
+        guard: RecordGuard | None = None,
         lookups: tuple[LookupRef, ...] = (ATTENDEE,),
     ) -> None:
         self.rows = list(rows)
         self.people = people
+        self.guard = guard
         self.lookups = lookups
 
     @hookimpl
@@ -134,6 +137,7 @@ class Visits:
             key="Visit_Key__c",
             source_key="key",
             lookups=self.lookups,
+            guard=self.guard,
         )
         people = StreamSpec(
             "people",
@@ -271,6 +275,32 @@ def test_a_stream_creates_only_the_people_the_org_does_not_have(project: SyncPro
     assert again.write_calls == 0 and stream(again, "people")["kept"] == 4
 
 
+def newer_wins(payload: Mapping[str, Any], current: Mapping[str, Any] | None) -> Any:
+    """A version that only grows: an older one is not written; a rewrite keeps a mark."""
+    if current is None:
+        return payload
+    if (current["Version__c"] or 0) > (payload["Version__c"] or 0):
+        return None
+    return {**payload, "Email__c": "updated-" + str(payload["Email__c"])}
+
+
+def test_a_guard_keeps_what_the_org_holds_when_the_source_is_older(project: SyncProject) -> None:
+    guard = RecordGuard(("Version__c",), newer_wins)
+    rows = [{"key": "V1", "email": "a@example.com", "version": 3}]
+    first = run(project, Visits(rows, guard=guard, lookups=()))
+    assert stream(first, "visits")["written"] == 1
+    older = [{"key": "V1", "email": "b@example.com", "version": 2}]
+    stale = run(project, Visits(older, guard=guard, lookups=()))
+    assert stream(stale, "visits")["kept"] == 1 and stale.write_calls == 0
+    assert "kept as the org has them 1" in stream_line(stale.streams[0])
+    assert project.records("Visit__c", "Email__c, Version__c") == [
+        {"Email__c": "a@example.com", "Version__c": 3.0}
+    ]
+    newer = [{"key": "V1", "email": "c@example.com", "version": 4}]
+    run(project, Visits(newer, guard=guard, lookups=()))
+    assert project.records("Visit__c", "Email__c") == [{"Email__c": "updated-c@example.com"}]
+
+
 def test_mappings_show_lists_lookups_in_order_and_checks_them(project: SyncProject) -> None:
     views = show_mappings(registered(project, Visits(ROWS, people=True)), "visits", None, "test")
     visits = next(v for v in views if v.stream == "visits")
@@ -294,3 +324,10 @@ def test_a_mapping_line_may_not_set_a_lookup_the_engine_sets(project: SyncProjec
     project.configure(extra='[mappings.visits.visits]\nContact__c = "email"\n')
     with pytest.raises(ConfigError, match=r"Contact__c is a lookup of stream visits\.visits"):
         run(project, Visits(ROWS))
+
+
+def test_a_guard_reading_a_field_the_object_lacks_stops_the_sync(project: SyncProject) -> None:
+    guard = RecordGuard(("Version__c", "Nope__c"), newer_wins)
+    with pytest.raises(ConfigError, match="guard reads Nope__c, which Visit__c lacks"):
+        run(project, Visits(ROWS, guard=guard, lookups=()))
+    assert project.records("Visit__c", "Id") == []

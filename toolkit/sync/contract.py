@@ -73,6 +73,20 @@ class LookupRef:
 
 
 @dataclass(frozen=True)
+class RecordGuard:
+    """What the org holds decides what is written, for sources whose records carry a version
+    (iCalendar's SEQUENCE) or whose values depend on the record's past (a rescheduled
+    appointment). Before changed records are written, the org's values of ``fields`` are read
+    by External ID (one query per batch) and ``decide(payload, current)`` returns the payload
+    to send (as it is, or changed) or None to leave the org's record as it is (counted
+    ``kept``). ``current`` is None when the org has no record with that key; the payload and
+    ``current`` use Salesforce field names."""
+
+    fields: tuple[str, ...]
+    decide: Callable[[Mapping[str, Any], Mapping[str, Any] | None], Mapping[str, Any] | None]
+
+
+@dataclass(frozen=True)
 class StreamSpec:
     """One stream of records bound for one sObject.
 
@@ -95,6 +109,7 @@ class StreamSpec:
     - ``unless_found``: a record whose source key finds an existing record through any of these
       is not written (counted ``kept``): a stream that creates Leads only for people the org
       does not have yet, as a Contact or a Lead, by e-mail.
+    - ``guard``: the org's current values decide what is written (``RecordGuard``).
     """
 
     name: str
@@ -109,6 +124,7 @@ class StreamSpec:
     description: str = ""
     lookups: tuple[LookupRef, ...] = ()
     unless_found: tuple[MatchBy, ...] = ()
+    guard: RecordGuard | None = None
 
 
 @dataclass(frozen=True)

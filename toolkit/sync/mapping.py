@@ -298,9 +298,10 @@ def check_lookups(
     describe: ObjectDescribe,
     others: Mapping[str, ObjectDescribe | None],
 ) -> list[MappingProblem]:
-    """Problems of the stream's lookups and ``unless_found`` against the org: each lookup
-    field refers to the object its target searches, every field searched exists. ``others``:
-    the describes of the objects searched (None for one the org lacks)."""
+    """Problems of the stream's lookups, ``unless_found`` and guard against the org: each
+    lookup field refers to the object its target searches, every field searched exists,
+    the guard reads fields the object has. ``others``: the describes of the objects searched
+    (None for one the org lacks)."""
     problems: list[MappingProblem] = []
     for ref in stream.lookups:
         for target in ref.targets:
@@ -334,6 +335,18 @@ def check_lookups(
     for match in stream.unless_found:
         line = MappingLine(FieldMapping(stream.key, source=stream.source_key), LOOKUP_ORIGIN)
         problems += _match_problems(line, match, others)
+    if stream.guard is not None:
+        line = MappingLine(FieldMapping(stream.key), "guard")
+        missing = [name for name in stream.guard.fields if describe.field(name) is None]
+        if missing:
+            problems.append(
+                _problem(
+                    line,
+                    "error",
+                    f"the stream's guard reads {', '.join(missing)}, which {describe.name} lacks",
+                    "deploy the plugin's metadata first (sftk deploy)",
+                )
+            )
     return problems
 
 

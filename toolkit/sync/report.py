@@ -11,7 +11,7 @@ from toolkit.sync.contract import RecordFailure
 
 # Each record read ends in exactly one of these; ``reconciled`` counts the written records a
 # --reconcile run found changed in Salesforce (a subset of ``written``); ``kept``: the stream's
-# own rules left the org's record as it was (``StreamSpec.unless_found``).
+# own rules left the org's record as it was (``StreamSpec.guard``, ``unless_found``).
 OUTCOMES = ("written", "unchanged", "deleted", "dead_lettered", "before_cursor", "kept")
 STATUSES = ("succeeded", "partial", "stopped", "failed", "interrupted")
 

@@ -285,6 +285,8 @@ class StreamRun:
                 prepared = self._mapped(record)
                 if prepared is not None:
                     to_send.append(prepared)
+        if self.stream.guard is not None and to_send:
+            to_send = self._guarded(to_send)
         if self.options.reconcile:
             to_send = self._reconcile(to_send)
         for prepared in to_send:
@@ -326,7 +328,7 @@ class StreamRun:
                 self._note_unlinked(f"{source_field} found no record", record)
         return Prepared(record.key, payload, record.hash, record.where)
 
-    # --- lookups ------------------------------------------------------------------------------
+    # --- lookups and the org's say ----------------------------------------------------------------
 
     def _linked(self, batch: list[_Read]) -> list[_Read]:
         """The batch with what its lookups found in the org, in each record's hash too."""
@@ -351,6 +353,40 @@ class StreamRun:
         left = [record for record in batch if record.key.lower() not in existing]
         self.kept += len(batch) - len(left)
         return left
+
+    def _guarded(self, records: list[Prepared]) -> list[Prepared]:
+        """The records the stream's guard lets through, as it changed them, after reading what
+        the org holds of them; the others are kept as the org has them."""
+        guard = self.stream.guard
+        assert guard is not None and self.loader is not None
+        key_field = self.job.mapper.columns[0]
+        fields = list(dict.fromkeys([key_field, *guard.fields]))
+        allowed: list[Prepared] = []
+        for start in range(0, len(records), COLLECTION_SIZE):
+            part = records[start : start + COLLECTION_SIZE]
+            soql = (
+                f"SELECT {', '.join(fields)} FROM {self.job.describe.name} WHERE {key_field} IN "
+                f"({', '.join(soql_literal(r.key) for r in part)})"
+            )
+            rows = self.loader.call(functools.partial(sf_records.query, self.run.session.sf, soql))
+            in_org = {
+                str(row.get(key_field)): {name: row.get(name) for name in guard.fields}
+                for row in rows
+            }
+            for record in part:
+                try:
+                    decided = guard.decide(record.payload, in_org.get(record.key))
+                except Exception as exc:  # the plugin's bug: name it, stop this stream
+                    raise SourceError(
+                        f"stream {self.planned.label}: the plugin's guard failed on record "
+                        f"{record.key}: {type(exc).__name__}: {exc}",
+                        hint=f"this is a bug in plugin {self.planned.plugin}; report it",
+                    ) from None
+                if decided is None:
+                    self.kept += 1
+                else:
+                    allowed.append(record._replace(payload=dict(decided)))
+        return allowed
 
     def _note_unlinked(self, why: str, record: _Read) -> None:
         keys = self.unlinked.setdefault(why, [])
