@@ -114,7 +114,8 @@ def project(tmp_path: Path, lookup_org: SyncOrg) -> SyncProject:
 
 class Visits:
     """A plugin whose ``visits`` stream links each visit to its attendee, and whose optional
-    ``people`` stream creates Leads for attendees the org does not know."""
+    ``walk_ins`` stream creates Leads for attendees the org does not know (declared first and
+    named to sort after ``visits``: sftk must still load it before the visits look for them)."""
 
     def __init__(
         self,
@@ -140,17 +141,17 @@ class Visits:
             guard=self.guard,
         )
         people = StreamSpec(
-            "people",
+            "walk_ins",
             "Lead",
             key="Ext_Id__c",
             source_key="email",
             unless_found=(MatchBy("Contact", "Email"), MatchBy("Lead", "Email")),
         )
-        return [SourceSpec("visits", (people, visits) if self.people else (visits,), self.read)]
+        return [SourceSpec("visits", (visits, people) if self.people else (visits,), self.read)]
 
     @hookimpl
     def sftk_default_mappings(self, stream: StreamSpec) -> list[FieldMapping]:
-        if stream.name == "people":
+        if stream.name == "walk_ins":
             return [
                 FieldMapping("LastName", source="email"),
                 FieldMapping("Company", constant="Visitors"),
@@ -162,7 +163,7 @@ class Visits:
         ]
 
     def read(self, stream: StreamSpec, request: ReadRequest) -> Iterator[SourceRecord]:
-        if stream.name == "people":
+        if stream.name == "walk_ins":
             emails = sorted({str(r["email"]).lower() for r in self.rows if r.get("email")})
             for email in emails:
                 yield SourceRecord({"email": email}, where=f"attendee {email}")
@@ -269,10 +270,11 @@ def test_a_stream_creates_only_the_people_the_org_does_not_have(project: SyncPro
     assert created == [
         {"Email": "cy@example.com", "Company": "Visitors", "Ext_Id__c": "cy@example.com"}
     ]
-    assert stream(first, "people")["kept"] == 3  # ada and twin are Contacts, bo a Lead
+    assert stream(first, "walk_ins")["kept"] == 3  # ada and twin are Contacts, bo a Lead
     assert links(project)["V5"] == (None, "cy@example.com")  # created before the visits
+    assert [s.stream for s in first.streams] == ["walk_ins", "visits"]
     again = run(project, plugin)
-    assert again.write_calls == 0 and stream(again, "people")["kept"] == 4
+    assert again.write_calls == 0 and stream(again, "walk_ins")["kept"] == 4
 
 
 def newer_wins(payload: Mapping[str, Any], current: Mapping[str, Any] | None) -> Any:
