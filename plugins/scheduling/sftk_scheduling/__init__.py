@@ -81,8 +81,6 @@ def sftk_layout_patches(settings: Mapping[str, Any]) -> Sequence[LayoutPatch]:
 @hookimpl
 def sftk_sources(settings: Mapping[str, Any], root: Path) -> Sequence[SourceSpec]:
     chosen = scheduling_settings.read(settings)
-    if not chosen.has_calendars:
-        return []
     reader = Reader(chosen, root)
     return [
         SourceSpec(

@@ -56,6 +56,7 @@ def checks(org: OrgAccess, settings: Settings, root: Path) -> list[CheckResult]:
             "(sftk preflight checks the project's own Apex against its gate)",
         ),
         _sandbox_first(org, root),
+        _calendars(settings),
         *_calendar_secrets(settings),
     ]
 
@@ -110,6 +111,18 @@ def _sandbox_first(org: OrgAccess, root: Path) -> CheckResult:
         "the scheduling plugin",
         "deploy and sync into a sandbox first (sftk deploy --org SANDBOX, sftk sync --org "
         "SANDBOX), and check the appointments there",
+    )
+
+
+def _calendars(settings: Settings) -> CheckResult:
+    if settings.has_calendars:
+        count = len(settings.ics) + (1 if settings.caldav_url else 0)
+        return CheckResult("calendars", "pass", f"{count} calendar(s) to read")
+    return CheckResult(
+        "calendars",
+        "fail",
+        "no calendar to read appointments from",
+        "set caldav_url (a CalDAV calendar) or ics (files or URLs) in [plugins.scheduling]",
     )
 
 

@@ -27,15 +27,17 @@ def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
 
 
 @pytest.fixture
-def contact(sftk_org: KitOrg) -> Callable[..., str]:
+def contact(sftk_org: KitOrg) -> Iterator[Callable[..., str]]:
     """``contact(LastName=..., Email=...)`` creates a Contact and returns its Id; the org's
-    Contacts are emptied first (the kit empties only what the streams write)."""
+    Contacts are emptied before and after the test (the kit empties only what the streams
+    write, and an attendee's Contact decides whether a Lead is made for them)."""
     sftk_org.delete_records(["Contact"])
 
     def create(**fields: Any) -> str:
         return str(sftk_org.sf.Contact.create(fields)["id"])
 
-    return create
+    yield create
+    sftk_org.delete_records(["Contact"])
 
 
 @pytest.fixture

@@ -120,8 +120,11 @@ def test_good_settings_pass(tmp_path: Path) -> None:
         ({"calendar": "x"}, "calendar", "unknown key"),
         ({"caldav_url": "ftp://x/"}, "caldav_url", "http(s) URL"),
         ({"caldav_url": "https://u:p@dav.example.com/c/"}, "caldav_url", "secrets never"),
-        ({"caldav_url": "https://d/c/", "caldav_password_env": "hunter 2"}, "caldav_password_env",
-         "not the name of an environment variable"),  # fmt: skip
+        (
+            {"caldav_url": "https://d/c/", "caldav_password_env": "hunter 2"},
+            "caldav_password_env",
+            "not the name of an environment variable",
+        ),
         ({"caldav_username": "desk"}, "caldav_username", "caldav_url is not"),
         ({"ics": "a.ics"}, "ics", "list of file paths or URLs"),
         ({"ics": ["notes.txt"]}, "ics.0", "not an .ics file"),
