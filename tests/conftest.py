@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -54,6 +57,37 @@ def sftk(sftk_exe: list[str], schema_cache: Path) -> Iterator[Run]:
         )
 
     yield run
+
+
+Serve = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def serve(sftk_exe: list[str]) -> Iterator[Serve]:
+    """``sftk org serve ARGS`` in the background, as a user leaves it running, until the test
+    ends; ``serve(*args, cwd=..., state=...)`` waits for the connection it writes to ``state``."""
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(*args: str, cwd: Path, state: Path) -> dict[str, str]:
+        process = subprocess.Popen(
+            [*sftk_exe, "org", "serve", *args],
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        processes.append(process)
+        connection = state / "connection.json"
+        for _ in range(300):
+            if connection.exists():
+                break
+            time.sleep(0.05)
+        info: dict[str, str] = json.loads(connection.read_text())
+        return info
+
+    yield start
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
 
 
 # --- a local org for engine tests (tests/localorg keeps its own fixtures) ----------------------
@@ -185,3 +219,50 @@ def scaffolded(
         return folder
 
     return make
+
+
+# --- a project's hand-written Apex, and the coverage a local org reports for it ---------------
+
+APEX_META = (
+    '<ApexClass xmlns="http://soap.sforce.com/2006/04/metadata"><apiVersion>63.0</apiVersion>'
+    "<status>Active</status></ApexClass>"
+)
+APEX_SOURCES = {
+    "HiveMath": "public class HiveMath {\n    public static Integer frames() {\n"
+    "        return 10;\n    }\n}\n",
+    "HiveMathTest": "@isTest\nprivate class HiveMathTest {\n"
+    "    @isTest static void countsFrames() {\n        HiveMath.frames();\n    }\n}\n",
+}
+
+
+class Apex:
+    """A class and its test class carried into a project from its ``apex/`` folder."""
+
+    @staticmethod
+    def add(project: Path) -> None:
+        classes = project / "apex" / "classes"
+        classes.mkdir(parents=True)
+        for name, source in APEX_SOURCES.items():
+            (classes / f"{name}.cls").write_text(source)
+            (classes / f"{name}.cls-meta.xml").write_text(APEX_META)
+        config = project / "sftk.toml"
+        text = config.read_text().replace("metadata_dirs = []", 'metadata_dirs = ["apex"]')
+        config.write_text(text)
+
+    @staticmethod
+    def coverage(covered: int, uncovered: int) -> dict[str, Any]:
+        """The coverage profile of a run where HiveMath has these numbers of lines."""
+        lines = {
+            "covered": list(range(1, covered + 1)),
+            "uncovered": list(range(covered + 1, covered + uncovered + 1)),
+        }
+        return {
+            "classes": {"HiveMath": lines},
+            "triggers": {},
+            "tests": {"HiveMathTest": {"methods": ["countsFrames"]}},
+        }
+
+
+@pytest.fixture
+def apex() -> Apex:
+    return Apex()

@@ -35,9 +35,17 @@ def init(sftk: Run, tmp_path: Path, *args: str) -> Path:
     return tmp_path / "demo"
 
 
+def enable_plugins(project: Path) -> None:
+    """Both bundled plugins, which init lists but does not enable."""
+    config = project / "sftk.toml"
+    text = config.read_text().replace("enabled = []", 'enabled = ["lms", "scheduling"]')
+    config.write_text(text)
+
+
 def test_init_render_validate(sftk: Run, tmp_path: Path) -> None:
     demo = init(sftk, tmp_path)
     assert (demo / "sftk.toml").is_file() and (demo / "objects" / "Site_Visit__c.toml").is_file()
+    enable_plugins(demo)
     rendered = sftk("render", cwd=demo)
     assert rendered.returncode == 0, rendered.stderr
     out = demo / "build" / "metadata"
@@ -47,7 +55,7 @@ def test_init_render_validate(sftk: Run, tmp_path: Path) -> None:
         "layouts/Site_Visit__c-Site Visit Layout.layout",
         "permissionsets/Site_Visit_User.permissionset",
         "tabs/Site_Visit__c.tab",
-        "objects/Course__c.object",  # from the LMS plugin, enabled by init
+        "objects/Course__c.object",  # from the LMS plugin
         "objects/Contact.object",  # fields from both plugins, merged
     ):
         assert (out / path).is_file(), path
@@ -77,6 +85,7 @@ def test_a_large_project_renders_in_two_processes_to_the_same_bytes(
 
 def test_source_format_is_a_dx_project_that_validates(sftk: Run, tmp_path: Path) -> None:
     demo = init(sftk, tmp_path)
+    enable_plugins(demo)
     result = sftk("render", "--format", "source", "--out", "dx", cwd=demo)
     assert result.returncode == 0, result.stderr
     project = json.loads((demo / "dx" / "sfdx-project.json").read_text())

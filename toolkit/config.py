@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from toolkit.errors import ConfigError
+from toolkit.errors import ConfigError, UsageError
 from toolkit.metadata.specs import PermissionSetSpec
 from toolkit.sync.contract import TRANSFORMS, FieldMapping
 from toolkit.tomlread import Document, Table
@@ -30,6 +30,7 @@ AUTH_METHODS = ("jwt", "password", "token", "sfdx", "local")
 DEFAULT_COVERAGE = 75.0
 LOGIN_URLS = {"login": "https://login.salesforce.com", "test": "https://test.salesforce.com"}
 LOCAL_PROFILE = "local"
+ORG_ENV = "SFTK_ORG"  # the org profile of commands given no --org (before [project] default_org)
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ class ProjectConfig:
     coverage: CoveragePolicy = CoveragePolicy()
     sync: SyncSettings = SyncSettings()
     mappings: tuple[MappingOverride, ...] = ()
+    default_org: str | None = None  # [project] default_org: the profile when --org is not given
 
     @property
     def state_dir(self) -> Path:
@@ -150,6 +152,18 @@ class ProjectConfig:
         if profile.name == LOCAL_PROFILE:
             return self.state_dir / "localorg"
         return self.state_dir / "orgs" / profile.name
+
+    def org_name(self, given: str | None) -> str:
+        """The org profile a command works on: ``given`` (--org, or SFTK_ORG), else
+        ``default_org``; none of them is a usage error that says where to put one."""
+        chosen = given or self.default_org
+        if chosen is None:
+            raise UsageError(
+                "no org profile given",
+                hint=f'pass --org NAME, set {ORG_ENV}=NAME, or add default_org = "NAME" '
+                f"to [project] of {CONFIG_NAME}",
+            )
+        return chosen
 
     def display(self, path: Path) -> str:
         """A path as the user should see it: relative to the project when inside it."""
@@ -194,6 +208,15 @@ def load_config(path: Path) -> ProjectConfig:
         sync=_sync(root_table),
         mappings=_mappings(root_table),
     )
+    default_org = project.string("default_org")
+    if default_org is not None:
+        if default_org not in {org.name for org in config.orgs}:
+            raise project.error(
+                "default_org",
+                f"names no org profile ({default_org!r})",
+                hint="known profiles: " + ", ".join(org.name for org in config.orgs),
+            )
+        config = replace(config, default_org=default_org)
     project.finish()
     deletions = root_table.table("deletions")
     if deletions is not None:

@@ -95,6 +95,12 @@ class SnapshotInvalid(SftkError):
         )
 
 
+class CoverageGateMissed(SftkError):
+    """A validation under the project's coverage gate asked to be quick-deployed."""
+
+    exit_code = ExitCode.COVERAGE_BELOW_GATE
+
+
 class NotProven(SftkError):
     """A production deploy of a package no sandbox of the project has taken."""
 

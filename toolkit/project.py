@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -108,12 +109,18 @@ def _part(
     can do. The two stages come out one at a time, so that the rest of the build can start
     from what was loaded while the rendering goes on."""
     specs = load_object_files(paths, display_root=config.root)
-    custom = [spec for spec in specs if spec.custom]
+    custom = [spec for spec in specs if spec.custom and not spec.extension]
     yield _Loaded(
-        tuple(ObjectSpec(spec.name, source=spec.source) if spec.custom else spec for spec in specs),
+        tuple(_reduced(spec) if spec in custom else spec for spec in specs),
         tuple(grants_of(custom)),
     )
     yield renderer.render_objects(custom)
+
+
+def _reduced(spec: ObjectSpec) -> ObjectSpec:
+    """What the rest of the build needs of a custom object rendered in its part: its name,
+    source and labels (which tell it from a spec that only adds to a plugin's object)."""
+    return ObjectSpec(spec.name, spec.label, spec.plural_label, source=spec.source)
 
 
 def _next(part: Iterator[_Loaded | Rendering], stage: type[_Stage]) -> _Stage:
@@ -138,7 +145,7 @@ def _package(
     project_specs = [spec for part in loaded for spec in part.specs]
     reject_duplicates(project_specs)
     objects = merge_objects([*project_specs, *_plugin_objects(project)])
-    rendered = {spec.name for spec in project_specs if spec.custom}
+    rendered = {spec.name for spec in project_specs if spec.custom and not spec.extension}
     rest = renderer.rendering(
         [spec for spec in objects if spec.name not in rendered],
         _permission_sets(project),
@@ -210,7 +217,8 @@ def merge_objects(specs: Iterable[ObjectSpec]) -> tuple[ObjectSpec, ...]:
     """Join specs of one object from several sources (project, plugins).
 
     Standard objects merge freely (two plugins may each add fields to Contact); a custom object
-    has one owner. Fields, links and layouts must not collide.
+    has one spec that describes it, and any number that add to it (``ObjectSpec.extension``:
+    a project adding fields to a plugin's object). Fields, links and layouts must not collide.
     """
     merged: dict[str, ObjectSpec] = {}
     for spec in (part for original in specs for part in _activity_split(original)):
@@ -218,30 +226,63 @@ def merge_objects(specs: Iterable[ObjectSpec]) -> tuple[ObjectSpec, ...]:
         if other is None:
             merged[spec.name] = spec
             continue
-        if spec.custom:
-            raise ConfigError(
-                f"custom object {spec.name} is described twice: "
-                f"in {other.source} and in {spec.source}",
-                hint="a custom object has one spec; add fields to it there",
-            )
-        for kind in ("fields", "web_links", "layouts"):
-            mine = {getattr(x, "name", None) for x in getattr(other, kind)}
-            for item in getattr(spec, kind):
-                if item.name in mine:
-                    raise ConfigError(
-                        f"{spec.name}: {kind[:-1].replace('_', ' ')} {item.name} is defined "
-                        f"both in {other.source} and in {spec.source}",
-                        hint="keep one definition",
-                    )
+        if spec.custom and not spec.extension and not other.extension:
+            raise _described_twice(other, spec)
+        base, addition = (spec, other) if other.extension and not spec.extension else (other, spec)
+        _refuse_collisions(base, addition)
         merged[spec.name] = replace(
-            other,
-            fields=other.fields + spec.fields,
-            web_links=other.web_links + spec.web_links,
-            layouts=other.layouts + spec.layouts,
-            access=other.access + spec.access,
-            source=f"{other.source}; {spec.source}",
+            base,
+            fields=base.fields + addition.fields,
+            web_links=base.web_links + addition.web_links,
+            layouts=base.layouts + addition.layouts,
+            access=base.access + addition.access,
+            source=f"{base.source}; {addition.source}",
         )
+    for spec in merged.values():
+        if spec.extension:
+            raise ConfigError(
+                f"{spec.source}: {spec.name} has no label, so the spec only adds to an object "
+                "described elsewhere, and no enabled plugin describes it",
+                hint="add label and plural_label to describe the object, or enable the plugin "
+                "whose object it adds to in [plugins] enabled of sftk.toml",
+            )
     return tuple(sorted(merged.values(), key=lambda s: s.name))
+
+
+def _refuse_collisions(base: ObjectSpec, addition: ObjectSpec) -> None:
+    for kind in ("fields", "web_links", "layouts"):
+        mine = {getattr(x, "name", None) for x in getattr(base, kind)}
+        for item in getattr(addition, kind):
+            if item.name in mine:
+                raise ConfigError(
+                    f"{addition.name}: {kind[:-1].replace('_', ' ')} {item.name} is defined "
+                    f"both in {base.source} and in {addition.source}",
+                    hint="keep one definition",
+                )
+
+
+_PLUGIN_SOURCE = re.compile(r"plugin ([^:]+): ")
+
+
+def _described_twice(first: ObjectSpec, second: ObjectSpec) -> ConfigError:
+    """Two specs describe one custom object. When one is a plugin's, say how to add to the
+    plugin's object, keep one's own, or do without the plugin, never to edit its files."""
+    plugins = [found.group(1) for s in (first, second) if (found := _PLUGIN_SOURCE.match(s.source))]
+    own = next((s for s in (first, second) if not _PLUGIN_SOURCE.match(s.source)), None)
+    if not plugins or own is None:
+        return ConfigError(
+            f"custom object {second.name} is described twice: in {first.source} and in "
+            f"{second.source}",
+            hint="a custom object has one spec; add fields to it there",
+        )
+    plugin = plugins[0]
+    return ConfigError(
+        f"{own.source} describes {own.name}, which the enabled plugin {plugin} describes too",
+        hint=f"to add fields to the plugin's {own.name}, leave label and plural_label out of "
+        f"{own.source} (it then adds fields, links, layouts and access, as for a standard "
+        f'object); to keep an object of your own, rename it; or remove "{plugin}" from '
+        "[plugins] enabled in sftk.toml",
+    )
 
 
 ACTIVITY_OBJECTS = ("Event", "Task")

@@ -14,6 +14,8 @@ CONFIG_TEMPLATE = """\
 
 [project]
 name = "{name}"
+# The org profile of commands given no --org (the SFTK_ORG environment variable comes first).
+# default_org = "local"
 # Metadata API version written to package.xml. Left out, sftk uses the version of the
 # Metadata API schema it validates against ({api_version} today); later, an org's own.
 api_version = "{api_version}"
@@ -99,10 +101,12 @@ auth = "local"
 # "Legacy*" = 0
 # "Billing*" = 90
 
-# Plugins contribute object specs, templates and sources of records. Installed: {installed}.
+# Plugins contribute object specs, templates and sources of records; none is used until you
+# enable it here. Installed: {installed}. To enable one, list it: enabled = ["lms"]
+# A spec of yours named like a plugin's object, without label, adds fields to that object.
 # SFTK_PLUGINS=name,... limits which load; `sftk --no-plugins` turns them all off.
 [plugins]
-enabled = [{enabled}]
+enabled = []
 # Each plugin may read its own settings table:
 # [plugins.lms]
 
@@ -135,6 +139,17 @@ on_delete = "delete"             # a row removed from the file deletes its recor
 # bulk_threshold = 2000
 # api_share = 0.5
 # lookback = "1h"
+"""
+
+GITIGNORE = """\
+# sftk: never share the local orgs (their access tokens and TLS keys) or the key that signs
+# snapshots (CI gets it from SFTK_SNAPSHOT_KEY). The rest of .sftk/ (ledger.json,
+# deploys.json, snapshots/, packages/) may be committed or passed between CI jobs: see
+# docs/undo.md of sftk. A local org profile with its own state = "DIR" keeps its secrets there.
+/.sftk/localorg/
+/.sftk/orgs/
+/.sftk/snapshot.key
+/build/
 """
 
 EXAMPLE_OBJECT = """\
@@ -268,12 +283,10 @@ def init_project(
                 raise ConfigError(
                     f"{path} already exists", hint="use --force to overwrite the starter files"
                 )
-    quoted = ", ".join(f'"{name}"' for name in installed_plugins)
     text = CONFIG_TEMPLATE.format(
         name=folder.resolve().name,
         api_version=api_version,
         installed=", ".join(installed_plugins) or "none",
-        enabled=quoted,
     )
     (folder / "objects").mkdir(parents=True, exist_ok=True)
     (folder / "data").mkdir(exist_ok=True)
@@ -281,4 +294,23 @@ def init_project(
     atomic_write_bytes(config, text.encode("utf-8"))
     for path, content in starters.items():
         atomic_write_bytes(path, content.encode("utf-8"))
-    return [config, *starters]
+    ignore = folder / ".gitignore"
+    written = _ignore_secrets(ignore)
+    return [config, *starters, *([ignore] if written else [])]
+
+
+def _ignore_secrets(path: Path) -> bool:
+    """Write the .gitignore, or add to one the lines it lacks; False when it had them all."""
+    wanted = GITIGNORE.splitlines()
+    if not path.exists():
+        atomic_write_bytes(path, GITIGNORE.encode("utf-8"))
+        return True
+    text = path.read_text(encoding="utf-8")
+    have = set(text.splitlines())
+    missing = [line for line in wanted if line.startswith("/") and line not in have]
+    if not missing:
+        return False
+    comment = [line for line in wanted if line.startswith("#")]
+    added = "\n".join([*comment, *missing]) + "\n"
+    atomic_write_bytes(path, (text.rstrip("\n") + "\n\n" + added).encode("utf-8"))
+    return True

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,63 +20,27 @@ from lxml import etree
 from toolkit.errors import ExitCode
 
 if TYPE_CHECKING:
-    from tests.conftest import Run
+    from tests.conftest import Apex, Run, Serve
 
 DATA = Path(__file__).parent / "data"
 MD = "http://soap.sforce.com/2006/04/metadata"
 
 
-def _apex_folder(folder: Path) -> None:
-    """Hand-written Apex the project carries into its package."""
-    classes = folder / "classes"
-    classes.mkdir(parents=True)
-    meta = (
-        f'<?xml version="1.0" encoding="UTF-8"?>\n<ApexClass xmlns="{MD}">\n'
-        "    <apiVersion>63.0</apiVersion>\n    <status>Active</status>\n</ApexClass>\n"
-    )
-    sources = {
-        "HiveMath": "public class HiveMath {\n    public static Integer frames() {\n"
-        "        return 10;\n    }\n}\n",
-        "HiveMathTest": "@isTest\nprivate class HiveMathTest {\n"
-        "    @isTest static void countsFrames() {\n        HiveMath.frames();\n    }\n}\n",
-    }
-    for name, source in sources.items():
-        (classes / f"{name}.cls").write_text(source)
-        (classes / f"{name}.cls-meta.xml").write_text(meta)
-
-
 @pytest.fixture
-def project(tmp_path: Path, sftk: Run) -> Path:
+def project(tmp_path: Path, sftk: Run, apex: Apex) -> Path:
     assert sftk("init", "apiary", cwd=tmp_path).returncode == 0
     root = tmp_path / "apiary"
-    _apex_folder(root / "apex")
-    config = root / "sftk.toml"
-    text = config.read_text().replace("metadata_dirs = []", 'metadata_dirs = ["apex"]')
-    config.write_text(text + '\n[coverage]\nper_class = 75\n[coverage.classes]\n"Hive*" = 90\n')
+    apex.add(root)
+    with (root / "sftk.toml").open("a") as config:
+        config.write('\n[coverage]\nper_class = 75\n[coverage.classes]\n"Hive*" = 90\n')
     return root
 
 
 @pytest.fixture
-def served(project: Path, sftk_exe: list[str]) -> Iterator[dict[str, Any]]:
+def served(project: Path, serve: Serve) -> dict[str, str]:
     """The project's local org served in the background, as a user leaves it running."""
     state = project / ".sftk" / "localorg"
-    process = subprocess.Popen(
-        [*sftk_exe, "org", "serve", "--state", str(state)],
-        cwd=project,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    connection = state / "connection.json"
-    for _ in range(300):
-        if connection.exists():
-            break
-        time.sleep(0.05)
-    info: dict[str, Any] = json.loads(connection.read_text())
-    try:
-        yield info
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+    return serve("--state", str(state), cwd=project, state=state)
 
 
 def _control(org: dict[str, Any], method: str, path: str, body: Any) -> None:
@@ -94,26 +57,14 @@ def _control(org: dict[str, Any], method: str, path: str, body: Any) -> None:
     assert answer.status_code < 300, answer.text
 
 
-def _coverage(org: dict[str, Any], covered: int, uncovered: int) -> None:
-    _control(
-        org,
-        "PUT",
-        "/_sftk/coverage",
-        {
-            "classes": {
-                "HiveMath": {
-                    "covered": list(range(1, covered + 1)),
-                    "uncovered": list(range(covered + 1, covered + uncovered + 1)),
-                }
-            },
-            "triggers": {},
-            "tests": {"HiveMathTest": {"methods": ["countsFrames"]}},
-        },
-    )
+def _coverage(org: dict[str, Any], profile: dict[str, Any]) -> None:
+    _control(org, "PUT", "/_sftk/coverage", profile)
 
 
-def test_the_deploy_flow_on_a_new_project(project: Path, sftk: Run, served: dict[str, Any]) -> None:
-    _coverage(served, covered=10, uncovered=0)
+def test_the_deploy_flow_on_a_new_project(
+    project: Path, sftk: Run, served: dict[str, Any], apex: Apex
+) -> None:
+    _coverage(served, apex.coverage(10, 0))
     checked = sftk("preflight", "--org", "local", cwd=project)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "Edition supported" in checked.stdout and "preflight of local passed" in checked.stdout
@@ -148,13 +99,13 @@ def test_the_deploy_flow_on_a_new_project(project: Path, sftk: Run, served: dict
     assert again.returncode == 0, again.stderr
     body = json.loads(again.stdout)  # the org has it all since the quick deploy: nothing sent
     assert body["outcome"] == "unchanged" and body["deploy_id"] is None
-    assert body["changes"]["unchanged"] > 50 and body["changes"]["new"] == 0
+    assert body["changes"]["unchanged"] > 10 and body["changes"]["new"] == 0
 
     again = sftk("deploy", "--org", "local", "--force", "--json", cwd=project)
     assert again.returncode == 0, again.stderr
     body = json.loads(again.stdout)
     assert body["outcome"] == "succeeded" and body["exit_code"] == 0
-    assert body["result"]["number_components_deployed"] > 50
+    assert body["result"]["number_components_deployed"] > 10
 
     reported = sftk("deploy", "report", "--org", "local", "--json", cwd=project)
     assert json.loads(reported.stdout)["deploy_id"] == body["deploy_id"]
@@ -180,9 +131,9 @@ def test_a_broken_package_says_why(project: Path, sftk: Run, served: dict[str, A
 
 
 def test_coverage_under_a_class_bar_misses_the_gate(
-    project: Path, sftk: Run, served: dict[str, Any]
+    project: Path, sftk: Run, served: dict[str, Any], apex: Apex
 ) -> None:
-    _coverage(served, covered=8, uncovered=2)  # 80%: the org takes it, the project's 90% does not
+    _coverage(served, apex.coverage(8, 2))  # 80%: the org takes it, the project's 90% does not
     answer = sftk(
         "deploy", "--org", "local", "--check-only", "--test-level", "RunLocalTests", cwd=project
     )
@@ -197,9 +148,9 @@ def test_coverage_under_a_class_bar_misses_the_gate(
 
 
 def test_org_wide_coverage_under_75_fails_the_deploy(
-    project: Path, sftk: Run, served: dict[str, Any]
+    project: Path, sftk: Run, served: dict[str, Any], apex: Apex
 ) -> None:
-    _coverage(served, covered=2, uncovered=8)
+    _coverage(served, apex.coverage(2, 8))
     answer = sftk(
         "deploy", "--org", "local", "--check-only", "--test-level", "RunLocalTests", cwd=project
     )

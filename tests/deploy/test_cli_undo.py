@@ -96,7 +96,7 @@ def test_a_tampered_snapshot_is_refused(project: Path, sftk: Run) -> None:
     manifest.write_text(manifest.read_text().replace('"existed": false', '"existed": true', 1))
     refused = sftk("rollback", "--org", "local", str(deployed["snapshot"]), cwd=project)
     assert refused.returncode == ExitCode.SNAPSHOT_INVALID
-    assert "does not match its hash" in refused.stderr and "hint:" in refused.stderr
+    assert "does not match its signature" in refused.stderr and "hint:" in refused.stderr
     assert "Traceback" not in refused.stderr
     listed = sftk("snapshots", "list", cwd=project)
     assert listed.returncode == 0 and "fails its integrity check" in listed.stderr

@@ -77,8 +77,8 @@ def test_changed_components_come_back_and_new_ones_go_in_reference_order() -> No
             (HIVE_TAB, HIVE_LAYOUT),
         ),
         ("delete new CustomField components", (), (APIARY, HIVES)),
-        ("delete new objects", (), (HIVE,)),
-        ("delete new objects", (), (YARD,)),
+        ("delete new objects that no other new object looks up", (), (HIVE,)),
+        ("delete new objects that the objects deleted before looked up", (), (YARD,)),
     ]
     assert plan.manual == ()
     actions = plan.actions(list(now))
@@ -147,7 +147,15 @@ def test_each_step_is_a_deploy_package_of_its_own() -> None:
 # --- the ledger's sandbox-first rule --------------------------------------------------------
 
 
-def _entry(org: str, kind: str, action: str, package_hash: str) -> LedgerEntry:
+def _entry(
+    org: str,
+    kind: str,
+    action: str,
+    package_hash: str,
+    *,
+    is_sandbox: bool = True,
+    local: bool = False,
+) -> LedgerEntry:
     return LedgerEntry(
         org=org,
         org_id=None,
@@ -158,10 +166,13 @@ def _entry(org: str, kind: str, action: str, package_hash: str) -> LedgerEntry:
         at="2026-12-01T10:00:00Z",
         who="ana",
         username=None,
+        org_is_sandbox=is_sandbox,
+        local=local,
     )
 
 
 PROD = OrgProfile(name="prod", kind="production", auth="token")
+REHEARSAL_PROD = OrgProfile(name="rehearsal-prod", kind="production", auth="local")
 UAT = OrgProfile(name="uat", kind="sandbox", auth="token")
 
 
@@ -176,10 +187,26 @@ def test_production_takes_only_what_a_sandbox_took(tmp_path: Path) -> None:
     ledger.add(_entry("uat", "sandbox", "deploy", "bb" * 32))  # nor another package
     with pytest.raises(NotProven):
         require_proof(ledger, PROD, "aa" * 32)
+    ledger.add(_entry("dev", "developer", "deploy", "aa" * 32, is_sandbox=False))  # nor a dev org
+    ledger.add(_entry("local", "local", "deploy", "aa" * 32, is_sandbox=False, local=True))
+    ledger.add(_entry("uat", "sandbox", "deploy", "aa" * 32, is_sandbox=False))  # org says no
+    ledger.add(_entry("uat", "sandbox", "deploy", "aa" * 32, is_sandbox=None))  # nobody asked
+    with pytest.raises(NotProven):
+        require_proof(ledger, PROD, "aa" * 32)
     ledger.add(_entry("uat", "sandbox", "deploy", "aa" * 32))
     assert require_proof(ledger, PROD, "aa" * 32) is None
     assert ledger.proof("aa" * 32, from_org="uat") is not None
     assert ledger.proof("aa" * 32, from_org="dev") is None
+
+
+def test_a_local_sandbox_proves_only_for_a_local_production(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path)
+    ledger.add(_entry("rehearsal-sandbox", "sandbox", "deploy", "aa" * 32, local=True))
+    assert require_proof(ledger, REHEARSAL_PROD, "aa" * 32) is None
+    with pytest.raises(NotProven, match="proven only on the local org rehearsal-sandbox"):
+        require_proof(ledger, PROD, "aa" * 32)
+    ledger.add(_entry("uat", "sandbox", "verify", "aa" * 32))  # held, found by retrieving
+    assert require_proof(ledger, PROD, "aa" * 32) is None
 
 
 def test_forcing_production_needs_a_reason_which_is_returned_to_record(tmp_path: Path) -> None:

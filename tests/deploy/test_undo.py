@@ -179,10 +179,14 @@ def test_a_failed_deploy_keeps_its_snapshot_and_its_rollback_is_a_verified_no_op
     store = SnapshotStore(root / ".sftk")
     assert store.outcome(run.snapshot.id).outcome == "failed"
     deploys_before = _history_size(root)
-    undone = recovery.rollback(project, "local")
+    with pytest.raises(UsageError, match="no deploy to local is left to undo"):
+        recovery.rollback(project, "local")  # a failed deploy is not what a plain rollback undoes
+    kept = store.ids()
+    undone = recovery.rollback(project, "local", run.snapshot.id)
     assert undone.snapshot.id == run.snapshot.id
-    assert undone.verified and undone.steps == ()
+    assert undone.verified and undone.steps == () and undone.own_snapshot is None
     assert _history_size(root) == deploys_before  # nothing was sent
+    assert store.ids() == kept  # and no snapshot of a rollback that did nothing
 
 
 def test_a_rollback_is_undone_by_rolling_back_its_own_snapshot(root: Path, org: RunningOrg) -> None:
@@ -192,7 +196,7 @@ def test_a_rollback_is_undone_by_rolling_back_its_own_snapshot(root: Path, org: 
     undone = recovery.rollback(project, "local")
     assert undone.verified
     own = undone.own_snapshot
-    assert own.kind == "rollback" and own.undoes == undone.snapshot.id
+    assert own is not None and own.kind == "rollback" and own.undoes == undone.snapshot.id
 
     redone = recovery.rollback(project, "local", own.id[:10])
     assert redone.verified
@@ -213,7 +217,7 @@ def test_a_tampered_snapshot_is_refused_and_nothing_is_deployed(
     sent = _history_size(root)
     with pytest.raises(SnapshotInvalid, match="cannot tell which deploy is the latest"):
         recovery.rollback(project, "local")
-    with pytest.raises(SnapshotInvalid, match="does not match its hash"):
+    with pytest.raises(SnapshotInvalid, match="does not match its signature"):
         recovery.rollback(project, "local", run.snapshot.id)
     assert _history_size(root) == sent
     with pytest.raises(SnapshotInvalid):

@@ -535,7 +535,17 @@ def test_redact_every_spelling_of_every_secret() -> None:
     cleaned = redact(text, [secret, None, ""])
     assert secret not in cleaned and "00Dx" not in cleaned
     assert cleaned.count(REDACTED) == 5 and "a%2Fb json" in cleaned
-    assert redact("ab abc", ["ab", "abc"]) == f"{REDACTED} {REDACTED}"  # longest first
+    long, longer = "s3cr3t-pw", "s3cr3t-pw-and-token"
+    assert redact(f"{long} {longer}", [long, longer]) == f"{REDACTED} {REDACTED}"  # longest first
+
+
+def test_redact_only_whole_secrets_long_enough_to_be_secrets() -> None:
+    message = "org profile 'dev': login refused: INVALID_LOGIN"
+    assert redact(message, ["e", "dev", "profile"]) == message  # too short to be secrets
+    assert redact("pw=Hunter2000! ok", ["Hunter2000"]) == f"pw={REDACTED}! ok"
+    assert redact("xHunter2000 Hunter2000x Hunter2000_1", ["Hunter2000"]) == (
+        "xHunter2000 Hunter2000x Hunter2000_1"  # glued to other characters: another word
+    )
 
 
 def test_org_show_never_prints_the_token(tmp_path: Path, sftk: Run, local_org: RunningOrg) -> None:

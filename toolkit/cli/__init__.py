@@ -26,7 +26,8 @@ from toolkit.errors import ExitCode, SftkError, exit_code_for
 LAZY_COMMANDS: dict[str, str] = {
     **dict.fromkeys(("preflight", "deploy", "coverage"), "toolkit.cli.deploy"),
     **dict.fromkeys(
-        ("plan", "snapshots", "backup", "rollback", "promote", "ledger"), "toolkit.cli.recovery"
+        ("plan", "snapshots", "backup", "retrieve", "rollback", "promote", "ledger"),
+        "toolkit.cli.recovery",
     ),
     **dict.fromkeys(("sync", "runs", "deadletters", "mappings"), "toolkit.cli.sync"),
     "plugin": "toolkit.cli.authoring",
@@ -55,7 +56,11 @@ class _Group(click.Group):
     type=click.Path(file_okay=False, path_type=Path),
     help="Project folder (default: the nearest folder holding sftk.toml).",
 )
-@click.option("--no-plugins", is_flag=True, help="Load no plugins (deterministic CI runs).")
+@click.option(
+    "--no-plugins",
+    is_flag=True,
+    help="Load no plugins (deterministic CI runs); also taken after the command name.",
+)
 @click.pass_context
 def cli(ctx: click.Context, project_dir: Path | None, no_plugins: bool) -> None:
     """sftk: Salesforce metadata from templates, validated offline, deployed with a preflight,
@@ -69,8 +74,20 @@ for _module in (project, plugins, org):
         cli.add_command(_command)
 
 
+# Options of sftk itself that people also write after the command name (`sftk render
+# --no-plugins`): moved in front of it, where the group reads them.
+GLOBAL_FLAGS = ("--no-plugins",)
+
+
+def _global_flags_first(args: list[str]) -> list[str]:
+    end = args.index("--") if "--" in args else len(args)
+    head, tail = args[:end], args[end:]
+    flags = [arg for arg in GLOBAL_FLAGS if arg in head]
+    return [*flags, *(arg for arg in head if arg not in GLOBAL_FLAGS), *tail]
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = _global_flags_first(list(sys.argv[1:] if argv is None else argv))
     try:
         code = cli.main(args=args, prog_name="sftk", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -78,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         code = ExitCode.USAGE
-    except click.exceptions.Abort:  # Ctrl-C (sftk asks no questions that could be declined)
+    except click.exceptions.Abort:  # Ctrl-C, at a question too (a "no" is no Abort)
         err.print("interrupted")
         code = ExitCode.INTERRUPTED
     except SftkError as exc:

@@ -13,6 +13,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from toolkit.config import ORG_ENV
 from toolkit.project import Project, open_project
 
 out = Console(highlight=False, soft_wrap=True)
@@ -23,12 +24,20 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 class Options:
     project_dir: Path | None
     no_plugins: bool
+    _project: Project | None = None
 
     def project(self) -> Project:
-        project = open_project(self.project_dir, no_plugins=self.no_plugins)
-        for problem in project.plugins.problems:
-            err.print(f"[yellow]warning:[/] {escape(problem)}")
-        return project
+        """The project, opened once per command (plugin problems are warned about once)."""
+        if self._project is None:
+            self._project = open_project(self.project_dir, no_plugins=self.no_plugins)
+            for problem in self._project.plugins.problems:
+                err.print(f"[yellow]warning:[/] {escape(problem)}")
+        return self._project
+
+
+def comma_list(text: str) -> tuple[str, ...]:
+    """``--types A,B`` and ``--tests A, B`` as names, blanks dropped."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 def emit_json(data: Any) -> None:
@@ -43,5 +52,20 @@ def print_lines(lines: Sequence[str], ok: bool) -> None:
         out.print(escape(line))
 
 
-org_option = click.option("--org", "org", required=True, help="Org profile from sftk.toml.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
+def _org_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    options = ctx.find_object(Options)
+    assert options is not None
+    return options.project().config.org_name(value)
+
+
+org_option = click.option(
+    "--org",
+    "org",
+    envvar=ORG_ENV,
+    show_envvar=True,
+    callback=_org_name,
+    help="Org profile from sftk.toml (default: [project] default_org).",
+)

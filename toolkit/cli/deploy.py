@@ -3,9 +3,9 @@ cancel) and coverage. Thin: parse, call ``toolkit.deploy.commands``, print, exit
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,16 @@ import click
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from toolkit.cli.common import Options, emit_json, err, json_option, org_option, out, print_lines
+from toolkit.cli.common import (
+    Options,
+    comma_list,
+    emit_json,
+    err,
+    json_option,
+    org_option,
+    out,
+    print_lines,
+)
 from toolkit.deploy import commands, coverage
 from toolkit.deploy.policy import DEFAULT_WAIT_MINUTES, EXIT_CODES
 from toolkit.deploy.preflight import PreflightReport
@@ -99,9 +108,30 @@ def progress(as_json: bool) -> Iterator[ProgressView]:
         view.close()
 
 
-def _finish(report: DeployReport, as_json: bool, junit: Path | None, cobertura: Path | None) -> int:
-    if junit or cobertura:
-        commands.write_ci_reports(report, junit=junit, cobertura=cobertura)
+@dataclass(frozen=True)
+class Reports:
+    """The CI files a command was asked for, and where the package's Apex lives."""
+
+    junit: Path | None = None
+    cobertura: Path | None = None
+    sources: Mapping[tuple[str, str], str] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls, opts: Options, junit: Path | None, cobertura: Path | None, path: Path | None = None
+    ) -> Reports:
+        sources = commands.apex_files(opts.project(), path) if cobertura else {}
+        return cls(junit, cobertura, sources)
+
+    def write(self, report: DeployReport | commands.CoverageRun) -> None:
+        if self.junit or self.cobertura:
+            commands.write_ci_reports(
+                report, junit=self.junit, cobertura=self.cobertura, sources=self.sources
+            )
+
+
+def _finish(report: DeployReport, as_json: bool, reports: Reports) -> int:
+    reports.write(report)
     if as_json:
         emit_json(report_json(report))
     else:
@@ -109,12 +139,10 @@ def _finish(report: DeployReport, as_json: bool, junit: Path | None, cobertura: 
     return int(EXIT_CODES[report.outcome])
 
 
-def _finish_run(
-    run: commands.DeployRun, as_json: bool, junit: Path | None, cobertura: Path | None
-) -> int:
+def _finish_run(run: commands.DeployRun, as_json: bool, reports: Reports) -> int:
     """A deploy that may have taken a snapshot, or found nothing to send."""
-    if run.report is not None and (junit or cobertura):
-        commands.write_ci_reports(run.report, junit=junit, cobertura=cobertura)
+    if run.report is not None:
+        reports.write(run.report)
     code = ExitCode.OK if run.report is None else EXIT_CODES[run.report.outcome]
     if as_json:
         emit_json(deploy_run_json(run))
@@ -177,22 +205,34 @@ def print_preflight(report: PreflightReport, as_json: bool) -> None:
 
 class _DeployGroup(click.Group):
     """``sftk deploy [PATH]`` deploys; ``sftk deploy quick|report|resume|cancel`` manage
-    deploys. A first argument that is not a subcommand goes to the hidden ``run``."""
+    deploys. A first argument that is not a subcommand goes to the hidden ``run``, and the
+    group's help shows run's usage and options with the subcommands."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not args or args[0] not in (*self.commands, "-h", "--help"):
             args = ["run", *args]
         return super().parse_args(ctx, args)
 
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        run_command = self.commands["run"]
+        run_ctx = click.Context(run_command, info_name=ctx.info_name, parent=ctx.parent)
+        run_command.format_usage(run_ctx, formatter)
+        formatter.write_usage(ctx.command_path, "quick|report|resume|cancel [ARGS]...", "   or: ")
+        self.format_help_text(ctx, formatter)
+        run_command.format_options(run_ctx, formatter)
+        self.format_commands(ctx, formatter)
+
 
 @click.group(cls=_DeployGroup)
 def deploy() -> None:
-    """Deploy the project's package (or PATH) to an org; quick deploy, report, resume, cancel.
+    """Deploy the project's package (or PATH) to an org, or with --check-only validate it; the
+    subcommands quick-deploy a validation and report on, resume or cancel a deploy.
 
-    Run `sftk deploy run --help` for the deploy options."""
+    A deploy first stores a snapshot of what the org has of the package (`sftk rollback`
+    undoes the deploy from it) and sends nothing when the org already has it all."""
 
 
-@deploy.command(name="run")
+@deploy.command(name="run", hidden=True)
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 @org_option
 @click.option("--check-only", is_flag=True, help="Validate only: nothing is saved in the org.")
@@ -248,7 +288,7 @@ def run(
             path=path,
             check_only=check_only,
             test_level=test_level,
-            tests=tuple(t.strip() for t in tests.split(",") if t.strip()),
+            tests=comma_list(tests),
             ignore_warnings=ignore_warnings,
             allow_partial=allow_partial,
             wait_minutes=None if run_async else wait_or_default(wait_minutes),
@@ -272,7 +312,7 @@ def run(
             err.print(
                 f"[yellow]preflight warning:[/] {escape(check.title)}: {escape(check.detail)}"
             )
-    return _finish_run(done, as_json, junit, cobertura)
+    return _finish_run(done, as_json, Reports.of(opts, junit, cobertura, path))
 
 
 @deploy.command()
@@ -305,7 +345,7 @@ def quick(
             reason=reason,
             on_progress=view,
         )
-    return _finish_run(done, as_json, None, None)
+    return _finish_run(done, as_json, Reports())
 
 
 @deploy.command(name="report")
@@ -324,7 +364,8 @@ def report_command(
     as_json: bool,
 ) -> int:
     """Where a deploy stands (default: the latest on this org), with its full report."""
-    return _finish(commands.report(opts.project(), org, deploy_id), as_json, junit, cobertura)
+    found = commands.report(opts.project(), org, deploy_id)
+    return _finish(found, as_json, Reports.of(opts, junit, cobertura))
 
 
 @deploy.command()
@@ -353,7 +394,7 @@ def resume(
             wait_minutes=wait_or_default(wait_minutes),
             on_progress=view,
         )
-    return _finish(report, as_json, junit, cobertura)
+    return _finish(report, as_json, Reports.of(opts, junit, cobertura))
 
 
 @deploy.command()
@@ -365,16 +406,23 @@ def resume(
 def cancel(
     opts: Options, deploy_id: str | None, org: str, wait_minutes: float | None, as_json: bool
 ) -> int:
-    """Cancel a running deploy (default: the latest on this org) and wait until it stops."""
+    """Cancel a running deploy (default: the latest on this org) and wait until it stops.
+    One that has already finished is reported as it ended (exit 0: nothing to cancel)."""
     with progress(as_json) as view:
-        report = commands.cancel(
+        done = commands.cancel(
             opts.project(),
             org,
             deploy_id,
             wait_minutes=wait_or_default(wait_minutes),
             on_progress=view,
         )
-    return _finish(report, as_json, None, None)
+    if not done.already_finished:
+        return _finish(done.report, as_json, Reports())
+    if as_json:
+        emit_json({**report_json(done.report), "already_finished": True})
+    else:
+        print_lines(report_lines(done.report), True)
+    return int(ExitCode.OK)
 
 
 @click.command(name="coverage")
@@ -391,7 +439,7 @@ def coverage_command(
     if junit is not None:
         err.print("[yellow]warning:[/] --junit needs a test run; use it with `sftk deploy`")
     if cobertura is not None:
-        commands.write_ci_reports(found, junit=None, cobertura=cobertura)
+        Reports.of(opts, None, cobertura).write(found)
     if as_json:
         emit_json(
             {

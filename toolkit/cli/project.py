@@ -28,8 +28,10 @@ from toolkit.validation import ValidationReport, validate_folder, validate_proje
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
 def init(opts: Options, directory: Path, force: bool, as_json: bool) -> int:
-    """Create a project: sftk.toml and an example object spec."""
-    installed = [] if opts.no_plugins else [p.name for p in load_plugins(()).found]
+    """Create a project: sftk.toml, an example object spec and a .gitignore keeping the local
+    orgs' secrets out of git. Installed plugins are listed, not enabled."""
+    found = [] if opts.no_plugins else load_plugins(()).found
+    installed = [p.name for p in found if not p.builtin]
     written = init_project(
         directory,
         api_version=wsdl_api_version(bundled_wsdl_path()),
@@ -37,10 +39,23 @@ def init(opts: Options, directory: Path, force: bool, as_json: bool) -> int:
         force=force,
     )
     if as_json:
-        emit_json({"created": [str(p) for p in written], "plugins_enabled": installed})
+        emit_json(
+            {
+                "created": [str(p) for p in written],
+                "plugins_enabled": [],
+                "plugins_installed": installed,
+            }
+        )
     else:
         for path in written:
             out.print(f"created {escape(str(path))}")
+        if installed:
+            names = ", ".join(installed)
+            example = ", ".join(f'"{name}"' for name in installed)
+            out.print(
+                f"plugins installed, none enabled: {escape(names)}; to use them, list them in "
+                f"sftk.toml: \\[plugins] enabled = \\[{escape(example)}]"
+            )
         out.print(
             f"next: cd {escape(str(directory))} && sftk render && sftk validate && "
             "sftk deploy --org local && sftk sync --org local"
@@ -208,7 +223,9 @@ def list_rules(as_json: bool) -> int:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def destructive(components: Sequence[str], when: str, out_dir: Path | None, as_json: bool) -> int:
-    """Write a destructive changes manifest for TYPE:NAME components."""
+    """Write a destructive changes manifest for TYPE:NAME components, for a metadata folder
+    you deploy yourself (`sftk deploy FOLDER`). A project's own deploys are built from its
+    specs: list what they delete in [deletions] of sftk.toml instead."""
     refs = [manifest.ComponentRef.parse(text) for text in components]
     data = manifest.destructive_xml(refs)
     name = manifest.DESTRUCTIVE_FILE[when]

@@ -3,6 +3,7 @@ backup, rollback, promote and ledger. Thin: parse, call the library, print, exit
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -12,6 +13,7 @@ from rich.markup import escape
 
 from toolkit.cli.common import (
     Options,
+    comma_list,
     emit_json,
     err,
     json_option,
@@ -25,6 +27,7 @@ from toolkit.cli.deploy import (
     wait_option,
     wait_or_default,
 )
+from toolkit.config import FORMATS
 from toolkit.deploy import commands, promotion, recovery
 from toolkit.deploy.ledger import Ledger
 from toolkit.deploy.policy import EXIT_CODES
@@ -81,16 +84,39 @@ def list_command(opts: Options, org: str | None, as_json: bool) -> int:
         emit_json(
             {
                 "snapshots": [snapshot_json(v, with_components=False) for v in views],
-                "damaged": damaged,
+                "damaged": sorted(damaged),
             }
         )
     else:
         for view in views:
             out.print(escape(snapshot_row(view)))
-        if not views:
+        if not views and not damaged:
             out.print("no snapshots yet: `sftk deploy` takes one before every deploy")
-    for snapshot_id in damaged:
-        err.print(f"[yellow]warning:[/] snapshot {snapshot_id[:12]} fails its integrity check")
+    for snapshot_id, why in sorted(damaged.items()):
+        short = snapshot_id[:12]
+        detail = escape(why.removeprefix(f"snapshot {short}: "))
+        err.print(f"[yellow]warning:[/] snapshot {short} fails its integrity check: {detail}")
+    return int(ExitCode.OK)
+
+
+@snapshots.command(name="prune")
+@click.option(
+    "--keep", type=click.IntRange(min=1), required=True, help="Snapshots to keep per org."
+)
+@click.option("--org", "org", help="Only this org profile's snapshots.")
+@json_option
+@click.pass_obj
+def prune_command(opts: Options, keep: int, org: str | None, as_json: bool) -> int:
+    """Remove all but the KEEP newest snapshots of each org profile, and the zips no snapshot
+    needs any more. Damaged snapshots are left alone."""
+    removed = recovery.prune_snapshots(opts.project(), keep, org)
+    if as_json:
+        emit_json({"removed": [s.id for s in removed]})
+    else:
+        for snapshot in removed:
+            when = f"{snapshot.created_at}  {snapshot.kind} {snapshot.org}"
+            out.print(escape(f"removed {snapshot.short_id}  {when}"))
+        out.print(f"{len(removed)} snapshot(s) removed, the {keep} newest of each org kept")
     return int(ExitCode.OK)
 
 
@@ -116,7 +142,7 @@ def show_command(opts: Options, snapshot_id: str, as_json: bool) -> int:
 @click.pass_obj
 def backup(opts: Options, org: str, types: str, as_json: bool) -> int:
     """Retrieve and keep every component of the org's metadata (of TYPES) as a snapshot."""
-    wanted = tuple(t.strip() for t in types.split(",") if t.strip())
+    wanted = comma_list(types)
     snapshot = recovery.backup(opts.project(), org, types=wanted)
     if as_json:
         emit_json({"snapshot": snapshot.id, "components": len(snapshot.components)})
@@ -125,17 +151,104 @@ def backup(opts: Options, org: str, types: str, as_json: bool) -> int:
     return int(ExitCode.OK)
 
 
+@click.command(name="retrieve")
+@org_option
+@click.option("--types", default="", help="Metadata types to retrieve, comma-separated (all).")
+@click.option(
+    "--manifest",
+    "manifest_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Retrieve what this package.xml names (* members are listed in the org).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to write (replaced whole: new, empty, or an earlier retrieve).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="mdapi",
+    show_default=True,
+    help="Metadata API format or Salesforce DX source format.",
+)
+@json_option
+@click.pass_obj
+def retrieve_command(
+    opts: Options,
+    org: str,
+    types: str,
+    manifest_file: Path | None,
+    out_dir: Path,
+    output_format: str,
+    as_json: bool,
+) -> int:
+    """Retrieve the org's metadata into a folder (snapshots keep theirs as zips)."""
+    wanted = comma_list(types)
+    done = recovery.retrieve(
+        opts.project(),
+        org,
+        out_dir,
+        types=wanted,
+        manifest_file=manifest_file,
+        output_format=output_format,
+    )
+    if as_json:
+        emit_json(
+            {
+                "output": str(done.out),
+                "format": done.format,
+                "files": [f.path for f in done.files],
+                "components": [str(ref) for ref in done.components],
+            }
+        )
+    else:
+        out.print(
+            escape(
+                f"retrieved {len(done.components)} components from {org} into {done.out} "
+                f"({done.format}, {len(done.files)} files)"
+            )
+        )
+    return int(ExitCode.OK)
+
+
 @click.command()
 @click.argument("snapshot_id", required=False)
 @org_option
+@click.option(
+    "--dry-run", is_flag=True, help="Show the steps and what they would delete; change nothing."
+)
+@click.option(
+    "--delete-data",
+    is_flag=True,
+    help="Delete objects and fields even though they hold records (counted first).",
+)
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="Also undo the later deploys a rollback to an older snapshot undoes.",
+)
 @wait_option
 @json_option
 @click.pass_obj
 def rollback(
-    opts: Options, snapshot_id: str | None, org: str, wait_minutes: float | None, as_json: bool
+    opts: Options,
+    snapshot_id: str | None,
+    org: str,
+    dry_run: bool,
+    delete_data: bool,
+    yes: bool,
+    wait_minutes: float | None,
+    as_json: bool,
 ) -> int:
-    """Undo a deploy from its snapshot (the latest deploy's by default), then verify that
-    the org matches the snapshot again."""
+    """Undo a deploy from its snapshot (by default the latest deploy still in effect), then
+    verify that the org matches the snapshot again.
+
+    Deletes that would take records with them, and undoing later deploys too, are asked about
+    on a terminal and refused elsewhere unless --delete-data and --yes say so."""
     with progress(as_json) as view:
         report = recovery.rollback(
             opts.project(),
@@ -143,11 +256,15 @@ def rollback(
             snapshot_id,
             wait_minutes=wait_or_default(wait_minutes),
             on_progress=view,
+            dry_run=dry_run,
+            delete_data=delete_data,
+            yes=yes,
+            confirm=_ask,
         )
     failed = next((s.report for s in report.steps if s.report and not s.succeeded), None)
     if failed is not None:
         code = EXIT_CODES[failed.outcome]
-    elif report.verified:
+    elif report.verified or report.dry_run:
         code = ExitCode.OK
     else:
         code = ExitCode.ROLLBACK_UNVERIFIED
@@ -156,6 +273,22 @@ def rollback(
     else:
         print_lines(rollback_lines(report), code == ExitCode.OK)
     return int(code)
+
+
+def _ask(asked: recovery.Confirmation) -> bool:
+    """On a terminal, say what the rollback would take and let the person decide."""
+    if not (sys.stdin.isatty() and err.is_terminal):
+        return False
+    for risk in asked.at_risk:
+        err.print(
+            f"[yellow]data:[/] {escape(str(risk.ref))}: {escape(risk.detail)} would be deleted"
+        )
+    for later in asked.undone_too:
+        err.print(
+            f"[yellow]also undone:[/] the {later.kind} of {later.created_at} "
+            f"(snapshot {later.short_id})"
+        )
+    return click.confirm("Roll back anyway?", default=False, err=True)
 
 
 @click.command()
@@ -197,7 +330,7 @@ def promote(
             validation_id=validation_id,
             check_only=check_only,
             test_level=test_level,
-            tests=tuple(t.strip() for t in tests.split(",") if t.strip()),
+            tests=comma_list(tests),
             skip_preflight=skip_preflight,
             wait_minutes=wait_or_default(wait_minutes),
             on_progress=view,
@@ -233,4 +366,12 @@ def ledger(opts: Options, as_json: bool) -> int:
     return int(ExitCode.OK)
 
 
-COMMANDS: Sequence[click.Command] = (plan_command, snapshots, backup, rollback, promote, ledger)
+COMMANDS: Sequence[click.Command] = (
+    plan_command,
+    snapshots,
+    backup,
+    retrieve_command,
+    rollback,
+    promote,
+    ledger,
+)

@@ -24,7 +24,7 @@ of the control characters XML 1.0 cannot carry (Apex stack traces and messages m
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from lxml import etree
@@ -86,12 +86,14 @@ def cobertura_xml(
     source: str = ".",
     *,
     folder: str = "force-app/main/default",
+    files: Mapping[tuple[str, str], str] | None = None,
 ) -> bytes:
     """Cobertura XML for the coverage of one test run; ``timestamp`` is in milliseconds since the
-    epoch, as Cobertura writes it. File names are ``<folder>/classes/<Name>.cls`` and
-    ``<folder>/triggers/<Name>.trigger``, relative to ``source`` (an empty or "." ``folder`` gives
-    ``classes/<Name>.cls``). Packages are those folders, as coverage tools for other languages
-    use directories."""
+    epoch, as Cobertura writes it. A class's file name is where ``files`` says it lives (by
+    ("Class" or "Trigger", lower-case name), relative to ``source``), else
+    ``<folder>/classes/<Name>.cls`` or ``<folder>/triggers/<Name>.trigger`` (an empty or "."
+    ``folder`` gives ``classes/<Name>.cls``). Packages are the files' folders, as coverage
+    tools for other languages use directories."""
     covered = sum(item.covered for item in coverage)
     lines = sum(item.num_locations for item in coverage)
     root = etree.Element(
@@ -112,9 +114,11 @@ def cobertura_xml(
     etree.SubElement(sources, "source").text = _clean(source)
     packages = etree.SubElement(root, "packages")
 
+    known = files or {}
+    paths = {id(item): _path_of(item, folder, known) for item in coverage}
     by_folder: dict[str, list[ClassCoverage]] = {}
     for item in coverage:
-        by_folder.setdefault(_folder_of(item, folder), []).append(item)
+        by_folder.setdefault(paths[id(item)].rpartition("/")[0], []).append(item)
     for package_name in sorted(by_folder):
         items = sorted(
             by_folder[package_name],
@@ -134,18 +138,17 @@ def cobertura_xml(
         )
         classes = etree.SubElement(package, "classes")
         for item in items:
-            _class_element(classes, item, package_name)
+            _class_element(classes, item, paths[id(item)])
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def _class_element(parent: etree._Element, item: ClassCoverage, package_name: str) -> None:
-    extension = "trigger" if _is_trigger(item) else "cls"
+def _class_element(parent: etree._Element, item: ClassCoverage, path: str) -> None:
     element = etree.SubElement(
         parent,
         "class",
         {
             "name": _clean(qualified_name(item.name, item.namespace)),
-            "filename": _clean(f"{package_name}/{item.name}.{extension}"),
+            "filename": _clean(path),
             "line-rate": _rate(item.covered, item.num_locations),
             "branch-rate": "0",
             "complexity": "0",
@@ -157,10 +160,15 @@ def _class_element(parent: etree._Element, item: ClassCoverage, package_name: st
         etree.SubElement(lines, "line", {"number": str(number), "hits": "0"})
 
 
-def _folder_of(item: ClassCoverage, folder: str) -> str:
-    leaf = "triggers" if _is_trigger(item) else "classes"
+def _path_of(item: ClassCoverage, folder: str, files: Mapping[tuple[str, str], str]) -> str:
+    kind = "Trigger" if _is_trigger(item) else "Class"
+    known = files.get((kind, item.name.lower()))
+    if known is not None:
+        return known
+    leaf, extension = ("triggers", "trigger") if _is_trigger(item) else ("classes", "cls")
     base = folder.strip("/")
-    return leaf if base in ("", ".") else f"{base}/{leaf}"
+    where = leaf if base in ("", ".") else f"{base}/{leaf}"
+    return f"{where}/{item.name}.{extension}"
 
 
 def _is_trigger(item: ClassCoverage) -> bool:

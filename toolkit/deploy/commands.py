@@ -6,28 +6,45 @@ unreachable org, a failed preflight)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
+from toolkit.config import OrgProfile
 from toolkit.deploy import ci_reports, coverage, package
 from toolkit.deploy.history import DeployHistory, DeployRecord, now
-from toolkit.deploy.ledger import Ledger, LedgerEntry, require_proof, who
+from toolkit.deploy.ledger import (
+    PROVING_KINDS,
+    Ledger,
+    LedgerEntry,
+    is_local,
+    require_proof,
+    who,
+)
 from toolkit.deploy.package import DeployPackage, PackageStore
-from toolkit.deploy.plan import Plan, make_plan
+from toolkit.deploy.plan import Plan, absent, find_drift, make_plan
 from toolkit.deploy.policy import DEFAULT_WAIT_MINUTES, Outcome
 from toolkit.deploy.preflight import PreflightReport, run_preflight
 from toolkit.deploy.retrieval import Retriever
-from toolkit.deploy.runner import Deployer, DeployReport, ProgressHandler, options_for
+from toolkit.deploy.runner import (
+    CancelReport,
+    Deployer,
+    DeployReport,
+    ProgressHandler,
+    options_for,
+)
 from toolkit.deploy.snapshots import Snapshot, SnapshotOutcome, SnapshotStore
-from toolkit.errors import UsageError
+from toolkit.errors import ConfigError, CoverageGateMissed, OrgError, UsageError
 from toolkit.fsio import atomic_write_bytes
+from toolkit.metadata.manifest import ComponentRef
 from toolkit.project import Project
-from toolkit.salesforce import rest
+from toolkit.salesforce import local_control, rest
 from toolkit.salesforce.auth import find_profile, open_connection
 from toolkit.salesforce.connection import OrgConnection
 from toolkit.salesforce.metadata_client import MetadataClient
+from toolkit.salesforce.org_info import Organization, read_organization
 from toolkit.salesforce.results import ClassCoverage
 
 
@@ -42,6 +59,8 @@ class DeployRun:
     report: DeployReport | None
     plan: Plan | None = None
     snapshot: Snapshot | None = None
+    proof: LedgerEntry | None = None  # nothing sent: the sandbox already held the package
+    left_out: tuple[ComponentRef, ...] = ()  # deletes of what the org does not have
 
     @property
     def unchanged(self) -> bool:
@@ -55,14 +74,51 @@ class Session:
     """One org profile, connected, with everything a command does to it."""
 
     project: Project
+    profile: OrgProfile
     connection: OrgConnection
     deployer: Deployer
     retriever: Retriever
     snapshots: SnapshotStore
     ledger: Ledger
+    _organization: Organization | None = None
 
-    def save_snapshot(self, snapshot: Snapshot, zips: tuple[bytes, ...]) -> None:
-        self.snapshots.save(snapshot, zips, secrets=[self.connection.access_token])
+    def organization(self) -> Organization:
+        """What the org says it is, asked once per session."""
+        if self._organization is None:
+            self._organization = read_organization(self.connection)
+        return self._organization
+
+    def record(
+        self, action: str, package_hash: str, deploy_id: str, **more: str | None
+    ) -> LedgerEntry:
+        """Put an entry in the ledger, with the org's own word on whether it is a sandbox."""
+        entry = LedgerEntry(
+            org=self.profile.name,
+            org_id=self.connection.org_id,
+            kind=self.profile.kind,
+            action=action,
+            package_hash=package_hash,
+            deploy_id=deploy_id,
+            at=now(),
+            who=who(),
+            username=self.connection.username,
+            org_is_sandbox=self.organization().is_sandbox,
+            local=is_local(self.profile),
+            **more,
+        )
+        self.ledger.add(entry)
+        return entry
+
+    def prove_held(self, package_hash: str) -> LedgerEntry | None:
+        """The org holds every component of the package as packaged: when it is a sandbox,
+        that proves the package as a deploy would (recorded once; None elsewhere)."""
+        if self.profile.kind not in PROVING_KINDS or not self.organization().is_sandbox:
+            return None
+        known = self.ledger.proof(package_hash, self.profile.name)
+        return known or self.record("verify", package_hash, "")
+
+    def save_snapshot(self, snapshot: Snapshot, zips: tuple[bytes, ...]) -> Snapshot:
+        return self.snapshots.save(snapshot, zips, secrets=[self.connection.access_token])
 
     def submitted(self, snapshot: Snapshot | None) -> Callable[[str], None]:
         """Ties a snapshot to the deploy that follows it as soon as the org gives an id."""
@@ -75,10 +131,19 @@ class Session:
 
         return tie
 
-    def settle(self, report: DeployReport, *, forced_reason: str | None = None) -> None:
-        """Once a deploy's outcome is known: note it with its snapshot, and put a success in
-        the promotion ledger (once, whichever command learns of it first)."""
+    def settle(
+        self,
+        report: DeployReport,
+        snapshot: Snapshot | None = None,
+        *,
+        forced_reason: str | None = None,
+    ) -> None:
+        """Once a deploy's outcome is known: note it with its snapshot (``snapshot``: the one
+        taken before it, needed when the org refused the deploy and gave no id), and put a
+        success in the promotion ledger (once, whichever command learns of it first)."""
         if not report.deploy_id:
+            if snapshot is not None:  # refused at the door: it changed nothing
+                self.snapshots.record(snapshot.id, SnapshotOutcome((), report.outcome.value, now()))
             return
         snapshot_id = self.snapshots.by_deploy(report.deploy_id)
         if snapshot_id is not None:
@@ -88,23 +153,15 @@ class Session:
         record = self.deployer.history.find(self.deployer.org, report.deploy_id)
         if report.outcome is not Outcome.SUCCEEDED or record is None:
             return
-        org = self.connection.profile
+        org = self.profile.name
         if any((e.org, e.deploy_id) == (org, report.deploy_id) for e in self.ledger.entries()):
             return
-        self.ledger.add(
-            LedgerEntry(
-                org=org,
-                org_id=self.connection.org_id,
-                kind=self.connection.kind,
-                action=_action(record),
-                package_hash=record.package_hash,
-                deploy_id=report.deploy_id,
-                at=now(),
-                who=who(),
-                username=self.connection.username,
-                forced_reason=forced_reason,
-                validation_id=record.quick_deploy_of,
-            )
+        self.record(
+            _action(record),
+            record.package_hash,
+            report.deploy_id,
+            forced_reason=forced_reason,
+            validation_id=record.quick_deploy_of,
         )
 
 
@@ -123,6 +180,7 @@ def session(
         client = MetadataClient(conn)
         yield Session(
             project,
+            find_profile(project.config, org),
             conn,
             Deployer(
                 client, DeployHistory(state), org, project.config.coverage, on_progress=on_progress
@@ -176,6 +234,13 @@ def deploy(
         Ledger(project.config.state_dir), chosen, pkg.identity, force=force, reason=reason
     )
     with session(project, org, on_progress) as s:
+        if allow_partial and not s.organization().is_sandbox:
+            raise UsageError(
+                "--allow-partial keeps what deployed when some components fail, which "
+                f"Salesforce allows only in a sandbox, and the org of {org} is not one "
+                f"({s.organization().edition}): it would roll back on any error all the same",
+                hint="drop --allow-partial, or deploy to a sandbox (such as rehearsal-sandbox)",
+            )
         checked = None
         if not skip_preflight:
             checked = run_preflight(s.connection, chosen, project.config.coverage)
@@ -186,21 +251,27 @@ def deploy(
         if not check_only or only_changed:
             plan = make_plan(s.retriever, pkg)
             if not plan.effective and (only_changed or not force):
-                return DeployRun(checked, None, plan)
+                proof = None if check_only else s.prove_held(pkg.identity)
+                return DeployRun(checked, None, plan, proof=proof)
             if only_changed:
                 sent = plan.only_effective()
+        gone = plan.already_absent if plan is not None else absent(s.retriever, pkg.deletes)
+        if gone:
+            sent = sent.without_deletes(gone)
         snapshot = None
         if check_only:
-            PackageStore(project.config.state_dir).save(sent)
+            kept = PackageStore(project.config.state_dir)
+            kept.save(sent)
+            kept.save(pkg)  # the whole package too, so a promotion can compare a sandbox with it
         else:
             assert plan is not None
-            snapshot = plan.snapshot("deploy", s.connection, now(), sent)
-            s.save_snapshot(snapshot, plan.retrieved.zips)
+            taken = plan.snapshot("deploy", s.connection, now(), sent)
+            snapshot = s.save_snapshot(taken, plan.retrieved.zips)
         report = s.deployer.deploy(
             sent, options, wait_minutes=wait_minutes, on_submit=s.submitted(snapshot)
         )
-        s.settle(report, forced_reason=forced_reason)
-        return DeployRun(checked, report, plan, snapshot)
+        s.settle(report, snapshot, forced_reason=forced_reason)
+        return DeployRun(checked, report, plan, snapshot, left_out=tuple(gone))
 
 
 def _package(project: Project, path: Path | None) -> DeployPackage:
@@ -210,10 +281,13 @@ def _package(project: Project, path: Path | None) -> DeployPackage:
 
 
 def plan(project: Project, org: str, *, path: Path | None = None) -> Plan:
-    """What deploying the project's package (or ``path``) would change in the org now."""
+    """What deploying the project's package (or ``path``) would change in the org now, and
+    what the org has of the project that the package no longer declares (``drift``)."""
     pkg = _package(project, path)
     with session(project, org) as s:
-        return make_plan(s.retriever, pkg)
+        found = make_plan(s.retriever, pkg)
+        earlier = s.snapshots.deployed_to(org) if path is None else ()
+        return replace(found, drift=find_drift(s.retriever, pkg, earlier))
 
 
 def quick(
@@ -234,12 +308,14 @@ def quick(
         current = package.from_project(project).identity
         found = history.latest_validation(org, current)
         if found is None:
+            _refuse_under_gate(history.latest_validation(org, current, "coverage_miss"), org)
             raise UsageError(
                 f"no successful validation of the current package on {org} is recorded",
                 hint=f"run `sftk deploy --org {org} --check-only` first, or pass --validation-id",
             )
         validation_id = found.id
     record = history.find(org, validation_id)
+    _refuse_under_gate(record, org)
     validated = _validated_package(project, record)
     if record is None or validated is None:
         raise UsageError(
@@ -257,13 +333,27 @@ def quick(
     )
     with session(project, org, on_progress) as s:
         plan = make_plan(s.retriever, validated)
-        snapshot = plan.snapshot("quick", s.connection, now(), validated)
-        s.save_snapshot(snapshot, plan.retrieved.zips)
+        taken = plan.snapshot("quick", s.connection, now(), validated)
+        snapshot = s.save_snapshot(taken, plan.retrieved.zips)
         report = s.deployer.quick(
             validation_id, wait_minutes=wait_minutes, on_submit=s.submitted(snapshot)
         )
-        s.settle(report, forced_reason=forced_reason)
+        s.settle(report, snapshot, forced_reason=forced_reason)
         return DeployRun(None, report, plan, snapshot)
+
+
+def _refuse_under_gate(record: DeployRecord | None, org: str) -> None:
+    """The org took the validation, the project's coverage gate did not: deploying it would
+    put code under the bar in the org, which is what validating first is for."""
+    if record is None or record.outcome != Outcome.COVERAGE_MISS.value:
+        return
+    raise CoverageGateMissed(
+        f"validation {record.id} of this package on {org} missed the project's coverage gate, "
+        "so it is not quick-deployed",
+        hint=f"`sftk deploy report {record.id} --org {org}` names the classes under the bar; "
+        f"raise their coverage and validate again (`sftk deploy --org {org} --check-only`), "
+        "or change the bars in [coverage] of sftk.toml",
+    )
 
 
 def _validated_package(project: Project, record: DeployRecord | None) -> DeployPackage | None:
@@ -320,11 +410,11 @@ def cancel(
     *,
     wait_minutes: float = DEFAULT_WAIT_MINUTES,
     on_progress: ProgressHandler | None = None,
-) -> DeployReport:
+) -> CancelReport:
     chosen = _deploy_id(project, org, deploy_id)
     with session(project, org, on_progress) as s:
         found = s.deployer.cancel(chosen, wait_minutes=wait_minutes)
-        s.settle(found)
+        s.settle(found.report)
         return found
 
 
@@ -345,6 +435,42 @@ def org_coverage(project: Project, org: str) -> CoverageRun:
         )
     classes = tuple(sorted((_class_coverage(r) for r in rows), key=lambda c: c.name))
     return CoverageRun(org, classes, coverage.evaluate(project.config.coverage, classes))
+
+
+def coverage_profile(project: Project, org: str) -> dict[str, Any]:
+    """The coverage profile of a local org: what stands in for its Apex test runs."""
+    with open_connection(project.config, _local(project, org)) as conn:
+        return local_control.coverage_profile(conn)
+
+
+def set_coverage_profile(
+    project: Project, org: str, profile: dict[str, Any], *, source: str
+) -> dict[str, Any]:
+    """Give a local org the coverage its deploys' test runs report (``source`` names where
+    the profile came from, for messages). A real org measures coverage by running tests."""
+    with open_connection(project.config, _local(project, org)) as conn:
+        try:
+            return local_control.set_coverage_profile(conn, profile)
+        except OrgError as error:
+            if error.code != "INVALID_FIELD":
+                raise
+            message = error.message.partition(": INVALID_FIELD: ")[2] or error.message
+            raise ConfigError(
+                f"{source}: {message}",
+                hint="docs/localorg.md shows the profile: classes and triggers with covered and "
+                "uncovered lines, test classes with their methods and failures",
+            ) from None
+
+
+def _local(project: Project, org: str) -> str:
+    chosen = find_profile(project.config, org)
+    if not is_local(chosen):
+        raise UsageError(
+            f"org profile {org} is a real org (auth = {chosen.auth}): it measures coverage by "
+            "running Apex tests, and nobody tells it what they cover",
+            hint='coverage profiles are for sftk\'s local orgs (auth = "local")',
+        )
+    return org
 
 
 _TRIGGER_PREFIX = "01q"
@@ -368,14 +494,32 @@ def _class_coverage(row: dict[str, object]) -> ClassCoverage:
     )
 
 
+def apex_files(project: Project, path: Path | None = None) -> dict[tuple[str, str], str]:
+    """Where the Apex classes and triggers of the package (of ``path`` when given) live, by
+    ("Class" or "Trigger", lower-case name), relative to the project folder, so that coverage
+    reports name the files a person edits, wherever the project keeps them."""
+    found: dict[tuple[str, str], str] = {}
+    for folder in [path] if path is not None else project.config.metadata_dirs:
+        for file in sorted(folder.rglob("*")) if folder.is_dir() else ():
+            kind = _APEX_SUFFIXES.get(file.suffix)
+            if kind is not None and file.is_file():
+                found.setdefault((kind, file.stem.lower()), project.config.display(file.resolve()))
+    return found
+
+
+_APEX_SUFFIXES = {".cls": "Class", ".trigger": "Trigger"}
+
+
 def write_ci_reports(
     report: DeployReport | CoverageRun,
     *,
     junit: Path | None,
     cobertura: Path | None,
+    sources: Mapping[tuple[str, str], str] | None = None,
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
 ) -> None:
-    """JUnit (tests) and Cobertura (coverage) files for CI systems, written atomically."""
+    """JUnit (tests) and Cobertura (coverage) files for CI systems, written atomically.
+    ``sources`` (``apex_files``) gives each class's file for Cobertura."""
     moment = clock()
     if isinstance(report, CoverageRun):
         classes, tests, suite = report.classes, None, f"coverage {report.org}"
@@ -390,5 +534,7 @@ def write_ci_reports(
         stamp = moment.strftime("%Y-%m-%dT%H:%M:%S")
         atomic_write_bytes(junit, ci_reports.junit_xml(tests, suite, stamp))
     if cobertura is not None:
-        data = ci_reports.cobertura_xml(classes, int(moment.timestamp() * 1000))
+        data = ci_reports.cobertura_xml(
+            classes, int(moment.timestamp() * 1000), files=sources or {}
+        )
         atomic_write_bytes(cobertura, data)

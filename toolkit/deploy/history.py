@@ -78,10 +78,13 @@ class DeployHistory:
         found = self.records(org)
         return found[0] if found else None
 
-    def latest_validation(self, org: str, package_hash: str | None) -> DeployRecord | None:
-        """The newest successful check-only deploy (of ``package_hash`` when given)."""
+    def latest_validation(
+        self, org: str, package_hash: str | None, outcome: str = "succeeded"
+    ) -> DeployRecord | None:
+        """The newest check-only deploy that ended with ``outcome`` (of ``package_hash`` when
+        given)."""
         for record in self.records(org):
-            if not record.check_only or record.outcome != "succeeded":
+            if not record.check_only or record.outcome != outcome:
                 continue
             if package_hash is None or record.package_hash == package_hash:
                 return record

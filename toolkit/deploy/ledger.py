@@ -5,6 +5,13 @@ Kept in the project's ``.sftk/ledger.json``, oldest first, written atomically. E
 never rewritten or removed by sftk; a forced production deploy records its reason. The rule
 is keyed by the package's content hash, so it holds whatever folder or zip the package was
 read from, and a package changed by one byte after the sandbox deploy is a new package.
+
+What proves a package: a successful deploy or quick deploy to a ``sandbox`` profile whose org
+said it was a sandbox (``Organization.IsSandbox``) at the time, or a ``verify`` entry: sftk
+retrieved the package's components from such a sandbox and found every one as packaged (the
+sandbox already had the package, or a fresh checkout has no ledger). A proof from a local org
+(``auth = "local"``) opens only a local production profile: a rehearsal is not a test of the
+customer's sandbox.
 """
 
 from __future__ import annotations
@@ -21,9 +28,10 @@ from toolkit.errors import ConfigError, NotProven, UsageError
 from toolkit.fsio import atomic_write_bytes
 
 LEDGER_FILE = "ledger.json"
-ACTIONS = ("validate", "deploy", "quick", "rollback")
-# Org kinds whose successful deploy proves a package for production.
-PROVING_KINDS = ("sandbox", "developer", "local")
+# verify: no deploy; the sandbox was found holding every component of the package as packaged
+ACTIONS = ("validate", "deploy", "quick", "rollback", "verify")
+PROVING_ACTIONS = ("deploy", "quick", "verify")
+PROVING_KINDS = ("sandbox",)  # profile kinds whose org may prove a package for production
 GUARDED_KINDS = ("production",)
 
 
@@ -33,17 +41,24 @@ class LedgerEntry:
     org_id: str | None
     kind: str  # the profile's kind: production, sandbox, developer, local
     action: str  # one of ACTIONS
-    package_hash: str
-    deploy_id: str
+    package_hash: str  # rollback: the package of the deploy it undid
+    deploy_id: str  # "" for verify; rollback: the last deploy of its steps
     at: str
     who: str  # the person at the keyboard (OS user)
     username: str | None  # the org user sftk deployed as
     forced_reason: str | None = None  # --force --reason on a production deploy
     validation_id: str | None = None  # a quick deploy: the validation it deployed
+    org_is_sandbox: bool | None = None  # what the org's Organization.IsSandbox said (None: unasked)
+    local: bool = False  # the profile is one of sftk's local orgs (auth = "local")
+    snapshot_id: str | None = None  # rollback: the snapshot the org was brought back to
 
     @property
     def proves(self) -> bool:
-        return self.kind in PROVING_KINDS and self.action in ("deploy", "quick")
+        return (
+            self.kind in PROVING_KINDS
+            and self.action in PROVING_ACTIONS
+            and self.org_is_sandbox is True
+        )
 
 
 def who() -> str:
@@ -51,6 +66,10 @@ def who() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+
+
+def is_local(profile: OrgProfile) -> bool:
+    return profile.auth == "local"
 
 
 class Ledger:
@@ -75,12 +94,16 @@ class Ledger:
         text = json.dumps(data, indent=1, sort_keys=True) + "\n"
         atomic_write_bytes(self.path, text.encode("utf-8"))
 
-    def proof(self, package_hash: str, from_org: str | None = None) -> LedgerEntry | None:
-        """The latest successful non-production deploy of ``package_hash`` (to ``from_org``
-        when given)."""
+    def proof(
+        self, package_hash: str, from_org: str | None = None, *, for_local: bool = True
+    ) -> LedgerEntry | None:
+        """The latest entry proving ``package_hash`` (from ``from_org`` when given) for a
+        production profile; ``for_local=False`` (a real production org) leaves out proofs
+        from local orgs."""
         for entry in reversed(self.entries()):
             wanted_org = from_org is None or entry.org == from_org
-            if entry.package_hash == package_hash and entry.proves and wanted_org:
+            wanted_place = for_local or not entry.local
+            if entry.package_hash == package_hash and entry.proves and wanted_org and wanted_place:
                 return entry
         return None
 
@@ -106,9 +129,8 @@ def require_proof(
     apply); raises ``NotProven`` when it refuses."""
     if profile.kind not in GUARDED_KINDS:
         return None
-    if ledger.proof(package_hash, from_org) is not None:
+    if ledger.proof(package_hash, from_org, for_local=is_local(profile)) is not None:
         return None
-    where = f"to {from_org}" if from_org else "to a sandbox, developer or local org"
     if force:
         if not (reason and reason.strip()):
             raise UsageError(
@@ -116,10 +138,23 @@ def require_proof(
                 hint='say why, e.g. --reason "hotfix for INC-1234"; it is kept in the ledger',
             )
         return reason.strip()
+    why = _no_proof(ledger, package_hash, from_org)
     raise NotProven(
-        f"{profile.name} is a production org, and this package ({package_hash[:12]}) was "
-        f"never deployed successfully {where} from this project",
-        hint="deploy it to a sandbox first (`sftk deploy --org SANDBOX`), then "
-        "`sftk promote --from SANDBOX --to PRODUCTION`; or override with "
-        '--force --reason "..."',
+        f"{profile.name} is a production org, and {why}",
+        hint="deploy it to a sandbox first (`sftk deploy --org SANDBOX`, which also records "
+        "that a sandbox already holds it), then `sftk promote --from SANDBOX --to "
+        'PRODUCTION`; or override with --force --reason "..."',
     )
+
+
+def _no_proof(ledger: Ledger, package_hash: str, from_org: str | None) -> str:
+    """Why no entry proves the package, in the words the person needs."""
+    short = package_hash[:12]
+    where = from_org or "a sandbox of this project"
+    local_only = ledger.proof(package_hash, from_org, for_local=True)
+    if local_only is not None:
+        return (
+            f"this package ({short}) was proven only on the local org {local_only.org}; a real "
+            "production org needs a proof from a real sandbox"
+        )
+    return f"this package ({short}) was never deployed successfully to {where}"

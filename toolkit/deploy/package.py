@@ -74,6 +74,21 @@ class DeployPackage:
             tuple(sorted(files, key=lambda f: f.path)), self.origin, part_of=self.identity
         )
 
+    def without_deletes(self, gone: Iterable[manifest.ComponentRef]) -> DeployPackage:
+        """The same package with ``gone`` left out of its delete manifests (a manifest left
+        empty is dropped): a real org refuses a deploy that deletes what it does not have."""
+        drop = set(gone)
+        files: list[MetadataFile] = []
+        for file in self.files:
+            if file.path not in manifest.DESTRUCTIVE_FILE.values():
+                files.append(file)
+                continue
+            listed = manifest.listed(file.content, formats.describe(file))
+            kept = [ref for ref in listed if ref not in drop]
+            if kept:
+                files.append(MetadataFile(file.path, manifest.destructive_xml(kept), file.origin))
+        return DeployPackage(tuple(files), self.origin, part_of=self.identity)
+
 
 def from_project(project: Project) -> DeployPackage:
     package = build_package(project)

@@ -4,7 +4,7 @@ a deploy costs one retrieve for both."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from toolkit.deploy.package import DeployPackage
@@ -12,7 +12,7 @@ from toolkit.deploy.retrieval import Retrieved, Retriever
 from toolkit.deploy.snapshots import Snapshot, Source, make_snapshot
 from toolkit.metadata import changes, normalize
 from toolkit.metadata.changes import Change, Status
-from toolkit.metadata.manifest import ComponentRef
+from toolkit.metadata.manifest import CHILD_TYPES, ComponentRef
 from toolkit.salesforce.connection import OrgConnection
 
 
@@ -23,10 +23,18 @@ class Plan:
     retrieved: Retrieved = field(repr=False)
     org_bodies: Mapping[ComponentRef, bytes] = field(repr=False)
     package_bodies: Mapping[ComponentRef, bytes] = field(repr=False)
+    # in the org, not in the project: what the org has of the project's objects (and of what
+    # the project deployed there before) that the package no longer declares
+    drift: tuple[ComponentRef, ...] = ()
 
     @property
     def effective(self) -> list[Change]:
         return changes.effective(self.changes)
+
+    @property
+    def already_absent(self) -> list[ComponentRef]:
+        """What the delete manifests name and the org does not have."""
+        return [c.ref for c in self.changes if c.status is Status.ALREADY_ABSENT]
 
     def count(self, status: Status) -> int:
         return sum(1 for c in self.changes if c.status is status)
@@ -55,9 +63,51 @@ class Plan:
         )
 
 
+def absent(retriever: Retriever, refs: Sequence[ComponentRef]) -> list[ComponentRef]:
+    """Which of ``refs`` the org does not have (one retrieve of just those)."""
+    if not refs:
+        return []
+    found = normalize.bodies(retriever.components(refs).files)
+    return [ref for ref in refs if ref not in found]
+
+
 def make_plan(retriever: Retriever, package: DeployPackage) -> Plan:
     package_bodies = normalize.bodies(package.files)
     retrieved = retriever.components([*package_bodies, *package.deletes])
     org_bodies = normalize.bodies(retrieved.files)
     found = changes.compare(package_bodies, org_bodies, package.deletes)
     return Plan(package, found, retrieved, org_bodies, package_bodies)
+
+
+def find_drift(
+    retriever: Retriever, package: DeployPackage, deployed_before: Iterable[ComponentRef] = ()
+) -> tuple[ComponentRef, ...]:
+    """What the org holds that the project once declared and no longer does: the children and
+    layouts of the package's custom objects that the package does not name, and components
+    an earlier deploy of the project put in this org (``deployed_before``). Listed with
+    listMetadata; nothing is deleted."""
+    declared = {*normalize.bodies(package.files), *package.deletes}
+    objects = {
+        ref.full_name for ref in declared if ref.type == "CustomObject" and _custom(ref.full_name)
+    }
+    earlier = set(deployed_before) - declared
+    types = {*CHILD_TYPES, "Layout", *(ref.type for ref in earlier)} if objects or earlier else ()
+    found = [
+        ref
+        for ref in retriever.listed(types)
+        if ref not in declared and (ref in earlier or _belongs_to(ref, objects))
+    ]
+    return tuple(sorted(found))
+
+
+def _belongs_to(ref: ComponentRef, objects: set[str]) -> bool:
+    """A custom child (field, list view, link ...) or a layout of one of ``objects``."""
+    if ref.type == "Layout":
+        return ref.full_name.partition("-")[0] in objects
+    parent, _, member = ref.full_name.partition(".")
+    standard_field = ref.type == "CustomField" and not _custom(member)
+    return ref.type in CHILD_TYPES and parent in objects and not standard_field
+
+
+def _custom(name: str) -> bool:
+    return "__" in name

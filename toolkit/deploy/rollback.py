@@ -1,11 +1,14 @@
 """Undoing a deploy from its snapshot, as a person would do it by hand, then proving it worked.
 
-1. Read the snapshot and refuse it unless every hash matches.
-2. Take a snapshot of the same components as they are now, so the rollback can be undone.
-3. Work out what to do: components that existed and differ now get their earlier version
-   back; components the deploy created and that exist now are deleted. Deletes run in the
-   order that keeps references valid (``policy.ROLLBACK_DELETE_ORDER``), one deploy per step;
-   what the Metadata API cannot delete goes to a list for a person, with what to do.
+1. Read the snapshot and refuse it unless its signature and every hash match.
+2. Work out what to do from what the org has now: components that existed and differ now get
+   their earlier version back; components the deploy created and that exist now are deleted.
+   Deletes run in the order that keeps references valid (``policy.ROLLBACK_DELETE_ORDER``),
+   one deploy per step; what the Metadata API cannot delete goes to a list for a person, with
+   what to do. (``prepare_rollback``; a dry run stops here, and so does a caller that finds
+   the deletes would take records nobody agreed to lose.)
+3. When there is anything to do, take a snapshot of the same components as they are now, so
+   the rollback can be undone, then deploy the steps (``run_rollback``).
 4. Retrieve again and compare with the snapshot: "verified" only when every component is
    back as it was and everything new is gone.
 """
@@ -19,7 +22,8 @@ from lxml import etree
 
 from toolkit.deploy.package import DeployPackage
 from toolkit.deploy.policy import ROLLBACK_DELETE_ORDER, STANDARD_COMPONENT, UNDELETABLE, Outcome
-from toolkit.deploy.retrieval import Retriever
+from toolkit.deploy.records_at_risk import RecordsAtRisk
+from toolkit.deploy.retrieval import Retrieved, Retriever
 from toolkit.deploy.runner import Deployer, DeployReport
 from toolkit.deploy.snapshots import (
     Snapshot,
@@ -79,24 +83,33 @@ class Mismatch:
 @dataclass(frozen=True)
 class RollbackReport:
     snapshot: Snapshot
-    own_snapshot: Snapshot  # taken before the rollback: roll this back to undo it
+    # taken before the rollback (roll this back to undo it); None when nothing was changed:
+    # nothing to undo, or a dry run
+    own_snapshot: Snapshot | None
     steps: tuple[RollbackStep, ...]
     manual: tuple[ManualStep, ...]
     mismatches: tuple[Mismatch, ...]
+    at_risk: tuple[RecordsAtRisk, ...] = ()  # what the deletes would take, counted first
+    undone_too: tuple[Snapshot, ...] = ()  # later deploys this rollback also undoes
+    dry_run: bool = False
 
     @property
     def failed(self) -> bool:
-        return any(not step.succeeded for step in self.steps)
+        return not self.dry_run and any(not step.succeeded for step in self.steps)
 
     @property
     def verified(self) -> bool:
-        return not self.failed and not self.mismatches
+        return not self.dry_run and not self.failed and not self.mismatches
 
 
 @dataclass(frozen=True)
 class RollbackPlan:
     steps: tuple[RollbackStep, ...]
     manual: tuple[ManualStep, ...]
+
+    @property
+    def deletes(self) -> list[ComponentRef]:
+        return [ref for step in self.steps for ref in step.deletes]
 
     def actions(self, refs: Sequence[ComponentRef]) -> dict[ComponentRef, str]:
         """What the rollback does to each of ``refs`` (for its own snapshot): ``deploy``,
@@ -110,8 +123,44 @@ class RollbackPlan:
         return out
 
 
-def roll_back(
-    snapshot_id: str,
+@dataclass(frozen=True)
+class PreparedRollback:
+    """Everything worked out, nothing changed yet: the snapshot and its files, the org now,
+    and the steps that bring the org back."""
+
+    snapshot: Snapshot
+    before: list[MetadataFile]
+    current: Retrieved
+    now: dict[ComponentRef, bytes]
+    plan: RollbackPlan
+
+    def dry_run(
+        self, at_risk: tuple[RecordsAtRisk, ...], undone_too: tuple[Snapshot, ...]
+    ) -> RollbackReport:
+        """The report of this rollback as worked out, with nothing run."""
+        steps, manual = self.plan.steps, self.plan.manual
+        return RollbackReport(self.snapshot, None, steps, manual, (), at_risk, undone_too, True)
+
+
+def prepare_rollback(
+    snapshot_id: str, *, store: SnapshotStore, retriever: Retriever, connection: OrgConnection
+) -> PreparedRollback:
+    """Steps 1 and 3 of the module docstring: check the snapshot, retrieve, work out."""
+    snapshot, before = store.load(snapshot_id)
+    if snapshot.org_id and connection.org_id and snapshot.org_id != connection.org_id:
+        raise UsageError(
+            f"snapshot {snapshot.short_id} was taken of org {snapshot.org_id}; profile "
+            f"{connection.profile} connects to org {connection.org_id}",
+            hint=f"roll back on the org the snapshot came from (profile {snapshot.org})",
+        )
+    current = retriever.components([c.ref for c in snapshot.components])
+    now = normalize.bodies(current.files)
+    plan = plan_rollback(snapshot, now, normalize.bodies(before))
+    return PreparedRollback(snapshot, before, current, now, plan)
+
+
+def run_rollback(
+    prepared: PreparedRollback,
     *,
     store: SnapshotStore,
     retriever: Retriever,
@@ -120,45 +169,52 @@ def roll_back(
     options: DeployOptions,
     created_at: str,
     wait_minutes: float,
+    at_risk: tuple[RecordsAtRisk, ...] = (),
+    undone_too: tuple[Snapshot, ...] = (),
 ) -> RollbackReport:
-    """Roll the org back to ``snapshot_id`` and verify it; see the module docstring."""
-    snapshot, before = store.load(snapshot_id)
-    if snapshot.org_id and connection.org_id and snapshot.org_id != connection.org_id:
-        raise UsageError(
-            f"snapshot {snapshot.short_id} was taken of org {snapshot.org_id}; profile "
-            f"{connection.profile} connects to org {connection.org_id}",
-            hint=f"roll back on the org the snapshot came from (profile {snapshot.org})",
-        )
+    """Steps 2 and 4 of the module docstring, then the proof. A rollback with nothing to do
+    sends nothing and stores no snapshot of its own."""
+    snapshot, plan = prepared.snapshot, prepared.plan
+    if not plan.steps:
+        found = tuple(mismatches(snapshot, prepared.now))
+        return RollbackReport(snapshot, None, (), plan.manual, found, at_risk, undone_too)
     refs = [c.ref for c in snapshot.components]
-    current = retriever.components(refs)
-    now = normalize.bodies(current.files)
-    plan = plan_rollback(snapshot, now, normalize.bodies(before))
-    actions = plan.actions(refs)
-    own = make_snapshot(
-        kind="rollback",
-        source=Source.of(connection),
-        api_version=snapshot.api_version,
-        created_at=created_at,
-        package_hash=None,
-        refs=actions,
-        before=now,
-        package_bodies=normalize.bodies(before),
-        zips=current.zips,
-        undoes=snapshot.id,
+    own = store.save(
+        make_snapshot(
+            kind="rollback",
+            source=Source.of(connection),
+            api_version=snapshot.api_version,
+            created_at=created_at,
+            package_hash=None,
+            refs=plan.actions(refs),
+            before=prepared.now,
+            package_bodies=normalize.bodies(prepared.before),
+            zips=prepared.current.zips,
+            undoes=snapshot.id,
+        ),
+        prepared.current.zips,
+        secrets=[connection.access_token],
     )
-    store.save(own, current.zips, secrets=[connection.access_token])
     steps: list[RollbackStep] = []
     for step in plan.steps:
         if steps and not steps[-1].succeeded:
             steps.append(step)
             continue
-        package = step_package(step, before, snapshot.api_version, f"rollback {snapshot.short_id}")
+        package = step_package(
+            step, prepared.before, snapshot.api_version, f"rollback {snapshot.short_id}"
+        )
         report = deployer.deploy(package, options, wait_minutes=wait_minutes)
         steps.append(replace(step, report=report))
     ran = [s.report for s in steps if s.report is not None]
     after = normalize.bodies(retriever.components(refs).files)
     result = RollbackReport(
-        snapshot, own, tuple(steps), plan.manual, tuple(mismatches(snapshot, after))
+        snapshot,
+        own,
+        tuple(steps),
+        plan.manual,
+        tuple(mismatches(snapshot, after)),
+        at_risk,
+        undone_too,
     )
     store.record(
         own.id,
@@ -211,11 +267,23 @@ def plan_rollback(
     for type_name in ROLLBACK_DELETE_ORDER:
         group = [r for r in later if r.type == type_name]
         if type_name == "CustomObject":
-            for level in _object_levels(group, now):
-                steps.append(RollbackStep("delete new objects", deletes=tuple(level)))
+            levels = _object_levels(group, now)
+            for number, level in enumerate(levels):
+                steps.append(
+                    RollbackStep(_objects_title(number, len(levels)), deletes=tuple(level))
+                )
         elif group:
             steps.append(RollbackStep(f"delete new {type_name} components", deletes=tuple(group)))
     return RollbackPlan(tuple(steps), tuple(manual))
+
+
+def _objects_title(number: int, levels: int) -> str:
+    """Objects go in several steps when new objects look each other up: say which is which."""
+    if levels == 1:
+        return "delete new objects"
+    if number == 0:
+        return "delete new objects that no other new object looks up"
+    return "delete new objects that the objects deleted before looked up"
 
 
 def step_package(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
 from toolkit.config import CoveragePolicy
@@ -55,6 +55,15 @@ class DeployReport:
     result: DeployResult | None = None
     gate: coverage.GateResult | None = None
     note: str | None = None  # what to do next, for timeouts, interruptions and --async
+
+
+@dataclass(frozen=True)
+class CancelReport:
+    """How a cancel ended: the deploy's report, and whether it had finished before the cancel
+    could stop it (then nothing was canceled, and that is no failure of the cancel)."""
+
+    report: DeployReport
+    already_finished: bool = False
 
 
 def options_for(
@@ -230,11 +239,27 @@ class Deployer:
             return self.judge(result)
         return self._unfinished(result, Outcome.RUNNING)
 
-    def cancel(self, deploy_id: str, *, wait_minutes: float) -> DeployReport:
-        answer = self._retried(lambda: self.api.cancel_deploy(deploy_id))
+    def cancel(self, deploy_id: str, *, wait_minutes: float) -> CancelReport:
+        """Cancel a deploy and wait until it stops. One that has already finished is reported
+        as it ended; the org refuses to cancel it, and sftk does not ask."""
+        if self.status(deploy_id, details=False).final:
+            return self._finished_before(deploy_id)
+        try:
+            answer = self._retried(lambda: self.api.cancel_deploy(deploy_id))
+        except OrgError:
+            if self.status(deploy_id, details=False).final:  # it finished meanwhile
+                return self._finished_before(deploy_id)
+            raise
         if answer.done:
-            return self.judge(self.status(deploy_id))
-        return self.wait(deploy_id, wait_minutes)
+            return CancelReport(self.judge(self.status(deploy_id)))
+        return CancelReport(self.wait(deploy_id, wait_minutes))
+
+    def _finished_before(self, deploy_id: str) -> CancelReport:
+        report = replace(
+            self.judge(self.status(deploy_id)),
+            note="it had already finished: there was nothing to cancel",
+        )
+        return CancelReport(report, already_finished=True)
 
     # --- judging -----------------------------------------------------------------------------
 

@@ -8,20 +8,29 @@ compares the org with the manifest.
 
 On disk, in the project's ``.sftk/snapshots/``:
 
-- ``<id>.json``: the manifest, canonical JSON; ``id`` is the sha256 of those bytes;
+- ``<id>.json``: the manifest, canonical JSON; ``id`` is the HMAC-SHA256 of those bytes under
+  the project's snapshot key;
 - ``blobs/<sha256>``: the retrieved zips, named by their own hash;
 - ``outcomes/<id>.json``: the deploys that followed and how they ended (written later, so it
-  is not part of the content-addressed manifest).
+  is not part of the signed manifest).
+
+The key (``SFTK_SNAPSHOT_KEY``, else ``.sftk/snapshot.key``, made on first use) is kept
+outside the snapshot folder, so a manifest edited and renamed to its own new hash is still
+refused: only a holder of the key can name a manifest. The manifest names its zips by hash,
+and each component by the hash of its body, so the key covers everything a rollback deploys.
 
 Every file is written to a temporary name and moved into place. Reading a snapshot checks the
-manifest's hash, each zip's hash and each component's hash, and refuses it when one differs.
-Snapshots hold the org's id, the user name and metadata, never a token or password.
+manifest's signature, each zip's hash and each component's hash, and refuses it when one
+differs. Snapshots hold the org's id, the user name and metadata, never a token or password.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
+import secrets as random_secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -36,6 +45,9 @@ from toolkit.metadata.types import MANIFEST_NAMES
 from toolkit.salesforce.connection import OrgConnection
 
 SNAPSHOTS_DIR = "snapshots"
+KEY_ENV = "SFTK_SNAPSHOT_KEY"
+KEY_FILE = "snapshot.key"  # in the state folder, beside (not inside) the snapshot folder
+MIN_KEY_LENGTH = 32
 FORMAT = 1
 KINDS = ("deploy", "quick", "rollback", "backup")  # what the snapshot was taken before
 SHORT_ID = 12  # characters of an id shown to people; any unique prefix of 6 or more is taken
@@ -73,7 +85,8 @@ class StoredZip:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A snapshot's manifest; ``id`` is the hash of its canonical form (``id`` excluded)."""
+    """A snapshot's manifest; ``id`` is the HMAC of its canonical form (``id`` excluded) under
+    the project's key, given when the store saves it ("" before)."""
 
     kind: str
     org: str  # profile name
@@ -161,7 +174,7 @@ def make_snapshot(
             )
         )
     stored = tuple(StoredZip(hashlib.sha256(z).hexdigest(), len(z)) for z in zips)
-    snapshot = Snapshot(
+    return Snapshot(
         kind=kind,
         org=source.org,
         org_id=source.org_id,
@@ -174,24 +187,67 @@ def make_snapshot(
         zips=stored,
         undoes=undoes,
     )
-    return replace(snapshot, id=hashlib.sha256(snapshot.canonical()).hexdigest())
+
+
+def snapshot_key(state_dir: Path) -> bytes:
+    """The key that signs this project's snapshots: ``SFTK_SNAPSHOT_KEY`` (a CI secret shared
+    by the jobs that deploy and roll back), else ``.sftk/snapshot.key``, made on first use."""
+    given = os.environ.get(KEY_ENV)
+    if given is not None:
+        return _checked_key(given.strip().encode(), f"environment variable {KEY_ENV}")
+    path = state_dir / KEY_FILE
+    try:
+        return _checked_key(path.read_bytes().strip(), str(path))
+    except FileNotFoundError:
+        pass
+    state_dir.mkdir(parents=True, exist_ok=True)
+    made = random_secrets.token_hex(MIN_KEY_LENGTH).encode()
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another sftk made it meanwhile
+        return _checked_key(path.read_bytes().strip(), str(path))
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(made + b"\n")
+    return made
+
+
+def _checked_key(key: bytes, where: str) -> bytes:
+    if len(key) < MIN_KEY_LENGTH:
+        raise ConfigError(
+            f"the snapshot key in {where} is shorter than {MIN_KEY_LENGTH} characters",
+            hint=f"use a random value, e.g. `python3 -c 'import secrets; print(secrets.token_hex"
+            f"({MIN_KEY_LENGTH}))'`; snapshots signed with another key are refused",
+        )
+    return key
 
 
 class SnapshotStore:
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, key: bytes | None = None) -> None:
+        self.state_dir = state_dir
         self.root = state_dir / SNAPSHOTS_DIR
+        self._key = key
+
+    def _sign(self, manifest: bytes) -> str:
+        if self._key is None:
+            self._key = snapshot_key(self.state_dir)
+        return hmac.new(self._key, manifest, hashlib.sha256).hexdigest()
 
     # --- writing ---------------------------------------------------------------------------
 
-    def save(self, snapshot: Snapshot, zips: Sequence[bytes], secrets: Iterable[str] = ()) -> None:
-        """Zips first, manifest last: a manifest on disk always has its zips."""
+    def save(
+        self, snapshot: Snapshot, zips: Sequence[bytes], secrets: Iterable[str] = ()
+    ) -> Snapshot:
+        """Store the snapshot and return it with its id. Zips first, manifest last: a
+        manifest on disk always has its zips."""
         manifest = snapshot.canonical()
         _refuse_secrets([manifest, *zips], secrets)
+        sealed = replace(snapshot, id=self._sign(manifest))
         for data, stored in zip(zips, snapshot.zips, strict=True):
             path = self.root / "blobs" / stored.sha256
             if not path.exists():
                 atomic_write_bytes(path, data)
-        atomic_write_bytes(self.root / f"{snapshot.id}.json", manifest)
+        atomic_write_bytes(self.root / f"{sealed.id}.json", manifest)
+        return sealed
 
     def record(self, snapshot_id: str, outcome: SnapshotOutcome) -> None:
         text = json.dumps(asdict(outcome), indent=1, sort_keys=True) + "\n"
@@ -241,16 +297,17 @@ class SnapshotStore:
         return found[0]
 
     def manifest(self, snapshot_id: str) -> Snapshot:
-        """A snapshot's manifest, its hash checked (its zips are not read)."""
+        """A snapshot's manifest, its signature checked (its zips are not read)."""
         path = self.root / f"{snapshot_id}.json"
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise SnapshotInvalid(f"snapshot {snapshot_id}: cannot be read ({exc})") from None
-        if hashlib.sha256(data).hexdigest() != snapshot_id:
+        if not hmac.compare_digest(self._sign(data), snapshot_id):
             raise SnapshotInvalid(
                 f"snapshot {snapshot_id[:SHORT_ID]}: its manifest {path} does not match its "
-                "hash; it was changed after it was written"
+                "signature under this project's snapshot key; it was changed after it was "
+                f"written, or written with another key ({KEY_ENV})"
             )
         try:
             return _from_json(json.loads(data), snapshot_id)
@@ -295,18 +352,56 @@ class SnapshotStore:
                 found.append(snapshot)
         return sorted(found, key=lambda s: (s.created_at, s.id), reverse=True)
 
-    def damaged(self) -> list[str]:
-        out = []
+    def damaged(self) -> dict[str, str]:
+        """Every snapshot that fails a check (manifest, zips or components), with why."""
+        out = {}
         for snapshot_id in self.ids():
             try:
-                self.manifest(snapshot_id)
-            except SnapshotInvalid:
-                out.append(snapshot_id)
+                self.load(snapshot_id)
+            except SnapshotInvalid as exc:
+                out[snapshot_id] = exc.message
         return out
+
+    def prune(self, keep: int, org: str | None = None) -> list[Snapshot]:
+        """Remove all but the ``keep`` newest snapshots of each org profile (of ``org`` only
+        when given), their outcomes, and the zips no manifest names any more. Damaged
+        snapshots are left for a person to look at, and so are the zips they name."""
+        by_org: dict[str, list[Snapshot]] = {}
+        for snapshot in self.all(org):
+            by_org.setdefault(snapshot.org, []).append(snapshot)
+        removed = [s for snapshots in by_org.values() for s in snapshots[keep:]]
+        for snapshot in removed:
+            (self.root / f"{snapshot.id}.json").unlink()
+            (self.root / "outcomes" / f"{snapshot.id}.json").unlink(missing_ok=True)
+        named = {blob for snapshot_id in self.ids() for blob in self._blobs_named(snapshot_id)}
+        blobs = self.root / "blobs"
+        for path in blobs.iterdir() if blobs.is_dir() else ():
+            if path.name not in named and not path.name.startswith("."):  # "." files: being written
+                path.unlink()
+        return removed
+
+    def _blobs_named(self, snapshot_id: str) -> set[str]:
+        """The zips a manifest names, read without checking it (pruning keeps what a damaged
+        or differently signed snapshot may still need)."""
+        try:
+            data = json.loads((self.root / f"{snapshot_id}.json").read_bytes())
+            return {str(z["sha256"]) for z in data.get("zips", [])}
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return set()
 
     def latest(self, org: str, kinds: Iterable[str]) -> Snapshot | None:
         wanted = set(kinds)
         return next((s for s in self.all(org) if s.kind in wanted), None)
+
+    def deployed_to(self, org: str) -> set[ComponentRef]:
+        """Every component a snapshot of ``org`` says its deploy sent."""
+        return {
+            c.ref
+            for s in self.all(org)
+            if s.kind in ("deploy", "quick")
+            for c in s.components
+            if c.action == "deploy"
+        }
 
     def by_deploy(self, deploy_id: str) -> str | None:
         """The snapshot taken before the deploy ``deploy_id``."""

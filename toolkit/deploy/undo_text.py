@@ -14,10 +14,14 @@ from toolkit.deploy.promotion import PromoteRun
 from toolkit.deploy.recovery import SnapshotView
 from toolkit.deploy.report_text import report_json, report_lines
 from toolkit.deploy.rollback import RollbackReport
+from toolkit.deploy.runner import DeployReport
 from toolkit.deploy.snapshots import Snapshot
 from toolkit.metadata.changes import Status
 
 # --- plans -------------------------------------------------------------------------------------
+
+
+DRIFT = "in the org, not in the project"
 
 
 def plan_counts(plan: Plan) -> dict[str, int]:
@@ -27,6 +31,7 @@ def plan_counts(plan: Plan) -> dict[str, int]:
 def plan_json(plan: Plan, with_diff: bool = False) -> dict[str, Any]:
     return {
         "counts": plan_counts(plan),
+        "drift": [str(ref) for ref in plan.drift],
         "components": [
             {
                 "component": str(c.ref),
@@ -44,7 +49,13 @@ def plan_lines(plan: Plan, with_diff: bool = False) -> list[str]:
         lines.append(f"{change.status.value:14} {change.ref}")
         if with_diff and change.status is Status.CHANGED:
             lines.extend(f"    {line}" for line in change.diff().splitlines())
+    lines.extend(f"{DRIFT:14} {ref}" for ref in plan.drift)
     lines.append(plan_summary(plan))
+    if plan.drift:
+        lines.append(
+            f"{len(plan.drift)} component(s) of the project's objects are {DRIFT}: sftk "
+            "deletes none of them; list them in [deletions] of sftk.toml to delete them"
+        )
     return lines
 
 
@@ -65,26 +76,50 @@ def deploy_run_json(run: DeployRun) -> dict[str, Any]:
         data = {"deploy_id": None, "outcome": "unchanged", "exit_code": 0, "result": None}
     data["changes"] = None if run.plan is None else plan_counts(run.plan)
     data["snapshot"] = None if run.snapshot is None else run.snapshot.id
+    data["proof"] = None if run.proof is None else asdict(run.proof)
+    data["left_out"] = [str(ref) for ref in run.left_out]
     return data
 
 
 def deploy_run_lines(run: DeployRun) -> list[str]:
     if run.report is None:
         assert run.plan is not None
-        return [
+        lines = [
             f"nothing to deploy: the org already has every component of this package "
             f"({plan_summary(run.plan).removeprefix('plan: ')})",
             "--force deploys it anyway",
         ]
+        if run.proof is not None:
+            lines.append(
+                f"the ledger records that sandbox {run.proof.org} holds package "
+                f"{run.proof.package_hash[:12]}: production may take it (`sftk promote --from "
+                f"{run.proof.org} --to PRODUCTION`)"
+            )
+        return lines
     lines = report_lines(run.report)
+    if run.left_out:
+        lines.append(
+            "left out of the delete manifest, as the org does not have them: "
+            + ", ".join(str(ref) for ref in run.left_out)
+        )
     if run.plan is not None:
-        lines.append(plan_summary(run.plan))
+        lines.append(_changes_line(run.report, run.plan))
     if run.snapshot is not None:
         lines.append(
             f"snapshot {run.snapshot.short_id} holds what the org had before; "
             f"`sftk rollback --org {run.report.org}` undoes this deploy"
         )
     return lines
+
+
+def _changes_line(report: DeployReport, plan: Plan) -> str:
+    """What the deploy did to the org, in the plan's counts (the plan was made before it)."""
+    counts = plan_summary(plan).removeprefix("plan: ")
+    if report.outcome in (Outcome.SUCCEEDED, Outcome.COVERAGE_MISS):
+        return f"changed in the org: {counts}"
+    if report.outcome in (Outcome.FAILED, Outcome.CANCELED):
+        return f"nothing changed in the org; the package holds: {counts}"
+    return f"the package holds: {counts}"
 
 
 # --- snapshots ----------------------------------------------------------------------------------
@@ -145,9 +180,11 @@ def backup_lines(snapshot: Snapshot) -> list[str]:
 
 
 def rollback_json(report: RollbackReport) -> dict[str, Any]:
+    own = report.own_snapshot
     return {
         "snapshot": report.snapshot.id,
-        "rollback_snapshot": report.own_snapshot.id,
+        "rollback_snapshot": None if own is None else own.id,
+        "dry_run": report.dry_run,
         "verified": report.verified,
         "failed": report.failed,
         "steps": [
@@ -164,12 +201,22 @@ def rollback_json(report: RollbackReport) -> dict[str, Any]:
             {"component": str(m.ref), "expected": m.expected, "found": m.found}
             for m in report.mismatches
         ],
+        "records_at_risk": [
+            {"component": str(r.ref), "records": r.records, "detail": r.detail}
+            for r in report.at_risk
+        ],
+        "undoes_too": [
+            {"snapshot": s.id, "kind": s.kind, "created_at": s.created_at}
+            for s in report.undone_too
+        ],
     }
 
 
 def rollback_lines(report: RollbackReport) -> list[str]:
     short = report.snapshot.short_id
-    if report.verified:
+    if report.dry_run:
+        head = f"rollback to snapshot {short}, dry run: nothing was changed"
+    elif report.verified:
         head = f"rollback to snapshot {short} verified: the org matches the snapshot"
     elif report.failed:
         head = f"rollback to snapshot {short} FAILED"
@@ -184,23 +231,38 @@ def rollback_lines(report: RollbackReport) -> list[str]:
             what.append(f"{len(step.restores)} restored")
         if step.deletes:
             what.append(f"{len(step.deletes)} deleted")
+        if report.dry_run:
+            lines.append(f"- would {step.title} ({', '.join(what)})")
+            lines.extend(f"    restore {ref}" for ref in step.restores)
+            lines.extend(f"    delete  {ref}" for ref in step.deletes)
+            continue
         if step.report is None:
             lines.append(f"- {step.title} ({', '.join(what)}): not run")
             continue
         lines.append(f"- {step.title} ({', '.join(what)}): {step.report.outcome.value}")
         if not step.succeeded:
             lines.extend(f"    {line}" for line in report_lines(step.report))
+    for risk in report.at_risk:
+        if report.dry_run:
+            lines.append(f"data: {risk.ref}: {risk.detail}")
+        elif risk.holds_data and report.own_snapshot is not None:
+            lines.append(f"data deleted: {risk.ref}: {risk.detail}")
+    for later in report.undone_too:
+        lines.append(
+            f"also undoes: the {later.kind} of {later.created_at} (snapshot {later.short_id})"
+        )
     for manual in report.manual:
         lines.append(f"by hand: {manual.ref}: {manual.why}; {manual.todo}")
     for mismatch in report.mismatches:
         lines.append(
             f"differs: {mismatch.ref}: expected {mismatch.expected}, found {mismatch.found}"
         )
-    lines.append(
-        f"snapshot {report.own_snapshot.short_id} holds what the org had before this rollback; "
-        f"`sftk rollback --org {report.own_snapshot.org} {report.own_snapshot.short_id}` "
-        "undoes it"
-    )
+    own = report.own_snapshot
+    if own is not None:
+        lines.append(
+            f"snapshot {own.short_id} holds what the org had before this rollback; "
+            f"`sftk rollback --org {own.org} {own.short_id}` undoes it"
+        )
     return lines
 
 
@@ -219,10 +281,7 @@ def promote_json(run: PromoteRun) -> dict[str, Any]:
 
 
 def promote_lines(run: PromoteRun) -> list[str]:
-    proof = run.proof
-    lines = [
-        f"{run.source} took this package on {proof.at} (deploy {proof.deploy_id}, by {proof.who})"
-    ]
+    lines = [proof_line(run.proof)]
     if run.validation is not None:
         lines.extend(deploy_run_lines(run.validation))
     if run.deploy is not None:
@@ -239,12 +298,24 @@ def _succeeded(run: DeployRun) -> bool:
     return run.report is not None and run.report.outcome is Outcome.SUCCEEDED
 
 
+def proof_line(proof: LedgerEntry) -> str:
+    if proof.action == "verify":
+        return (
+            f"{proof.org} holds this package: every component found as packaged on {proof.at} "
+            f"(by {proof.who})"
+        )
+    return f"{proof.org} took this package on {proof.at} (deploy {proof.deploy_id}, by {proof.who})"
+
+
 def ledger_lines(entries: list[LedgerEntry]) -> list[str]:
     lines = []
     for e in entries:
         forced = f" FORCED: {e.forced_reason}" if e.forced_reason else ""
+        what = e.deploy_id or "held: every component found as packaged"
+        if e.snapshot_id:
+            what += f", back to snapshot {e.snapshot_id[:12]}"
         lines.append(
             f"{e.at}  {e.action:8} {e.org} ({e.kind})  package {e.package_hash[:12]}  "
-            f"{e.deploy_id}  by {e.who}{forced}"
+            f"{what}  by {e.who}{forced}"
         )
     return lines or ["the ledger is empty: nothing was validated or deployed from this project"]

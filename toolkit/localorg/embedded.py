@@ -47,9 +47,8 @@ def local_org(state_dir: Path, kind: str = "local") -> Iterator[dict[str, str]]:
         _report_kind(connection, kind)
         yield connection
         return
-    org = start(state_dir)
+    org = start(state_dir, facts=KIND_FACTS.get(kind))
     try:
-        _report_kind(org.connection, kind)
         yield org.connection
     finally:
         org.stop()

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from toolkit.localorg import (
     tooling,
 )
 from toolkit.localorg.certs import ensure_certificate
-from toolkit.localorg.facts import OrgFacts, load_facts
+from toolkit.localorg.facts import OrgFacts, load_facts, update_facts
 from toolkit.localorg.http import Listener, Request, Response, Router, listen
 from toolkit.localorg.store import Store
 
@@ -164,23 +165,33 @@ class RunningOrg:
 
 
 def start(
-    state_dir: Path, *, host: str = DEFAULT_HOST, port: int = 0, http_port: int | None = None
+    state_dir: Path,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = 0,
+    http_port: int | None = None,
+    facts: Mapping[str, object] | None = None,
 ) -> RunningOrg:
-    """Serve the org in background threads of this process until ``stop()``."""
+    """Serve the org in background threads of this process until ``stop()``. ``facts``
+    (as ``PATCH /_sftk/org`` takes them) are set before the first request is answered, so
+    every client sees the org as the kind it stands in for."""
     org = Org(state_dir)
+    if facts:
+        update_facts(org.store, dict(facts))
+        system_records.sync(org)
     tls = ensure_certificate(org.state_dir / "tls")
     listeners = [listen(org, host, port, tls.server_context())]
     if http_port is not None:
         listeners.append(listen(org, host, http_port, None))
     shown_host = "localhost" if host in ("127.0.0.1", "localhost") else host
     org.instance_url = f"https://{shown_host}:{listeners[0].port}"
-    facts = org.facts
+    known = org.facts
     connection = {
         "instance_url": org.instance_url,
         "access_token": identity.default_token(org),
         "ca_bundle": str(tls.cert),
-        "org_id": facts.org_id,
-        "username": facts.username,
+        "org_id": known.org_id,
+        "username": known.username,
     }
     if http_port is not None:
         connection["http_url"] = f"http://{shown_host}:{listeners[1].port}"

@@ -92,9 +92,29 @@ def reject_duplicates(specs: Iterable[ObjectSpec]) -> None:
         seen[spec.name] = spec.source
 
 
+# What belongs to an object itself, not to fields, links, layouts or access added to it.
+OBJECT_KEYS = (
+    "label",
+    "plural_label",
+    "description",
+    "name_field",
+    "sharing_model",
+    "deployment_status",
+    "enable_search",
+    "enable_reports",
+    "enable_activities",
+    "enable_history",
+    "enable_feeds",
+    "tab",
+)
+
+
 def _object(root: Table, default_name: str) -> ObjectSpec:
     name = root.string("name", default_name) or default_name
     custom = name.endswith("__c")
+    if custom and not root.has("label") and not root.has("plural_label"):
+        _refuse_object_keys(root, name)
+        custom = False  # adds to another's object (a plugin's), as a standard object's spec does
     fields = tuple(_field(name, key, table) for key, table in root.tables("fields"))
     web_links = tuple(_web_link(key, table) for key, table in root.tables("web_links"))
     layouts = tuple(_layout(name, key, table) for key, table in root.tables("layouts"))
@@ -137,6 +157,19 @@ def _object(root: Table, default_name: str) -> ObjectSpec:
     elif tab is not None:
         raise root.error("tab", "custom tabs are for custom objects (names ending in __c)")
     return spec
+
+
+def _refuse_object_keys(root: Table, name: str) -> None:
+    """A custom object spec without label adds to an object described elsewhere: what
+    describes the object itself has no place in it."""
+    for key in OBJECT_KEYS:
+        if root.has(key):
+            raise root.error(
+                key,
+                f"belongs to the object itself, and this spec has no label, so it only adds "
+                f"fields, links, layouts and access to {name}, an object described elsewhere",
+                hint=f'add label and plural_label to describe {name} here, or remove "{key}"',
+            )
 
 
 def _name_field(table: Table | None, object_name: str) -> NameFieldSpec:

@@ -205,6 +205,12 @@ class ObjectSpec:
     def custom(self) -> bool:
         return self.name.endswith("__c")
 
+    @property
+    def extension(self) -> bool:
+        """A custom object's spec without label: it adds fields, links, layouts and access to
+        the object another spec describes (a plugin's), as a standard object's spec does."""
+        return self.custom and self.label is None and self.plural_label is None
+
 
 @dataclass(frozen=True)
 class PermissionSetSpec:

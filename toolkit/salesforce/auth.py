@@ -21,8 +21,6 @@ import binascii
 import json
 import os
 import re
-import shutil
-import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -41,12 +39,12 @@ from toolkit.localorg.embedded import local_org
 from toolkit.metadata import xmlsafe
 from toolkit.salesforce.connection import OrgConnection
 from toolkit.salesforce.redact import redact
+from toolkit.salesforce.sf_cli import run_sf
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 JWT_LIFETIME_SECONDS = 180
 SOAP_LOGIN_MAX_VERSION = "64.0"  # login() is gone from API 65.0 on
 HTTP_TIMEOUT = (10, 60)  # connect, read (seconds)
-SF_TIMEOUT_SECONDS = 120  # the CLI starts Node and may refresh the token first
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 PARTNER_NS = "urn:partner.soap.sforce.com"
 
@@ -440,6 +438,7 @@ def _password_login(profile: OrgProfile, session: requests.Session, secrets: _Se
     assert profile.username is not None
     password = secrets.env("password_env", "the user's password")
     token = secrets.optional_env("security_token_env", "the user's security token")
+    secrets.keep(password + token)  # sent as one: redacted as one, glued as it is
     if profile.client_id_env is None:
         return _soap_login(profile, session, password + token, secrets)
     form = {
@@ -529,52 +528,22 @@ def _token_login(profile: OrgProfile, session: requests.Session, secrets: _Secre
 
 def _sfdx_login(profile: OrgProfile, session: requests.Session, secrets: _Secrets) -> _Login:
     assert profile.alias is not None
-    command = f"sf org display --json --target-org {profile.alias}"
     login_hint = (
         f"authorize the org with `sf org login web --alias {profile.alias}`, or check alias in "
         f"[orgs.{profile.name}] against `sf org list`"
     )
-    executable = shutil.which("sf", path=secrets.environ.get("PATH", os.defpath))
-    if executable is None:
-        raise secrets.fail(
-            "the Salesforce CLI (sf) is not on PATH",
-            code="SF_CLI_NOT_FOUND",
-            hint="install it (npm install --global @salesforce/cli) and log in to the org, or "
-            "choose another auth method for this profile",
-        )
-    try:
-        ran = subprocess.run(
-            [executable, "org", "display", "--json", "--target-org", profile.alias],
-            capture_output=True,
-            text=True,
-            timeout=SF_TIMEOUT_SECONDS,
-            env=dict(secrets.environ),
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise secrets.fail(
-            f"`{command}` did not finish in {SF_TIMEOUT_SECONDS} s",
-            code="TIMEOUT",
-            hint="run it yourself to see what it waits for",
-        ) from None
-    except OSError as exc:
-        raise secrets.fail(
-            f"cannot run {executable} ({exc.strerror})",
-            code="SF_CLI_FAILED",
-            hint="reinstall the Salesforce CLI",
-        ) from None
-    answer = _sf_json(ran.stdout) or _sf_json(ran.stderr) or {}
-    result = answer.get("result")
+    answer = run_sf(
+        ["org", "display", "--json", "--target-org", profile.alias], secrets.environ, secrets.fail
+    )
+    result = answer.result
     if isinstance(result, dict) and isinstance(result.get("accessToken"), str):
         secrets.keep(result["accessToken"])
-    if ran.returncode != 0 or not isinstance(result, dict):
-        code = str(answer.get("name") or "SF_CLI_FAILED")
-        message = str(answer.get("message") or f"exit status {ran.returncode}, no JSON result")
-        raise secrets.fail(f"`{command}` failed: {message}", code=code, hint=login_hint)
+    if answer.returncode != 0 or not isinstance(result, dict):
+        raise answer.error(secrets.fail, login_hint)
     token, url = result.get("accessToken"), result.get("instanceUrl")
     if not isinstance(token, str) or not token or not isinstance(url, str) or not url:
         raise secrets.fail(
-            f"`{command}` gave no access token and instance URL",
+            f"`{answer.command}` gave no access token and instance URL",
             code="SF_CLI_FAILED",
             hint=login_hint,
         )
@@ -585,18 +554,6 @@ def _sfdx_login(profile: OrgProfile, session: requests.Session, secrets: _Secret
         username if isinstance(username, str) else None,
         org_id if isinstance(org_id, str) else None,
     )
-
-
-def _sf_json(text: str) -> dict[str, Any] | None:
-    """The CLI's JSON document; it may be preceded by warnings on older versions."""
-    start = text.find("{")
-    if start < 0:
-        return None
-    try:
-        value = json.loads(text[start:])
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 _LOGINS: dict[str, Callable[[OrgProfile, requests.Session, _Secrets], _Login]] = {

@@ -10,7 +10,38 @@ from toolkit.errors import OrgError
 from toolkit.salesforce import rest
 from toolkit.salesforce.connection import OrgConnection
 
-ORGANIZATION_SOQL = "SELECT Name, OrganizationType, IsSandbox, InstanceName FROM Organization"
+ORGANIZATION_SOQL = (
+    "SELECT Name, OrganizationType, IsSandbox, InstanceName, TrialExpirationDate FROM Organization"
+)
+
+
+@dataclass(frozen=True)
+class Organization:
+    """What the org says it is (its Organization record), whatever its profile says."""
+
+    name: str
+    edition: str  # OrganizationType: "Developer Edition", "Enterprise Edition", ...
+    is_sandbox: bool
+    instance_name: str | None
+    trial_expiration_date: str | None  # set for scratch orgs and trials
+
+
+def read_organization(conn: OrgConnection) -> Organization:
+    rows = rest.query(conn, ORGANIZATION_SOQL)
+    if not rows:
+        raise OrgError(
+            f"org profile {conn.profile!r}: the org returned no Organization record",
+            code="NO_ORGANIZATION",
+            hint="the user may lack access to the Organization object",
+        )
+    row = rows[0]
+    return Organization(
+        name=str(row.get("Name") or ""),
+        edition=str(row.get("OrganizationType") or ""),
+        is_sandbox=bool(row.get("IsSandbox")),
+        instance_name=row.get("InstanceName"),
+        trial_expiration_date=row.get("TrialExpirationDate"),
+    )
 
 
 @dataclass(frozen=True)
@@ -37,14 +68,7 @@ class OrgSummary:
 
 
 def describe_org(conn: OrgConnection) -> OrgSummary:
-    rows = rest.query(conn, ORGANIZATION_SOQL)
-    if not rows:
-        raise OrgError(
-            f"org profile {conn.profile!r}: the org returned no Organization record",
-            code="NO_ORGANIZATION",
-            hint="the user may lack access to the Organization object",
-        )
-    organization = rows[0]
+    organization = read_organization(conn)
     daily = rest.limits(conn).get("DailyApiRequests", {})
     return OrgSummary(
         profile=conn.profile,
@@ -54,10 +78,10 @@ def describe_org(conn: OrgConnection) -> OrgSummary:
         org_id=conn.org_id,
         user_id=conn.user_id,
         api_version=conn.api_version,
-        name=str(organization.get("Name") or ""),
-        edition=str(organization.get("OrganizationType") or ""),
-        is_sandbox=bool(organization.get("IsSandbox")),
-        instance_name=organization.get("InstanceName"),
+        name=organization.name,
+        edition=organization.edition,
+        is_sandbox=organization.is_sandbox,
+        instance_name=organization.instance_name,
         api_requests_remaining=daily.get("Remaining"),
         api_requests_max=daily.get("Max"),
     )

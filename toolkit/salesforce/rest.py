@@ -53,3 +53,9 @@ def tooling_query(conn: OrgConnection, soql: str) -> list[dict[str, Any]]:
 def limits(conn: OrgConnection) -> dict[str, Any]:
     answer: dict[str, Any] = calling("read the org's limits", lambda: conn.rest().limits())
     return answer
+
+
+def count(conn: OrgConnection, soql: str) -> int:
+    """The total a ``SELECT COUNT() ...`` query answers."""
+    answer = calling(f"query {soql!r}", lambda: conn.rest().query(soql))
+    return int(answer["totalSize"])

@@ -23,7 +23,7 @@ from toolkit.sync.contract import RecordFailure, RunInfo
 from toolkit.sync.guard import ApiGuard, GuardStop
 from toolkit.sync.loader import BulkPace
 from toolkit.sync.options import ProgressHandler, SyncOptions
-from toolkit.sync.proof import require_sandbox_run
+from toolkit.sync.proof import org_is_sandbox, require_sandbox_run
 from toolkit.sync.report import RunReport
 from toolkit.sync.session import (
     StreamJob,
@@ -56,12 +56,14 @@ def sync(
     streams, declared = planned_streams(project, options.plugin, options.stream)
     with sync_session(project, org) as session, session.state.exclusive():
         plugins = tuple(sorted({s.plugin for s in streams}))
+        is_sandbox = org_is_sandbox(session)
         forced = require_sandbox_run(session, plugins, options.force_reason)
         jobs = prepare(session, streams, declared)
         preflight_plugins(session, plugins)
         share = project.config.sync.api_share
         guard = ApiGuard.from_limits(session.counter, remaining_requests(session), share)
-        return Run(session, jobs, options, guard, on_progress, sleep, plugins, forced).execute()
+        run = Run(session, jobs, options, guard, on_progress, sleep, plugins, forced, is_sandbox)
+        return run.execute()
 
 
 class Run:
@@ -77,8 +79,10 @@ class Run:
         sleep: Callable[[float], None],
         plugins: tuple[str, ...],
         forced: str | None,
+        is_sandbox: bool,
     ) -> None:
         self.session = session
+        self.is_sandbox = is_sandbox
         self.jobs = jobs
         self.options = options
         self.guard = guard
@@ -109,6 +113,7 @@ class Run:
             org_id=session.org_id,
             kind=session.conn.kind,
             local=session.profile.auth == "local",
+            org_is_sandbox=self.is_sandbox,
             mode=self.options.mode,
             plugins=self.plugins,
             started=started,

@@ -1,45 +1,53 @@
-"""The sandbox-first rule for data: a plugin's first sync into a production org needs a
-completed sync of it into a sandbox of the project, as recorded in the run history."""
+"""The sandbox-first rule for data, as deploys have it: a plugin's first sync into a production
+org needs a completed sync of it into a sandbox of the project, as recorded in the run history.
+What proves is a run into an org of kind ``sandbox`` that said it was one when asked
+(``Organization.IsSandbox``); a real production org takes only a real sandbox's run, a local
+production profile (``rehearsal-prod``) a local sandbox's too."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from toolkit.errors import NotProven
+from toolkit.salesforce import records as sf_records
 from toolkit.sync.session import SyncSession
 
-# Org kinds whose completed sync of a plugin opens production to it; a real production org
-# takes only a real sandbox's run.
-PROVING_KINDS = ("sandbox",)
-LOCAL_PROVING_KINDS = ("sandbox", "developer", "local")
+PROVING_KIND = "sandbox"
+PROVING_STATUSES = ("succeeded", "partial")  # the run went to its end (dead letters allowed)
+
+
+def org_is_sandbox(session: SyncSession) -> bool:
+    """What the org says of itself, not what the profile says of it."""
+    rows = sf_records.query(session.sf, "SELECT IsSandbox FROM Organization")
+    return bool(rows and rows[0].get("IsSandbox"))
 
 
 def require_sandbox_run(
     session: SyncSession, plugins: Sequence[str], force_reason: str | None
 ) -> str | None:
-    """The sandbox-first rule for data: a plugin's first sync into a production org needs a
-    completed sync of it into a sandbox of the project (a local production profile: into any
-    local org). ``--force --reason`` overrides; the reason is kept with the run."""
+    """``--force --reason`` overrides; the reason is kept with the run (returned here)."""
     if session.conn.kind != "production":
         return None
     local = session.profile.auth == "local"
-    kinds = LOCAL_PROVING_KINDS if local else PROVING_KINDS
     missing = []
     for plugin in plugins:
         runs = [
-            r
-            for r in session.state.runs()
-            if plugin in r.plugins and r.status in ("succeeded", "partial")
+            r for r in session.state.runs() if plugin in r.plugins and r.status in PROVING_STATUSES
         ]
         if any(r.org_id == session.org_id for r in runs):
-            continue
-        if not any(r.kind in kinds and (local or not r.local) for r in runs):
+            continue  # this production org has had the plugin's data before
+        proving = [
+            r
+            for r in runs
+            if r.kind == PROVING_KIND and r.org_is_sandbox and (local or not r.local)
+        ]
+        if not proving:
             missing.append(plugin)
     if not missing:
         return None
     if force_reason:
         return force_reason
-    where = "a local sandbox, developer or local org" if local else "a real sandbox"
+    where = "sandbox" if local else "real sandbox (a local org proves only a local production)"
     raise NotProven(
         f"production org {session.conn.profile} has never had a sync of "
         + ", ".join(missing)

@@ -73,6 +73,7 @@ CREATE TABLE IF NOT EXISTS runs (
     org_id TEXT,
     kind TEXT NOT NULL,
     local INTEGER NOT NULL,
+    org_is_sandbox INTEGER NOT NULL DEFAULT 0,
     mode TEXT NOT NULL,
     plugins TEXT NOT NULL,
     status TEXT NOT NULL,
@@ -146,6 +147,7 @@ class RunRow:
     org_id: str | None
     kind: str
     local: bool
+    org_is_sandbox: bool
     mode: str
     plugins: tuple[str, ...]
     status: str
@@ -541,15 +543,26 @@ class SyncState:
         org_id: str | None,
         kind: str,
         local: bool,
+        org_is_sandbox: bool,
         mode: str,
         plugins: Sequence[str],
         started: str,
     ) -> None:
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO runs (id, org, org_id, kind, local, mode, plugins, status, started) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)",
-                (run_id, org, org_id, kind, int(local), mode, json.dumps(list(plugins)), started),
+                "INSERT INTO runs (id, org, org_id, kind, local, org_is_sandbox, mode, plugins, "
+                "status, started) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)",
+                (
+                    run_id,
+                    org,
+                    org_id,
+                    kind,
+                    int(local),
+                    int(org_is_sandbox),
+                    mode,
+                    json.dumps(list(plugins)),
+                    started,
+                ),
             )
 
     def run_finished(self, report: RunReport) -> None:
@@ -570,7 +583,8 @@ class SyncState:
 
     def runs(self, run_id: str | None = None, limit: int | None = None) -> list[RunRow]:
         sql = (
-            "SELECT id, org, org_id, kind, local, mode, plugins, status, started, report FROM runs"
+            "SELECT id, org, org_id, kind, local, org_is_sandbox, mode, plugins, status, "
+            "started, report FROM runs"
         )
         params: tuple[Any, ...] = ()
         if run_id is not None:
@@ -581,16 +595,17 @@ class SyncState:
             sql += f" LIMIT {int(limit)}"
         return [
             RunRow(
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                bool(r[4]),
-                r[5],
-                tuple(json.loads(r[6])),
-                r[7],
-                r[8],
-                None if r[9] is None else RunReport.from_json(json.loads(r[9])),
+                id=r[0],
+                org=r[1],
+                org_id=r[2],
+                kind=r[3],
+                local=bool(r[4]),
+                org_is_sandbox=bool(r[5]),
+                mode=r[6],
+                plugins=tuple(json.loads(r[7])),
+                status=r[8],
+                started=r[9],
+                report=None if r[10] is None else RunReport.from_json(json.loads(r[10])),
             )
             for r in self.db.execute(sql, params)
         ]
