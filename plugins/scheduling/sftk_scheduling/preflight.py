@@ -13,10 +13,10 @@ from typing import Any
 from sftk_scheduling.settings import Settings
 from toolkit.deploy.policy import SUPPORTED_EDITIONS
 from toolkit.sync.contract import CheckResult, OrgAccess
+from toolkit.sync.proof import PROVING_KIND, PROVING_STATUSES
 from toolkit.sync.state import SyncState
 
 PLUGIN = "scheduling"
-PROVING_STATUSES = ("succeeded", "partial")  # runs that reached their end
 PERMISSIONS = (
     "PermissionsApiEnabled",
     "PermissionsModifyAllData",
@@ -96,8 +96,9 @@ def _sandbox_first(org: OrgAccess, root: Path) -> CheckResult:
     try:
         proven = any(
             PLUGIN in run.plugins
-            and run.kind == "sandbox"
-            and run.status in ("succeeded", "partial")
+            and run.kind == PROVING_KIND
+            and run.org_is_sandbox
+            and run.status in PROVING_STATUSES
             for run in state.runs()
         )
     finally:
