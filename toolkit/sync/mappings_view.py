@@ -163,11 +163,12 @@ def _lookup_rows(planned: PlannedStream) -> list[MappingRow]:
                     LOOKUP_ORIGIN,
                 )
             )
-    for match in stream.unless_found:
+    if stream.unless_found:
+        where = " or ".join(f"a {m.object} by {m.field}" for m in stream.unless_found)
         rows.append(
             MappingRow(
                 stream.key,
-                f"{stream.source_key} (not written when a {match.object} has it in {match.field})",
+                f"{stream.source_key} (not written when {where} has it: kept)",
                 "",
                 "-",
                 LOOKUP_ORIGIN,
