@@ -286,9 +286,10 @@ def plan(project: Project, org: str, *, path: Path | None = None) -> Plan:
     what the org has of the project that the package no longer declares (``drift``)."""
     pkg = _package(project, path)
     with session(project, org) as s:
-        found = make_plan(s.retriever, patched(s.retriever, pkg))
+        merged = patched(s.retriever, pkg)  # a patched layout is the package's, not drift
+        found = make_plan(s.retriever, merged)
         earlier = s.snapshots.deployed_to(org) if path is None else ()
-        return replace(found, drift=find_drift(s.retriever, pkg, earlier))
+        return replace(found, drift=find_drift(s.retriever, merged, earlier))
 
 
 def quick(
