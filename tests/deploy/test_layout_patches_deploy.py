@@ -129,12 +129,15 @@ def test_a_patch_merges_into_the_orgs_layout_once_and_a_rollback_restores_it(
 
 
 def test_a_layout_the_project_writes_is_patched_as_written(root: Path, org: RunningOrg) -> None:
-    written = CONTACT + """
+    written = (
+        CONTACT
+        + """
 [layouts."Contact Layout"]
 [[layouts."Contact Layout".sections]]
 label = "Contact"
 columns = [["LastName", "Email"]]
 """
+    )
     (root / "objects" / "Contact.toml").write_text(written)
     found = project(root)
     run = commands.deploy(found, "local")

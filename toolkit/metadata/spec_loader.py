@@ -120,9 +120,7 @@ def _object(root: Table, default_name: str) -> ObjectSpec:
     fields = tuple(_field(name, key, table) for key, table in root.tables("fields"))
     web_links = tuple(_web_link(key, table) for key, table in root.tables("web_links"))
     layouts = tuple(_layout(name, key, table) for key, table in root.tables("layouts"))
-    patches = tuple(
-        _layout_patch(name, key, table) for key, table in root.tables("layout_patches")
-    )
+    patches = tuple(_layout_patch(name, key, table) for key, table in root.tables("layout_patches"))
     access = tuple(_access(key, table) for key, table in root.tables("access"))
     name_field = _name_field(root.table("name_field"), name) if custom else None
     tab_table = root.table("tab")
