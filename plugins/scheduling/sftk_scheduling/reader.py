@@ -153,8 +153,8 @@ class Reader:
                     inside = _keys(resources.pop(resource))
                 gone += [_Change(k, s, "deleted from the calendar") for k, s in inside.items()]
         for change in gone:
-            if "#" in change.key and change.start < ics.iso(window.start):
-                continue  # an occurrence now in the past, out of the window: forgotten
+            if "#" in change.key and not _in(change.start, window):
+                continue  # an occurrence the window no longer covers (now past): forgotten
             yield change.where, change
 
     def _resource(
