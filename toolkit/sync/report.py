@@ -29,6 +29,7 @@ class StreamReport:
     before_cursor: int = 0
     reconciled: int = 0
     kept: int = 0
+    matched: int = 0  # written records that adopted an org record found by the match fields
     method: str = "none"  # how records were written: none, collections, bulk, or both
     completed: bool = False  # read to the end (the cursor and bookmark were kept)
     warnings: tuple[str, ...] = ()
@@ -46,6 +47,7 @@ class StreamReport:
             "before_cursor": self.before_cursor,
             "reconciled": self.reconciled,
             "kept": self.kept,
+            "matched": self.matched,
             "method": self.method,
             "completed": self.completed,
             "warnings": list(self.warnings),
@@ -165,6 +167,7 @@ def stream_line(stream: StreamReport) -> str:
         ("deleted", stream.deleted),
         ("dead-lettered", stream.dead_lettered),
         ("reconciled", stream.reconciled),
+        ("matched", stream.matched),
     ):
         if count:
             parts.append(f"{label} {count}")
