@@ -34,7 +34,7 @@ from toolkit.metadata.render import (
 )
 from toolkit.metadata.schema import bundled_wsdl_path, wsdl_api_version
 from toolkit.metadata.spec_loader import load_object_files, reject_duplicates, spec_paths
-from toolkit.metadata.specs import ObjectSpec, PermissionSetSpec
+from toolkit.metadata.specs import LayoutPatch, ObjectSpec, PermissionSetSpec
 from toolkit.metadata.types import MANIFEST_NAMES
 from toolkit.plugins import Plugins, load_plugins
 
@@ -233,6 +233,23 @@ def project_objects(project: Project) -> tuple[ObjectSpec, ...]:
     return merge_objects([*own, *_plugin_objects(project)], described=carried_objects(carried))
 
 
+def layout_patches(project: Project) -> tuple[LayoutPatch, ...]:
+    """Every layout patch of the project: its specs' ``[layout_patches]`` and the enabled
+    plugins' (``sftk_layout_patches``), in that order. Patches are merged into the org's
+    layouts when a deploy or a plan meets the org (toolkit.deploy.patching)."""
+    found = [p for spec in project_objects(project) for p in spec.layout_patches]
+    for name, result in project.plugins.call("sftk_layout_patches", project.config.plugins):
+        for patch in result or ():
+            if not isinstance(patch, LayoutPatch):
+                raise ConfigError(
+                    f"plugin {name}: sftk_layout_patches returned {type(patch).__name__}, "
+                    "not LayoutPatch",
+                    hint="return toolkit.metadata.specs.LayoutPatch values",
+                )
+            found.append(replace(patch, source=f"plugin {name}: {patch.source}".rstrip(": ")))
+    return tuple(found)
+
+
 def merge_objects(
     specs: Iterable[ObjectSpec], described: Collection[str] = ()
 ) -> tuple[ObjectSpec, ...]:
@@ -277,6 +294,7 @@ _MERGED_PARTS = (
     "fields",
     "web_links",
     "layouts",
+    "layout_patches",
     "access",
     "validation_rules",
     "record_types",
@@ -288,7 +306,7 @@ _MERGED_PARTS = (
 
 def _refuse_collisions(base: ObjectSpec, addition: ObjectSpec) -> None:
     for kind in _MERGED_PARTS:
-        if kind == "access":
+        if kind in ("access", "layout_patches"):  # grants add up, patches of one layout too
             continue
         mine = {getattr(x, "name", None) for x in getattr(base, kind)}
         for item in getattr(addition, kind):

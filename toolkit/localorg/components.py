@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lxml import etree
 
@@ -312,7 +312,11 @@ def delete(db: sqlite3.Connection, type_name: str, full_name: str) -> bool:
         object_name, _, field_name = found.full_name.partition(".")
         db.executemany(
             "DELETE FROM schema_fields WHERE object = ? AND name = ?",
-            [(object_name, name) for name in (field_name, *_location_parts(field_name))],
+            [
+                (live, name)
+                for live in _live_objects(object_name)
+                for name in (field_name, *_location_parts(field_name))
+            ],
         )
     return True
 
@@ -484,14 +488,30 @@ def save_object(db: sqlite3.Connection, facts: ObjectFacts) -> None:
         )
 
 
+# Custom fields of events and tasks are deployed on Activity; Salesforce shows them on both.
+ACTIVITY_RECORDS = ("Event", "Task")
+
+
+def _live_objects(object_name: str) -> tuple[str, ...]:
+    """The objects whose records carry a custom field deployed on ``object_name``."""
+    return (object_name, *ACTIVITY_RECORDS) if object_name == "Activity" else (object_name,)
+
+
 def save_field(db: sqlite3.Connection, field: FieldDef) -> None:
-    """Create or replace a custom field in the live schema (its object must exist).
+    """Create or replace a custom field in the live schema (its object must exist); one
+    deployed on Activity goes on Event and Task too.
 
     Formula and roll-up summary fields are calculated: read-only, described as such. A
     roll-up is described as what it sums up (a count as a double); a geolocation field
     brings its latitude and longitude fields; a picklist of a global value set takes that
     set's values as the org has them (deploys save fields after the other components).
     """
+    for object_name in _live_objects(field.object)[1:]:
+        _save_field(db, replace(field, object=object_name))
+    _save_field(db, field)
+
+
+def _save_field(db: sqlite3.Connection, field: FieldDef) -> None:
     ftype = fieldtypes.field_type(field.type)
     describe_type = ftype.describe_type if ftype is not None else field.type.lower()
     if field.type == "Summary":

@@ -31,6 +31,7 @@ from toolkit.metadata.specs import (
     FilterItemSpec,
     GlobalValueSetSpec,
     LayoutItemSpec,
+    LayoutPatch,
     LayoutSectionSpec,
     LayoutSpec,
     ListViewSpec,
@@ -38,6 +39,7 @@ from toolkit.metadata.specs import (
     NameFieldSpec,
     ObjectAccessSpec,
     ObjectSpec,
+    PatchField,
     PermissionSetSpec,
     PicklistValue,
     RecordTypeSpec,
@@ -148,6 +150,7 @@ def _object(root: Table, default_name: str) -> ObjectSpec:
     fields = tuple(_field(name, key, table) for key, table in root.tables("fields"))
     web_links = tuple(_web_link(key, table) for key, table in root.tables("web_links"))
     layouts = tuple(_layout(name, key, table) for key, table in root.tables("layouts"))
+    patches = tuple(_layout_patch(name, key, table) for key, table in root.tables("layout_patches"))
     access = tuple(_access(key, table) for key, table in root.tables("access"))
     name_field = _name_field(root.table("name_field"), name) if custom else None
     search_table = root.table("search_layouts")
@@ -175,6 +178,7 @@ def _object(root: Table, default_name: str) -> ObjectSpec:
         enable_history=root.flag("enable_history", False),
         enable_feeds=root.flag("enable_feeds", False),
         fields=fields,
+        layout_patches=patches,
         layouts=layouts,
         web_links=web_links,
         tab=tab,
@@ -578,6 +582,36 @@ def _layout(object_name: str, name: str, table: Table) -> LayoutSpec:
             "sections",
             "a layout needs at least one section",
             hint='add [[layouts."…".sections]] with a label and columns',
+        )
+    return spec
+
+
+def _layout_patch(object_name: str, name: str, table: Table) -> LayoutPatch:
+    """``[layout_patches."Contact Layout"]``: what to merge into the org's layout of that
+    name, where ``[layouts."…"]`` would replace it."""
+    fields = []
+    for item in table.table_list("fields"):
+        fields.append(
+            PatchField(
+                section=item.required_string("section"),
+                field=item.required_string("field"),
+                behavior=item.choice("behavior", LAYOUT_BEHAVIORS, "Edit") or "Edit",
+            )
+        )
+        item.finish()
+    spec = LayoutPatch(
+        layout=f"{object_name}-{name}",
+        related_lists=tuple(_related_list(t) for t in table.table_list("related_lists")),
+        buttons=table.strings("buttons"),
+        fields=tuple(fields),
+        source=_where(table),
+    )
+    table.finish()
+    if not (spec.related_lists or spec.buttons or spec.fields):
+        raise table.error(
+            "related_lists",
+            f"the patch of {spec.layout} adds nothing",
+            hint="give it related_lists, buttons or fields",
         )
     return spec
 
