@@ -191,3 +191,36 @@ def test_import_from_an_org_plans_clean_against_it(
         {"component": "PermissionSet:Site_Visit_User", "status": "new"}
     ]
     assert plan["counts"]["unchanged"] > 30
+
+
+def test_an_org_holding_what_was_imported_plans_clean(source: Path, fresh: Path, sftk: Run) -> None:
+    """Files as a real org writes them (every default spelled out: ``<externalId>false``, an
+    action override of type Default) are in the org; the project imported from them plans
+    clean against it, since deploying it would change nothing there."""
+    objects = source / "force-app" / "main" / "default" / "objects" / "Course__c"
+    price = objects / "fields" / "Price__c.field-meta.xml"
+    price.write_text(
+        price.read_text().replace(
+            "<label>",
+            "<externalId>false</externalId>\n    <trackFeedHistory>false"
+            "</trackFeedHistory>\n    <label>",
+        )
+    )
+    course = objects / "Course__c.object-meta.xml"
+    course.write_text(
+        course.read_text().replace(
+            "<label>",
+            "<actionOverrides>\n        <actionName>View</actionName>\n        <type>Default"
+            "</type>\n    </actionOverrides>\n    <label>",
+            1,
+        )
+    )
+    deployed = sftk("deploy", str(source), "--org", "local", cwd=fresh)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    imported = sftk("import", str(source), cwd=fresh)
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    planned = sftk("plan", "--org", "local", "--json", cwd=fresh)
+    plan = _json(planned)
+    assert [c for c in plan["components"] if c["status"] != "unchanged"] == [
+        {"component": "PermissionSet:Site_Visit_User", "status": "new"}
+    ]

@@ -14,7 +14,9 @@ keeping their order, and these are dropped:
   or writes for every object (an action override of type ``Default`` is the standard action).
 
 ``sftk import`` keeps what its specs say in this sense, and proves it by comparing these
-bodies: a component whose rendering differs from the original in them is kept as it is.
+bodies: a component whose rendering differs from the original in them is kept as it is. ``sftk
+plan`` judges new, changed and unchanged by them too, so a project imported from an org (whose
+retrieves spell every default out) plans clean against it.
 """
 
 from __future__ import annotations
@@ -38,9 +40,16 @@ ORG_DEFAULTS: Mapping[tuple[str, str], str] = {
 
 def bodies(files: Sequence[MetadataFile], schema: MetadataSchema) -> dict[ComponentRef, bytes]:
     """One body per component, as ``normalize.bodies`` gives it, reduced to its meaning."""
+    return reduced(normalize.bodies(files), schema)
+
+
+def reduced(
+    normalized: Mapping[ComponentRef, bytes], schema: MetadataSchema
+) -> dict[ComponentRef, bytes]:
+    """Bodies that ``normalize.bodies`` gave, each reduced to its meaning."""
     models = schema.content_models
     out: dict[ComponentRef, bytes] = {}
-    for ref, body in normalize.bodies(files).items():
+    for ref, body in normalized.items():
         if body.startswith(b"<?xml"):
             root = xmlsafe.parse(body, str(ref))
             _reduce(root, ref.type, models)
