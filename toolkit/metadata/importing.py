@@ -199,24 +199,9 @@ def _value_set(el: etree._Element, name: str) -> Data:
         values = _reader(definition, f"the values of field {name}")
         if values.flag("sorted"):
             data["sorted"] = True
-        listed: list[Any] = []
-        defaults = []
-        for value in values.take("value"):
-            one = _reader(value, f"a value of field {name}")
-            full_name = one.text("fullName") or ""
-            label = one.text("label")
-            if one.flag("default"):
-                defaults.append(full_name)
-            one.finish()
-            listed.append(
-                full_name if label in (None, full_name) else {"name": full_name, "label": label}
-            )
+        data["values"], default = _values(values.take("value"), f"field {name}")
         values.finish()
-        data["values"] = listed
-        if len(defaults) > 1:
-            raise Unsupported(f"field {name} marks {len(defaults)} values default")
-        if defaults:
-            data["default"] = defaults[0]
+        _put(data, "default", default)
     _put(data, "global_value_set", value_set.text("valueSetName"))
     if controlling is not None:
         data["controlling_field"] = controlling
@@ -642,20 +627,27 @@ def global_value_set_data(el: etree._Element, name: str) -> Data:
     _put(data, "description", value_set.text("description"))
     if value_set.flag("sorted"):
         data["sorted"] = True
-    values, defaults = [], []
-    for value in value_set.take("customValue"):
-        one = _reader(value, f"global value set {name}")
+    data["values"], default = _values(value_set.take("customValue"), f"global value set {name}")
+    value_set.finish()
+    _put(data, "default", default)
+    return data
+
+
+def _values(elements: list[etree._Element], owner: str) -> tuple[list[Any], str | None]:
+    """Picklist values as a spec writes them (a name, or a name and its label), and the one
+    marked default: a field's ``<value>`` and a global value set's ``<customValue>`` alike."""
+    listed: list[Any] = []
+    defaults = []
+    for value in elements:
+        one = _reader(value, f"a value of {owner}")
         full_name = one.text("fullName") or ""
         label = one.text("label")
         if one.flag("default"):
             defaults.append(full_name)
         one.finish()
-        values.append(
+        listed.append(
             full_name if label in (None, full_name) else {"name": full_name, "label": label}
         )
-    value_set.finish()
-    data["values"] = values
     if len(defaults) > 1:
-        raise Unsupported(f"global value set {name} marks {len(defaults)} values default")
-    _put(data, "default", defaults[0] if defaults else None)
-    return data
+        raise Unsupported(f"{owner} marks {len(defaults)} values default")
+    return listed, defaults[0] if defaults else None
