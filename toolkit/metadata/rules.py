@@ -44,7 +44,7 @@ from toolkit.metadata.model import (
     split_namespace,
 )
 from toolkit.metadata.packaging import PACKAGE_LIMITS, PackageLimits, build_zip
-from toolkit.metadata.standard_objects import is_standard_object, standard_field
+from toolkit.metadata.standard_objects import SYSTEM_FIELDS, is_standard_object, standard_field
 from toolkit.metadata.types import BY_NAME, OBJECT_CHILDREN, decomposed_file
 
 Severity = Literal["error", "warning"]
@@ -505,6 +505,19 @@ def _field_rules(field: FieldDef, obj: ObjectDef, ctx: _Context, out: list[Probl
         )
         if problem is not None:
             out.append(problem)
+    elif field.name.lower() in SYSTEM_FIELDS:
+        out.append(
+            Problem(
+                "custom-suffix",
+                field.file,
+                field.line,
+                _field_component(field),
+                f"{field.name!r} is a system field every {obj.name} record has, which no "
+                "package defines or changes; custom field names end in __c",
+                f"rename it to {field.name}__c",
+            )
+        )
+        return
     elif standard_field(obj.name, field.name) is not None:
         return  # a standard field the package customises: its shape is Salesforce's
     elif is_custom_name(obj.name) or is_standard_object(obj.name):
