@@ -33,6 +33,7 @@ from toolkit.deploy.runner import (
     Deployer,
     DeployReport,
     ProgressHandler,
+    in_the_org,
     options_for,
 )
 from toolkit.deploy.snapshots import Snapshot, SnapshotOutcome, SnapshotStore
@@ -270,8 +271,19 @@ def deploy(
         report = s.deployer.deploy(
             sent, options, wait_minutes=wait_minutes, on_submit=s.submitted(snapshot)
         )
-        s.settle(report, snapshot, forced_reason=forced_reason)
+        with _recorded(report):
+            s.settle(report, snapshot, forced_reason=forced_reason)
         return DeployRun(checked, report, plan, snapshot, left_out=tuple(gone))
+
+
+@contextmanager
+def _recorded(report: DeployReport) -> Iterator[None]:
+    """Recording what the org said of a deploy it has (snapshot outcome, ledger) may fail."""
+    if not report.deploy_id:
+        yield
+        return
+    with in_the_org(report.deploy_id, report.org):
+        yield
 
 
 def _package(project: Project, path: Path | None) -> DeployPackage:
@@ -338,7 +350,8 @@ def quick(
         report = s.deployer.quick(
             validation_id, wait_minutes=wait_minutes, on_submit=s.submitted(snapshot)
         )
-        s.settle(report, snapshot, forced_reason=forced_reason)
+        with _recorded(report):
+            s.settle(report, snapshot, forced_reason=forced_reason)
         return DeployRun(None, report, plan, snapshot)
 
 
@@ -389,7 +402,7 @@ def resume(
     on_progress: ProgressHandler | None = None,
 ) -> DeployReport:
     chosen = _deploy_id(project, org, deploy_id)
-    with session(project, org, on_progress) as s:
+    with session(project, org, on_progress) as s, in_the_org(chosen, org):
         report = s.deployer.wait(chosen, wait_minutes)
         s.settle(report)
         return report
@@ -397,7 +410,7 @@ def resume(
 
 def report(project: Project, org: str, deploy_id: str | None = None) -> DeployReport:
     chosen = _deploy_id(project, org, deploy_id)
-    with session(project, org) as s:
+    with session(project, org) as s, in_the_org(chosen, org):
         found = s.deployer.report(chosen)
         s.settle(found)
         return found
@@ -412,7 +425,7 @@ def cancel(
     on_progress: ProgressHandler | None = None,
 ) -> CancelReport:
     chosen = _deploy_id(project, org, deploy_id)
-    with session(project, org, on_progress) as s:
+    with session(project, org, on_progress) as s, in_the_org(chosen, org):
         found = s.deployer.cancel(chosen, wait_minutes=wait_minutes)
         s.settle(found.report)
         return found
