@@ -8,6 +8,7 @@ component or record and says what to do.
 from __future__ import annotations
 
 import enum
+import errno
 from collections.abc import Sequence
 
 
@@ -156,6 +157,25 @@ class OrgError(SftkError):
         super().__init__(message, hint=hint)
         self.code = code
         self.status = status
+
+
+# What the machine refused, not a mistake of sftk: a path it may not write or read, a full disk.
+_ENVIRONMENT_ERRNOS = frozenset(
+    {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+)
+
+
+def environment_error(error: BaseException) -> SftkError | None:
+    """An error no code of sftk worded yet, when it is the machine refusing a file: said as
+    such, naming the file, instead of as a bug in sftk."""
+    if not isinstance(error, OSError) or error.errno not in _ENVIRONMENT_ERRNOS:
+        return None
+    where = f"{error.filename}: " if error.filename else ""
+    return ConfigError(
+        f"{where}{error.strerror}",
+        hint="check the permissions of that path and the free disk space, then run the "
+        "command again",
+    )
 
 
 def exit_code_for(error: BaseException) -> ExitCode:

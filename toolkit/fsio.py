@@ -218,7 +218,7 @@ def _at(where: str | os.PathLike[str], path: Path) -> str:
     failed = Path(where)
     if failed == path:
         return ""
-    if failed.parent == path.parent and failed.name.startswith(f".{path.name}."):
+    if failed.parent == path.parent and failed.name.startswith(f".{path.name}"):
         return f" in {path.parent}"
     return f": {failed}"
 

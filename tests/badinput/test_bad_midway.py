@@ -17,12 +17,19 @@ from typing import Any
 import pytest
 from badinput import Sftk, refused
 
+from toolkit.deploy.policy import Outcome
+from toolkit.deploy.rollback import RollbackReport, RollbackStep
+from toolkit.deploy.runner import DeployReport
+from toolkit.deploy.snapshots import Source, make_snapshot
+from toolkit.deploy.undo_text import rollback_json, rollback_lines
 from toolkit.errors import ExitCode
 from toolkit.localorg import deploys, identity
 from toolkit.localorg.facts import update_facts
 from toolkit.localorg.org import RunningOrg, start
+from toolkit.metadata.manifest import ComponentRef as Ref
 
 DEPLOY = ("deploy", "--org", "local")
+HIVE, TAB = Ref("CustomObject", "Hive__c"), Ref("CustomTab", "Hive__c")
 UNSPENT = {"daily_api_requests": 15_000}
 
 
@@ -180,3 +187,42 @@ def _finished(org: RunningOrg, deploy_id: str) -> None:
 def _deploy_count(store: Any) -> int:
     row = store.connection().execute("SELECT COUNT(*) AS n FROM md_deploys").fetchone()
     return int(row["n"])
+
+
+def test_a_failed_rollback_says_how_to_carry_on() -> None:
+    """A step the org refused: the report lists each step's end and how to carry on."""
+    snapshot = make_snapshot(
+        kind="deploy",
+        source=Source("uat", None, None, "sandbox"),
+        api_version="63.0",
+        created_at="2026-12-01T10:00:00Z",
+        package_hash=None,
+        refs={HIVE: "deploy", TAB: "deploy"},
+        before={},
+        package_bodies={},
+        zips=[],
+    )
+    ran = DeployReport("0Af1", "uat", Outcome.SUCCEEDED, False)
+    refused_step = DeployReport(
+        "0Af2", "uat", Outcome.FAILED, False, note="INVALID_CROSS_REFERENCE"
+    )
+    report = RollbackReport(
+        snapshot,
+        None,
+        (
+            RollbackStep("delete new tabs", deletes=(TAB,), report=ran),
+            RollbackStep("delete new objects", deletes=(HIVE,), report=refused_step),
+            RollbackStep("delete what is left", deletes=(HIVE,)),
+        ),
+        (),
+        (),
+    )
+    lines = rollback_lines(report)
+    assert lines[0] == f"rollback to snapshot {snapshot.short_id} FAILED"
+    assert "- delete new tabs (1 deleted): succeeded" in lines
+    assert "- delete new objects (1 deleted): failed" in lines
+    assert "- delete what is left (1 deleted): not run" in lines
+    assert lines[-1].startswith(
+        f"to carry on: fix what failed, then `sftk rollback --org uat {snapshot.short_id}`"
+    )
+    assert rollback_json(report)["next"] == lines[-1].removeprefix("to carry on: ")

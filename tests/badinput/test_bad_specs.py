@@ -4,6 +4,7 @@ and its rendered output as they were; what sftk skips or guesses is said, naming
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -235,6 +236,15 @@ def test_all_problems_of_a_spec_at_once(sftk: Sftk, project: Path) -> None:
         at('colour = "red"') + ": layouts.Other.colour: unknown key",
     )
     assert "4 problems" in printed
+    as_json = sftk("render", "--json", cwd=project)
+    problems = json.loads(as_json.stdout)["error"]["problems"]
+    assert [p["message"].split(": ")[1] for p in problems] == [
+        "fields.A__c.scale",
+        "fields.A__c.lenght",
+        "fields.B__c.type",
+        "layouts.Other.colour",
+    ]
+    assert all(p["hint"] for p in problems)
     assert tree(project) == before
 
 

@@ -171,3 +171,43 @@ def test_a_field_named_like_a_system_field(sftk: Sftk, project: Path) -> None:
             "SELECT field_type FROM schema_fields WHERE object = 'Site_Visit__c' AND name = 'Id'"
         ).fetchall()
     assert rows == []
+
+
+def test_creating_in_a_folder_that_cannot_be_written(sftk: Sftk, tmp_path: Path) -> None:
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        for command, place, kept in (
+            (("init", "demo"), "demo", "the project was not created"),
+            (("plugin", "new", "acme"), "acme", "nothing was written"),
+        ):
+            printed = refused(
+                sftk(*command, cwd=folder, read_only=True), ExitCode.USAGE, place, kept
+            )
+            assert "Permission denied" in printed
+    finally:
+        folder.chmod(0o755)
+    assert list(folder.iterdir()) == []
+
+
+def test_a_file_the_machine_refuses_is_named_as_such(sftk: Sftk, project: Path) -> None:
+    """What no code of sftk words yet, but the machine refuses (here: pruning snapshots in a
+    read-only folder), is said as such and names the file, not reported as a bug in sftk."""
+    for _ in range(2):
+        deployed = sftk("deploy", "--org", "local", "--force", cwd=project)
+        assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    snapshots = project / ".sftk" / "snapshots"
+    before = tree(snapshots)
+    snapshots.chmod(0o555)
+    try:
+        printed = refused(
+            sftk("snapshots", "prune", "--keep", "1", cwd=project, read_only=True),
+            ExitCode.USAGE,
+            ".sftk/snapshots/",
+            "Permission denied",
+        )
+        assert "permissions of that path" in printed
+    finally:
+        snapshots.chmod(0o755)
+    assert tree(snapshots) == before

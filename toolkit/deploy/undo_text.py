@@ -269,7 +269,6 @@ def rollback_lines(report: RollbackReport) -> list[str]:
     return lines
 
 
-
 # --- promotions and the ledger ------------------------------------------------------------------
 
 
