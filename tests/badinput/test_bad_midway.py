@@ -226,3 +226,15 @@ def test_a_failed_rollback_says_how_to_carry_on() -> None:
         f"to carry on: fix what failed, then `sftk rollback --org uat {snapshot.short_id}`"
     )
     assert rollback_json(report)["next"] == lines[-1].removeprefix("to carry on: ")
+
+
+@pytest.mark.parametrize("command", ["report", "resume", "cancel"])
+def test_a_deploy_id_the_org_does_not_know(
+    sftk: Sftk, project: Path, org: RunningOrg, command: str
+) -> None:
+    printed = refused(
+        sftk("deploy", command, "0AfNOSUCHDEPLOY", "--org", "local", cwd=project),
+        ExitCode.USAGE,
+        "knows no deploy 0AfNOSUCHDEPLOY",
+    )
+    assert "may still be running" not in printed

@@ -211,3 +211,20 @@ def test_a_file_the_machine_refuses_is_named_as_such(sftk: Sftk, project: Path) 
     finally:
         snapshots.chmod(0o755)
     assert tree(snapshots) == before
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("validate", "--wsdl", "given"),
+        ("org", "coverage", "set", "--org", "local", "--file", "given"),
+        ("retrieve", "--org", "local", "--manifest", "given", "--out", "retrieved"),
+    ],
+    ids=["--wsdl", "--file", "--manifest"],
+)
+def test_a_pipe_given_as_a_file(sftk: Sftk, project: Path, command: tuple[str, ...]) -> None:
+    """A FIFO where a file is expected used to hang the command until killed."""
+    os.mkfifo(project / "given")
+    before = tree(project)
+    refused(sftk(*command, cwd=project, timeout=30), ExitCode.USAGE, "given", "not a regular file")
+    assert tree(project) == before

@@ -393,6 +393,23 @@ def _deploy_id(project: Project, org: str, deploy_id: str | None) -> str:
     return latest.id
 
 
+@contextmanager
+def _watching(deploy_id: str, org: str) -> Iterator[None]:
+    """A deploy named by id: one the org does not know is a usage error; any other failure
+    leaves the deploy where it is, and the error says how to pick it up."""
+    try:
+        with in_the_org(deploy_id, org):
+            yield
+    except OrgError as error:
+        if error.code != "INVALID_ID_FIELD":
+            raise
+        raise UsageError(
+            f"the org of profile {org} knows no deploy {deploy_id}",
+            hint=f"check the id; without one, the command takes the latest deploy to {org} "
+            "this project recorded",
+        ) from None
+
+
 def resume(
     project: Project,
     org: str,
@@ -402,7 +419,7 @@ def resume(
     on_progress: ProgressHandler | None = None,
 ) -> DeployReport:
     chosen = _deploy_id(project, org, deploy_id)
-    with session(project, org, on_progress) as s, in_the_org(chosen, org):
+    with session(project, org, on_progress) as s, _watching(chosen, org):
         report = s.deployer.wait(chosen, wait_minutes)
         s.settle(report)
         return report
@@ -410,7 +427,7 @@ def resume(
 
 def report(project: Project, org: str, deploy_id: str | None = None) -> DeployReport:
     chosen = _deploy_id(project, org, deploy_id)
-    with session(project, org) as s, in_the_org(chosen, org):
+    with session(project, org) as s, _watching(chosen, org):
         found = s.deployer.report(chosen)
         s.settle(found)
         return found
@@ -425,7 +442,7 @@ def cancel(
     on_progress: ProgressHandler | None = None,
 ) -> CancelReport:
     chosen = _deploy_id(project, org, deploy_id)
-    with session(project, org, on_progress) as s, in_the_org(chosen, org):
+    with session(project, org, on_progress) as s, _watching(chosen, org):
         found = s.deployer.cancel(chosen, wait_minutes=wait_minutes)
         s.settle(found.report)
         return found

@@ -207,6 +207,7 @@ def run_rollback(
             )
             report = deployer.deploy(package, options, wait_minutes=wait_minutes)
             steps.append(replace(step, report=report))
+        after = normalize.bodies(retriever.components(refs).files)
     except SftkError as exc:
         _stopped(exc, snapshot, own, plan.steps, steps)
         with suppress(SftkError):
@@ -214,7 +215,6 @@ def run_rollback(
             store.record(own.id, SnapshotOutcome(ids, "failed", created_at))
         raise
     ran = [s.report for s in steps if s.report is not None]
-    after = normalize.bodies(retriever.components(refs).files)
     result = RollbackReport(
         snapshot,
         own,
@@ -245,8 +245,11 @@ def _stopped(
     """A rollback stopped by an error between its steps: which ran, which did not, and how
     to carry on (a rollback works out its steps from the org as it is, so running it again
     does what is left)."""
-    lines = [f"rollback to snapshot {snapshot.short_id} stopped at step {len(done) + 1} of "]
-    lines[0] += f"{len(planned)}:"
+    if len(done) < len(planned):
+        where = f"at step {len(done) + 1} of {len(planned)}"
+    else:
+        where = f"after its {len(planned)} step(s), before it could verify the org"
+    lines = [f"rollback to snapshot {snapshot.short_id} stopped {where}:"]
     for number, step in enumerate(planned, start=1):
         if number <= len(done):
             report = done[number - 1].report

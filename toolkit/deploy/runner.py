@@ -309,11 +309,12 @@ def in_the_org(deploy_id: str, org: str) -> Iterator[None]:
     try:
         yield
     except SftkError as exc:
-        exc.add_context(
-            f"deploy {deploy_id} reached {org} before this: it may still be running there",
-            hint=f"`sftk deploy report {deploy_id} --org {org}` says where it stands and records "
-            f"its outcome; `sftk deploy resume {deploy_id} --org {org}` waits for it",
-        )
+        if not (isinstance(exc, OrgError) and exc.code == "INVALID_ID_FIELD"):  # unknown id
+            exc.add_context(
+                f"deploy {deploy_id} reached {org} before this: it may still be running there",
+                hint=f"`sftk deploy report {deploy_id} --org {org}` says where it stands and "
+                f"records its outcome; `sftk deploy resume {deploy_id} --org {org}` waits for it",
+            )
         raise
 
 
