@@ -185,7 +185,7 @@ def test_write_tree_failed_swap_puts_old_back(
         real_rename(src, dst)
 
     monkeypatch.setattr(os, "rename", rename)
-    with pytest.raises(ConfigError, match="cross-device.*previous output is as it was"):
+    with pytest.raises(ConfigError, match=r"cross-device.*previous output is as it was"):
         fsio.write_tree_atomically(NEW, dest)
     monkeypatch.undo()
     assert _snapshot(dest) == {"keep.txt": b"old"}
