@@ -340,6 +340,7 @@ def main() -> None:
         f"Measured {dt.date.today().isoformat()} on {platform.system()} {platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}. Each run is on a fresh",
         "local org in a child process on the same cores; `sftk sync` runs as its own process.",
+        f"Load average at the end: {os.getloadavg()[0]:.1f} (times are the best of the rounds).",
         "Command: `python bench/sync.py --records "
         f"{args.records} --rss {' '.join(str(r) for r in args.rss)} --repeat {args.repeat}` "
         "(see the module docstring).",

@@ -448,3 +448,46 @@ def test_records_stream_in_order_and_survive_a_restart(tmp_path: Path) -> None:
     results = records.upsert_many(again, "Course__c", "Catalog_Id__c", rows[:200])
     assert {r.created for r in results} == {False}
     assert records.count(again, "Course__c") == 3000
+
+
+REVIEW = _xml(f"""
+<CustomObject xmlns="{MD}">
+    <deploymentStatus>Deployed</deploymentStatus>
+    <fields><fullName>Course__c</fullName><label>Course</label><referenceTo>Course__c</referenceTo>
+        <relationshipName>Reviews</relationshipName>
+        <reparentableMasterDetail>true</reparentableMasterDetail><type>MasterDetail</type></fields>
+    <label>Review</label>
+    <nameField><label>Review Name</label><type>Text</type></nameField>
+    <pluralLabel>Reviews</pluralLabel>
+    <sharingModel>ControlledByParent</sharingModel>
+</CustomObject>
+""")
+
+
+def test_only_a_master_detail_that_allows_reparenting_takes_updates(org: Org) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(
+            "package.xml",
+            f'<Package xmlns="{MD}"><types><members>Review__c</members>'
+            "<name>CustomObject</name></types><version>63.0</version></Package>",
+        )
+        archive.writestr("objects/Review__c.object", REVIEW)
+    engine = deploys.engine(org)
+    deploy_id = engine.submit(buffer.getvalue(), deploys.DeployOptions())
+    for _ in range(500):
+        if engine.status(deploy_id)["done"]:
+            break
+        time.sleep(0.01)
+    first, second = course(org, "R-1"), course(org, "R-2")
+    review = one(records.insert_many(org, "Review__c", [{"Course__c": first}]))
+    moved = one(records.update_many(org, "Review__c", [{"Id": review.id, "Course__c": second}]))
+    assert moved.success
+    assert records.get(org, "Review__c", str(review.id))["Course__c"] == second  # type: ignore[index]
+    enrollment = one(
+        records.insert_many(org, "Enrollment__c", [{"Course__c": first, "Grade__c": "A"}])
+    )
+    refused = one(
+        records.update_many(org, "Enrollment__c", [{"Id": enrollment.id, "Course__c": first}])
+    )
+    assert error_of(refused)[0] == "INVALID_FIELD_FOR_INSERT_UPDATE"

@@ -100,6 +100,8 @@ def test_the_generated_plugin_installs_its_tests_pass_and_a_project_syncs_it(
     assert str(venv) in run("-c", "import sftk_acme; print(sftk_acme.__file__)").stdout
     assert run("-m", "toolkit", "init", "demo").returncode == 0
     demo = tmp_path / "demo"
+    config = demo / "sftk.toml"  # init lists installed plugins and enables none: enable acme
+    config.write_text(config.read_text().replace("enabled = []", 'enabled = ["acme"]', 1))
     deployed = run("-m", "toolkit", "deploy", "--org", "local", cwd=demo)
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
     first = run("-m", "toolkit", "sync", "--org", "local", "--json", cwd=demo)

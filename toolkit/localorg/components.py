@@ -506,7 +506,8 @@ def save_field(db: sqlite3.Connection, field: FieldDef) -> None:
             int(field.unique),
             int(field.external_id),
             int(not computed),
-            int(not computed and field.type != "MasterDetail"),
+            # A master-detail field takes updates only when it allows reparenting.
+            int(not computed and (field.type != "MasterDetail" or field.reparentable)),
             json.dumps([field.reference_to] if field.reference_to else []),
             field.relationship_name,
             json.dumps([v.name for v in field.values]),

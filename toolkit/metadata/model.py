@@ -100,6 +100,7 @@ class FieldDef:
     reference_to: str | None = None
     relationship_name: str | None = None
     relationship_label: str | None = None
+    reparentable: bool = False  # a master-detail field whose records may change master
     values: tuple[PicklistValue, ...] = ()
     restricted: bool = False
     value_set_name: str | None = None
@@ -486,6 +487,7 @@ _READ_TAGS = frozenset(
         "relatedList",
         "relationshipLabel",
         "relationshipName",
+        "reparentableMasterDetail",
         "required",
         "restricted",
         "restrictedPicklist",
@@ -624,6 +626,7 @@ def _field(el: etree._Element, obj: str, name: str | None, file: str) -> FieldDe
             "reference_to": get("referenceTo"),
             "relationship_name": get("relationshipName"),
             "relationship_label": get("relationshipLabel"),
+            "reparentable": get("reparentableMasterDetail") == "true",
             "values": values,
             "restricted": restricted,
             "value_set_name": value_set_name,

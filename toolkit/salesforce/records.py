@@ -142,6 +142,24 @@ def upsert_collection(
     return _row_results(answer)
 
 
+def update_collection(
+    sf: Salesforce, object_name: str, records: Sequence[dict[str, Any]]
+) -> list[RowResult]:
+    """Update up to 200 records by Id (each record holds its ``Id``) in one call, each row on
+    its own; results in the order sent."""
+    body = {
+        "allOrNone": False,
+        "records": [{"attributes": {"type": object_name}, **record} for record in records],
+    }
+    answer: Any = calling(
+        f"update {len(records)} {object_name} records",
+        lambda: sf.restful(
+            "composite/sobjects", method="PATCH", data=json.dumps(body, ensure_ascii=False)
+        ),
+    )
+    return _row_results(answer)
+
+
 def delete_collection(sf: Salesforce, ids: Sequence[str]) -> list[RowResult]:
     """Delete up to 200 records by Id, each on its own."""
     answer: Any = calling(

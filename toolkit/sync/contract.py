@@ -10,9 +10,9 @@ sftk has planned a run around it. Hooks in ``toolkit.hookspecs`` return them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 DELETE_ACTIONS = ("ignore", "delete")
 
@@ -56,6 +56,12 @@ class StreamSpec:
       deleted there (a file export); streams that only yield changes mark deletions themselves
       (``SourceRecord(deleted=True)``).
     - ``historic``: the source can backfill older records when asked (``sftk sync --historic``).
+    - ``match``: fields of ``object`` by which a record whose key the org does not hold yet is
+      matched to a record the org already has without one (a Contact entered by hand, found by
+      ``("Email",)``): exactly one such record with the same values (text compared without
+      regard to case) is adopted (its External ID set, then updated like any other), none
+      means a new record, several mean the record is dead-lettered (``AMBIGUOUS_MATCH``),
+      never a guess. Only records Salesforce has not confirmed before are matched.
     """
 
     name: str
@@ -68,6 +74,7 @@ class StreamSpec:
     snapshot: bool = False
     historic: bool = False
     description: str = ""
+    match: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,57 @@ class Bookmark:
 SourceItem = SourceRecord | RejectedRecord | Bookmark
 
 
+class SourceState(Protocol):
+    """A source's own bookkeeping between runs (the previous export's keys, items waiting for
+    a parent that is not synced yet, how far a backfill got): JSON values under text keys,
+    kept by sftk per org and plugin in the project's ``.sftk/`` and shared by the plugin's
+    streams. What a stream's read writes is kept only once that stream's records are settled,
+    with its cursor and bookmark, and dropped when the read stops before (or when it was a
+    dry run or a retry of dead letters): the bookkeeping never runs ahead of the org. A read
+    sees its own writes."""
+
+    def get(self, key: str) -> Any:
+        """The value under ``key``, or None."""
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """The values under those of ``keys`` that have one."""
+
+    def put(self, key: str, value: Any) -> None:
+        """Keep a JSON value (lists, dicts, text, numbers, booleans) under ``key``; None
+        removes the key."""
+
+    def items(self, prefix: str = "", after: str | None = None) -> Iterator[tuple[str, Any]]:
+        """(key, value) of every key starting with ``prefix`` (and sorting after ``after``,
+        to read a log on from where the last read stopped), in key order, read lazily;
+        putting while iterating is fine."""
+
+
+class MemoryState:
+    """A ``SourceState`` held in memory: what a read outside a sync gets (the contract suite,
+    a plugin's own tests, ``sftk mappings show``), starting empty and gone with the request."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def get(self, key: str) -> Any:
+        return self.values.get(key)
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        return {key: self.values[key] for key in keys if key in self.values}
+
+    def put(self, key: str, value: Any) -> None:
+        if value is None:
+            self.values.pop(key, None)
+        else:
+            self.values[key] = value
+
+    def items(self, prefix: str = "", after: str | None = None) -> Iterator[tuple[str, Any]]:
+        keys = (k for k in self.values if k.startswith(prefix) and (after is None or k > after))
+        for key in sorted(keys):
+            if key in self.values:
+                yield key, self.values[key]
+
+
 @dataclass(frozen=True)
 class ReadRequest:
     """What one run wants of a stream.
@@ -113,6 +171,8 @@ class ReadRequest:
     ``bookmark``: the last ``Bookmark`` kept for this stream (None on the first run and with
     ``--full-refresh``). ``historic`` and ``historic_since``: ``sftk sync --historic [--since]``.
     ``keys``: only these source keys are wanted (retrying dead letters); a hint, as above.
+    ``state``: the plugin's own bookkeeping (``SourceState``); in a sync, kept between runs,
+    elsewhere an empty ``MemoryState``.
     """
 
     since: str | None = None
@@ -120,6 +180,7 @@ class ReadRequest:
     historic: bool = False
     historic_since: dt.date | None = None
     keys: frozenset[str] | None = None
+    state: SourceState = field(default_factory=MemoryState, compare=False)
 
 
 Reader = Callable[[StreamSpec, ReadRequest], Iterable[SourceItem]]

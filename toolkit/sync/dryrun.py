@@ -125,6 +125,8 @@ def _check_stream(
         bookmark=None if options.full_refresh or st is None else st.bookmark,
         historic=options.historic,
         historic_since=options.since,
+        # what the plugin kept is read; what this read writes is never kept
+        state=session.state.source_state(session.org_id, planned.plugin),
     )
     read = 0
 

@@ -25,6 +25,7 @@ from toolkit.sync.contract import FieldMapping, ParentRef, StreamSpec
 KEY_ORIGIN = "key"
 DEFAULT_ORIGIN = "default"
 PARENT_ORIGIN = "parent"
+MATCH_ORIGIN = "match"
 _TEXT_TYPES = frozenset(
     {"string", "textarea", "email", "phone", "url", "picklist", "multipicklist", "combobox",
      "encryptedstring"}
@@ -136,6 +137,35 @@ def check(
         problems += _check_parent(
             ref, describe, parents.get(ref.stream), parent_keys.get(ref.stream)
         )
+    problems += _check_match(mapping, describe)
+    return problems
+
+
+def _check_match(mapping: StreamMapping, describe: ObjectDescribe) -> list[MappingProblem]:
+    """The stream's ``match`` fields exist and its mapping writes them (the values compared
+    are those the record would be written with)."""
+    written = {line.mapping.target.lower() for line in mapping.lines}
+    problems = []
+    for name in mapping.stream.match:
+        line = MappingLine(FieldMapping(name), MATCH_ORIGIN)
+        if describe.field(name) is None:
+            problems.append(
+                _problem(
+                    line,
+                    "error",
+                    f"{describe.name} has no field {name} to match records by",
+                    "deploy the field, or match by another one",
+                )
+            )
+        elif name.lower() not in written:
+            problems.append(
+                _problem(
+                    line,
+                    "error",
+                    f"the stream matches records by {name}, which its mapping does not write",
+                    f"map {name} (or remove it from [mappings] skips)",
+                )
+            )
     return problems
 
 

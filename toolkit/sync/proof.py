@@ -17,7 +17,10 @@ PROVING_STATUSES = ("succeeded", "partial")  # the run went to its end (dead let
 
 
 def org_is_sandbox(session: SyncSession) -> bool:
-    """What the org says of itself, not what the profile says of it."""
+    """What the org says of itself, not what the profile says of it. Asked only where the
+    answer can prove something (a sandbox profile's run); other runs prove nothing anyway."""
+    if session.conn.kind != PROVING_KIND:
+        return False
     rows = sf_records.query(session.sf, "SELECT IsSandbox FROM Organization")
     return bool(rows and rows[0].get("IsSandbox"))
 

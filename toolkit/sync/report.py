@@ -27,6 +27,7 @@ class StreamReport:
     dead_lettered: int = 0
     before_cursor: int = 0
     reconciled: int = 0
+    matched: int = 0  # written records that adopted an org record found by the match fields
     method: str = "none"  # how records were written: none, collections, bulk, or both
     completed: bool = False  # read to the end (the cursor and bookmark were kept)
     warnings: tuple[str, ...] = ()
@@ -43,6 +44,7 @@ class StreamReport:
             "dead_lettered": self.dead_lettered,
             "before_cursor": self.before_cursor,
             "reconciled": self.reconciled,
+            "matched": self.matched,
             "method": self.method,
             "completed": self.completed,
             "warnings": list(self.warnings),
@@ -161,6 +163,7 @@ def stream_line(stream: StreamReport) -> str:
         ("deleted", stream.deleted),
         ("dead-lettered", stream.dead_lettered),
         ("reconciled", stream.reconciled),
+        ("matched", stream.matched),
     ):
         if count:
             parts.append(f"{label} {count}")

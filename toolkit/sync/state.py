@@ -2,7 +2,8 @@
 
 Per org Id, plugin and stream: the cursor and bookmark, a content hash per record key (so an
 unchanged record is never sent again), the dead letters (records Salesforce refused for good,
-with its error), Bulk API jobs in flight; and per run its report. A hash is written only
+with its error), Bulk API jobs in flight; per org Id and plugin, the plugin's own bookkeeping
+(``source_state``); and per run its report. A hash is written only
 after Salesforce confirmed the record's write, and a cursor or bookmark only once every
 record read before it is confirmed or dead-lettered, each in one transaction: a run killed at
 any instant leaves state that a new run completes without duplicates (upserts by External ID
@@ -27,6 +28,8 @@ from typing import Any
 from toolkit.errors import ConfigError, UsageError
 from toolkit.fsio import unwritable
 from toolkit.sync.report import RunReport
+from toolkit.sync.source_state import SCHEMA as SOURCE_STATE_SCHEMA
+from toolkit.sync.source_state import StagedSourceState
 
 STATE_FILE = "sync.sqlite3"
 LOCK_FILE = "sync.lock"
@@ -176,7 +179,7 @@ class SyncState:
             db = sqlite3.connect(path, isolation_level=None, timeout=30)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
+            db.executescript(_SCHEMA + SOURCE_STATE_SCHEMA)
             # private, and no more writable than its owner left it
             os.chmod(state_dir, stat.S_IMODE(state_dir.stat().st_mode) & 0o700)
         except (OSError, sqlite3.Error) as exc:
@@ -273,13 +276,26 @@ class SyncState:
         )
         return [StreamState(int(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
-    def keep_position(self, stream: StreamState, cursor: str | None, bookmark: str | None) -> None:
-        """Store where the next run starts; only called once the run's records are settled."""
+    def keep_position(
+        self,
+        stream: StreamState,
+        cursor: str | None,
+        bookmark: str | None,
+        source_state: StagedSourceState | None = None,
+    ) -> None:
+        """Store where the next run starts, and what the plugin wrote to its own state while
+        the stream was read; only called once the stream's records are settled."""
         with self.transaction() as db:
             db.execute(
                 "UPDATE streams SET cursor = ?, bookmark = ? WHERE id = ?",
                 (cursor, bookmark, stream.id),
             )
+            if source_state is not None:
+                source_state.keep(db)
+
+    def source_state(self, org_id: str, plugin: str) -> StagedSourceState:
+        """The plugin's own state as a stream's read sees it, with nothing staged yet."""
+        return StagedSourceState(self.db, org_id, plugin)
 
     # --- record hashes -------------------------------------------------------------------------
 

@@ -16,8 +16,9 @@ from toolkit.errors import OrgError, SourceError
 from toolkit.metadata.fieldtypes import wire_value
 from toolkit.salesforce import bulk
 from toolkit.salesforce import records as sf_records
-from toolkit.salesforce.records import COLLECTION_SIZE, soql_literal
+from toolkit.salesforce.records import COLLECTION_SIZE, soql_literal, update_collection
 from toolkit.sync import cursor as cursors
+from toolkit.sync import matching
 from toolkit.sync.contract import (
     Bookmark,
     MarkDeleted,
@@ -64,6 +65,7 @@ class StreamRun:
         self.still_dead = 0
         self.before_cursor = 0
         self.reconciled = 0
+        self.matched = 0
         self.deleted = 0
         self.completed = False
         self.error: SourceError | None = None
@@ -109,12 +111,14 @@ class StreamRun:
             self._progress(done=True)
             return
         since = self._since(st)
+        source_state = self.state.source_state(session.org_id, self.planned.plugin)
         request = ReadRequest(
             since=None if since is None else cursors.text(since),
             bookmark=None if self.options.full_refresh or self.options.retry else st.bookmark,
             historic=self.options.historic,
             historic_since=self.options.since,
             keys=wanted,
+            state=source_state,
         )
         self.max_cursor = None if st.cursor is None else cursors.parse(st.cursor)
         try:
@@ -142,6 +146,7 @@ class StreamRun:
                 st,
                 st.cursor if self.max_cursor is None else cursors.text(self.max_cursor),
                 self.bookmark if self.bookmark is not None else st.bookmark,
+                source_state,
             )
         self.completed = True
         self._progress(done=True)
@@ -278,6 +283,8 @@ class StreamRun:
                     to_send.append(prepared)
         if self.options.reconcile:
             to_send = self._reconcile(to_send)
+        if self.stream.match and to_send:
+            to_send = self._match([r for r in to_send if r.key not in stored], to_send)
         for prepared in to_send:
             loader.add(prepared)
         self._progress()
@@ -327,6 +334,73 @@ class StreamRun:
             self.unchanged += len(same)
         self.reconciled += len(differ)
         return differ
+
+    def _match(self, unconfirmed: list[Prepared], records: list[Prepared]) -> list[Prepared]:
+        """Records Salesforce never confirmed, looked up by the stream's ``match`` fields:
+        adopt the one org record that matches (its key set by Id), dead-letter those that
+        match several; returns what goes on to the upsert."""
+        assert self.loader is not None
+        describe = self.job.describe
+        key_field = self.job.mapper.columns[0]
+        fields = [f.name for name in self.stream.match if (f := describe.field(name))]
+        refused: set[str] = set()
+        for start in range(0, len(unconfirmed), matching.QUERY_BATCH):
+            part = unconfirmed[start : start + matching.QUERY_BATCH]
+            pairs = [(r.key, r.payload) for r in part]
+            soql = matching.lookup_soql(describe.name, key_field, fields, pairs)
+            rows = self.loader.call(functools.partial(sf_records.query, self.run.session.sf, soql))
+            found = matching.resolve(pairs, rows, key_field, fields)
+            by_key = {r.key: r for r in part}
+            for key, ids in found.ambiguous.items():
+                message, hint = matching.ambiguity(describe.name, key_field, fields, ids)
+                record = by_key[key]
+                self._reject(
+                    key,
+                    matching.AMBIGUOUS,
+                    f"{message} ({hint})",
+                    dict(record.payload),
+                    record.where,
+                    tuple(fields),
+                    record.hash,
+                )
+                refused.add(key)
+            refused |= self._adopt(found.adopt, by_key, key_field)
+        return [r for r in records if r.key not in refused]
+
+    def _adopt(
+        self, adopt: dict[str, str], by_key: dict[str, Prepared], key_field: str
+    ) -> set[str]:
+        """Set each adopted record's External ID by its Id; returns the keys refused."""
+        assert self.loader is not None
+        refused: set[str] = set()
+        items = sorted(adopt.items())
+        for start in range(0, len(items), COLLECTION_SIZE):
+            part = items[start : start + COLLECTION_SIZE]
+            rows = [{"Id": record_id, key_field: key} for key, record_id in part]
+            self.loader.tally.methods.add("collections")
+            results = self.loader.call(
+                functools.partial(
+                    update_collection, self.run.session.sf, self.job.describe.name, rows
+                )
+            )
+            for (key, record_id), result in zip(part, results, strict=True):
+                if result.success:
+                    self.matched += 1
+                    continue
+                record = by_key[key]
+                error = result.errors[0] if result.errors else None
+                self._reject(
+                    key,
+                    error.code if error else "UNKNOWN_EXCEPTION",
+                    f"adopting {self.job.describe.name} {record_id}: "
+                    + (error.message if error else "the update was refused"),
+                    dict(record.payload),
+                    record.where,
+                    error.fields if error else (),
+                    record.hash,
+                )
+                refused.add(key)
+        return refused
 
     def _matches(self, payload: dict[str, object], row: dict[str, object]) -> bool:
         for _, found in self.job.mapper.fields:
@@ -478,6 +552,7 @@ class StreamRun:
             dead_lettered=(tally.dead_lettered if tally else 0) + self.rejected + self.still_dead,
             before_cursor=self.before_cursor,
             reconciled=self.reconciled,
+            matched=self.matched,
             method="+".join(methods) if methods else "none",
             completed=self.completed,
             warnings=tuple(self.warnings),
