@@ -12,7 +12,10 @@ from typing import Any
 
 import pytest
 
+from toolkit.deploy import commands
 from toolkit.errors import ConfigError, PluginChecksFailed
+from toolkit.metadata.changes import Status
+from toolkit.metadata.manifest import ComponentRef as Ref
 from toolkit.metadata.render import builtin_template_dir
 from toolkit.plugin_summary import summarize
 from toolkit.project import build_package
@@ -49,7 +52,8 @@ def sftk_template_dirs():
 
 @hookimpl
 def sftk_layout_patches(settings):
-    return [LayoutPatch("Account-Account Layout", related_lists=(RelatedListSpec("Contacts"),))]
+    contacts = RelatedListSpec("RelatedContactList")
+    return [LayoutPatch("Account-Account Layout", related_lists=(contacts,))]
 
 
 @hookimpl
@@ -147,8 +151,13 @@ def test_hook_sftk_default_mappings(sftk_project: KitProject, sftk_org: KitOrg) 
 
 
 def test_hook_sftk_layout_patches(sftk_project: KitProject) -> None:
-    summary = {s.info.name: s for s in summarize(sftk_project.open())}
+    project = sftk_project.open()
+    summary = {s.info.name: s for s in summarize(project)}
     assert summary["watcher"].layout_patches == ("Account-Account Layout",)
+    account = Ref("Layout", "Account-Account Layout")
+    change = next(c for c in commands.plan(project, "local").changes if c.ref == account)
+    assert change.status is Status.UNCHANGED  # the deploy merged the patch into the org's layout
+    assert b"<relatedList>RelatedContactList</relatedList>" in (change.org_body or b"")
 
 
 def test_hook_sftk_preflight_checks(

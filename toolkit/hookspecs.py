@@ -167,6 +167,10 @@ def sftk_layout_patches(settings: Mapping[str, Any]) -> Sequence[LayoutPatch]:
     """Changes the plugin needs in layouts the org already has, merged into them rather than
     replacing them (a related list on the Contact layout, a button on the Lead layout).
 
+    ``sftk deploy`` and ``sftk plan`` retrieve each target layout from the org, merge the
+    patch in (adding what is missing, keeping everything else), and deploy it with the
+    package, under the same snapshot, so ``sftk rollback`` restores the layout as it was.
+
     :param settings: the plugin's table from sftk.toml, read-only.
     :return: LayoutPatch values, declared as data; ``sftk plugins`` lists them.
 

@@ -26,7 +26,7 @@ from toolkit.metadata.files import MetadataFile
 from toolkit.metadata.render import Grant, Renderer, Rendering, grants_of
 from toolkit.metadata.schema import bundled_wsdl_path, wsdl_api_version
 from toolkit.metadata.spec_loader import load_object_files, project_spec_paths, reject_duplicates
-from toolkit.metadata.specs import ObjectSpec, PermissionSetSpec
+from toolkit.metadata.specs import LayoutPatch, ObjectSpec, PermissionSetSpec
 from toolkit.metadata.standard_objects import is_standard_object
 from toolkit.metadata.types import MANIFEST_NAMES
 from toolkit.plugins import Plugins, load_plugins
@@ -247,6 +247,23 @@ def project_objects(project: Project) -> tuple[ObjectSpec, ...]:
     return merge_objects([*own, *_plugin_objects(project)])
 
 
+def layout_patches(project: Project) -> tuple[LayoutPatch, ...]:
+    """Every layout patch of the project: its specs' ``[layout_patches]`` and the enabled
+    plugins' (``sftk_layout_patches``), in that order. Patches are merged into the org's
+    layouts when a deploy or a plan meets the org (toolkit.deploy.patching)."""
+    found = [p for spec in project_objects(project) for p in spec.layout_patches]
+    for name, result in project.plugins.call("sftk_layout_patches", project.config.plugins):
+        for patch in result or ():
+            if not isinstance(patch, LayoutPatch):
+                raise ConfigError(
+                    f"plugin {name}: sftk_layout_patches returned {type(patch).__name__}, "
+                    "not LayoutPatch",
+                    hint="return toolkit.metadata.specs.LayoutPatch values",
+                )
+            found.append(replace(patch, source=f"plugin {name}: {patch.source}".rstrip(": ")))
+    return tuple(found)
+
+
 def merge_objects(specs: Iterable[ObjectSpec]) -> tuple[ObjectSpec, ...]:
     """Join specs of one object from several sources (project, plugins).
 
@@ -269,6 +286,7 @@ def merge_objects(specs: Iterable[ObjectSpec]) -> tuple[ObjectSpec, ...]:
             fields=base.fields + addition.fields,
             web_links=base.web_links + addition.web_links,
             layouts=base.layouts + addition.layouts,
+            layout_patches=base.layout_patches + addition.layout_patches,
             access=base.access + addition.access,
             source=f"{base.source}; {addition.source}",
         )

@@ -573,6 +573,36 @@ def test_fields_merge_into_objects_and_destructive_changes_remove_them(http: Org
     assert forgiving.findtext("m:status", namespaces=NS) == "Succeeded"
 
 
+def test_a_field_deployed_on_activity_is_a_field_of_events_and_tasks(
+    http: OrgHttp, sf: Salesforce
+) -> None:
+    """Salesforce keeps the custom fields of events and tasks on Activity and shows them on
+    both: describes list them, records take them, destructive changes remove them."""
+    key = FIELD_ONLY.replace(
+        b"<type>Text</type>", b"<type>Text</type><externalId>true</externalId>"
+    )
+    files = {
+        "package.xml": package({"CustomField": ["Activity.Homeroom__c"]}),
+        "objects/Activity.object": key,
+    }
+    result = wait(http, deploy(http, make_zip(files)))
+    assert result.findtext("m:status", namespaces=NS) == "Succeeded"
+    for obj in ("Event", "Task"):
+        fields = {f["name"]: f for f in getattr(sf, obj).describe()["fields"]}
+        assert fields["Homeroom__c"]["externalId"] and fields["Homeroom__c"]["custom"]
+    start = "2026-05-04T09:00:00.000+0000"
+    event = {"Subject": "Visit", "StartDateTime": start, "EndDateTime": start}
+    sf.Event.upsert("Homeroom__c/H-1", event)
+    [row] = sf.query("SELECT Subject FROM Event WHERE Homeroom__c = 'H-1'")["records"]
+    assert row["Subject"] == "Visit"
+    delete = {
+        "package.xml": package({}),
+        "destructiveChanges.xml": package({"CustomField": ["Activity.Homeroom__c"]}),
+    }
+    wait(http, deploy(http, make_zip(delete)))
+    assert "Homeroom__c" not in {f["name"] for f in sf.Event.describe()["fields"]}
+
+
 def test_a_standard_object_listed_whole_may_hold_only_custom_fields(
     http: OrgHttp, local_org: RunningOrg
 ) -> None:

@@ -24,6 +24,7 @@ from toolkit.deploy.ledger import (
     who,
 )
 from toolkit.deploy.package import DeployPackage, PackageStore
+from toolkit.deploy.patching import patched
 from toolkit.deploy.plan import Plan, absent, find_drift, make_plan
 from toolkit.deploy.policy import DEFAULT_WAIT_MINUTES, Outcome
 from toolkit.deploy.preflight import PreflightReport, run_preflight
@@ -248,9 +249,9 @@ def deploy(
             if not checked.passed:
                 return DeployRun(checked, None)
         plan = None
-        sent = pkg
+        sent = patched(s.retriever, pkg)  # the org's layouts, with the package's patches
         if not check_only or only_changed:
-            plan = make_plan(s.retriever, pkg)
+            plan = make_plan(s.retriever, sent)
             if not plan.effective and (only_changed or not force):
                 proof = None if check_only else s.prove_held(pkg.identity)
                 return DeployRun(checked, None, plan, proof=proof)
@@ -297,9 +298,10 @@ def plan(project: Project, org: str, *, path: Path | None = None) -> Plan:
     what the org has of the project that the package no longer declares (``drift``)."""
     pkg = _package(project, path)
     with session(project, org) as s:
-        found = make_plan(s.retriever, pkg)
+        merged = patched(s.retriever, pkg)  # a patched layout is the package's, not drift
+        found = make_plan(s.retriever, merged)
         earlier = s.snapshots.deployed_to(org) if path is None else ()
-        return replace(found, drift=find_drift(s.retriever, pkg, earlier))
+        return replace(found, drift=find_drift(s.retriever, merged, earlier))
 
 
 def quick(

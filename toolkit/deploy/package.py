@@ -7,14 +7,15 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from toolkit import fsio
 from toolkit.errors import ConfigError
 from toolkit.metadata import formats, manifest, normalize, packaging, xmlsafe
 from toolkit.metadata.files import METADATA_NS, MetadataFile
-from toolkit.project import Project, build_package
+from toolkit.metadata.specs import LayoutPatch
+from toolkit.project import Project, build_package, layout_patches
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,9 @@ class DeployPackage:
     files: tuple[MetadataFile, ...]
     origin: str  # what the user gave: "project <name>", a folder or a zip path
     part_of: str | None = None  # cut from a larger package (--only-changed): that one's hash
+    # Layout patches still to merge into the org's layouts (toolkit.deploy.patching): data,
+    # part of the package's identity, applied per org once the org's layouts are retrieved.
+    patches: tuple[LayoutPatch, ...] = ()
 
     @property
     def identity(self) -> str:
@@ -40,6 +44,8 @@ class DeployPackage:
         for file in sorted(self.files, key=lambda f: f.path):
             digest.update(file.path.encode("utf-8") + b"\0")
             digest.update(hashlib.sha256(file.content).digest())
+        for patch in self.patches:  # what they ask, not where they were declared
+            digest.update(repr(replace(patch, source="")).encode("utf-8"))
         return digest.hexdigest()
 
     @property
@@ -92,7 +98,9 @@ class DeployPackage:
 
 def from_project(project: Project) -> DeployPackage:
     package = build_package(project)
-    return DeployPackage(package.files, f"project {project.config.name}")
+    return DeployPackage(
+        package.files, f"project {project.config.name}", patches=layout_patches(project)
+    )
 
 
 def from_path(path: Path, api_version: str) -> DeployPackage:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from toolkit.deploy import commands, package
 from toolkit.deploy.ledger import PROVING_KINDS, Ledger, LedgerEntry, is_local
 from toolkit.deploy.package import DeployPackage, PackageStore
+from toolkit.deploy.patching import patched
 from toolkit.deploy.plan import make_plan
 from toolkit.deploy.policy import DEFAULT_WAIT_MINUTES, Outcome
 from toolkit.deploy.runner import ProgressHandler
@@ -123,7 +124,7 @@ def verify_sandbox(project: Project, source: str, pkg: DeployPackage | None) -> 
                 f"({s.organization().edition}, IsSandbox false): it cannot prove a package",
                 hint=f"point [orgs.{source}] of sftk.toml at a sandbox",
             )
-        plan = make_plan(s.retriever, pkg)
+        plan = make_plan(s.retriever, patched(s.retriever, pkg))
         if plan.effective:
             missing = ", ".join(
                 f"{plan.count(status)} {status.value}"

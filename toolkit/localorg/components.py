@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lxml import etree
 
@@ -310,9 +310,10 @@ def delete(db: sqlite3.Connection, type_name: str, full_name: str) -> bool:
         db.execute("DELETE FROM schema_objects WHERE name = ?", (found.full_name,))
     elif type_name == "CustomField":
         object_name, _, field_name = found.full_name.partition(".")
-        db.execute(
-            "DELETE FROM schema_fields WHERE object = ? AND name = ?", (object_name, field_name)
-        )
+        for live in _live_objects(object_name):
+            db.execute(
+                "DELETE FROM schema_fields WHERE object = ? AND name = ?", (live, field_name)
+            )
     return True
 
 
@@ -477,8 +478,24 @@ def save_object(db: sqlite3.Connection, facts: ObjectFacts) -> None:
         )
 
 
+# Custom fields of events and tasks are deployed on Activity; Salesforce shows them on both.
+ACTIVITY_RECORDS = ("Event", "Task")
+
+
+def _live_objects(object_name: str) -> tuple[str, ...]:
+    """The objects whose records carry a custom field deployed on ``object_name``."""
+    return (object_name, *ACTIVITY_RECORDS) if object_name == "Activity" else (object_name,)
+
+
 def save_field(db: sqlite3.Connection, field: FieldDef) -> None:
-    """Create or replace a custom field in the live schema (its object must exist)."""
+    """Create or replace a custom field in the live schema (its object must exist); one
+    deployed on Activity goes on Event and Task too."""
+    for object_name in _live_objects(field.object)[1:]:
+        _save_field(db, replace(field, object=object_name))
+    _save_field(db, field)
+
+
+def _save_field(db: sqlite3.Connection, field: FieldDef) -> None:
     ftype = fieldtypes.field_type(field.type)
     describe_type = ftype.describe_type if ftype is not None else field.type.lower()
     if field.formula is not None:

@@ -30,11 +30,13 @@ from toolkit.metadata.specs import (
     WEBLINK_OPEN_TYPES,
     FieldSpec,
     LayoutItemSpec,
+    LayoutPatch,
     LayoutSectionSpec,
     LayoutSpec,
     NameFieldSpec,
     ObjectAccessSpec,
     ObjectSpec,
+    PatchField,
     PicklistValue,
     RelatedListSpec,
     TabSpec,
@@ -185,6 +187,7 @@ def _object(root: Table, default_name: str) -> ObjectSpec:
     fields = _each(problems, root, "fields", functools.partial(_field, name))
     web_links = _each(problems, root, "web_links", _web_link)
     layouts = _each(problems, root, "layouts", functools.partial(_layout, name))
+    patches = _each(problems, root, "layout_patches", functools.partial(_layout_patch, name))
     access = _each(problems, root, "access", _access)
     name_field = None
     tab = None
@@ -221,6 +224,7 @@ def _object(root: Table, default_name: str) -> ObjectSpec:
         enable_history=value(lambda: root.flag("enable_history", False), False),
         enable_feeds=value(lambda: root.flag("enable_feeds", False), False),
         fields=fields,
+        layout_patches=patches,
         layouts=layouts,
         web_links=web_links,
         tab=tab,
@@ -564,6 +568,46 @@ def _listed(
             with problems.gather():
                 loaded.append(load(item))
     return tuple(loaded)
+
+
+def _layout_patch(object_name: str, name: str, table: Table) -> LayoutPatch:
+    """``[layout_patches."Contact Layout"]``: what to merge into the org's layout of that
+    name, where ``[layouts."…"]`` would replace it."""
+    problems = Problems()
+    layout = f"{object_name}-{name}"
+    fields = _listed(problems, table, "fields", _patch_field)
+    related = _listed(problems, table, "related_lists", _related_list)
+    buttons: tuple[str, ...] = ()
+    with problems.gather():
+        buttons = table.strings("buttons")
+    with problems.gather():
+        table.finish()
+    if not (related or buttons or fields) and not problems.found:
+        problems.found.append(
+            table.error(
+                "related_lists",
+                f"the patch of {layout} adds nothing",
+                hint="give it related_lists, buttons or fields",
+            )
+        )
+    problems.check()
+    return LayoutPatch(
+        layout=layout,
+        related_lists=related,
+        buttons=buttons,
+        fields=fields,
+        source=f"{table.doc.where} [{'.'.join(table.path)}]",
+    )
+
+
+def _patch_field(item: Table) -> PatchField:
+    field = PatchField(
+        section=item.required_string("section"),
+        field=item.required_string("field"),
+        behavior=item.choice("behavior", LAYOUT_BEHAVIORS, "Edit") or "Edit",
+    )
+    item.finish()
+    return field
 
 
 def _section(table: Table) -> LayoutSectionSpec:

@@ -176,8 +176,10 @@ class ObjectAccessSpec:
 class ObjectSpec:
     """A custom object, or custom fields (and layouts, links…) added to a standard object.
 
-    For a standard object (no ``__c``) only ``fields``, ``layouts``, ``web_links`` and
-    ``access`` are used; the object-level attributes belong to Salesforce. ``sharing_model``
+    For a standard object (no ``__c``) only ``fields``, ``layouts``, ``web_links``,
+    ``layout_patches`` and ``access`` are used; the object-level attributes belong to
+    Salesforce. A layout in ``layouts`` replaces the org's layout of that name whole; one in
+    ``layout_patches`` is merged into the layout the org has. ``sharing_model``
     left as None means ControlledByParent when the object has a master-detail field (Salesforce
     insists) and ReadWrite otherwise.
     """
@@ -197,6 +199,7 @@ class ObjectSpec:
     fields: tuple[FieldSpec, ...] = ()
     layouts: tuple[LayoutSpec, ...] = ()
     web_links: tuple[WebLinkSpec, ...] = ()
+    layout_patches: tuple[LayoutPatch, ...] = ()
     tab: TabSpec | None = None
     access: tuple[ObjectAccessSpec, ...] = ()
     source: str = ""

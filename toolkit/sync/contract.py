@@ -39,6 +39,54 @@ class ParentRef:
 
 
 @dataclass(frozen=True)
+class MatchBy:
+    """Existing records of ``object`` found by a field that is not an External ID (a person by
+    ``Email``): the field equals a value, compared without regard to case, as Salesforce
+    compares text in SOQL."""
+
+    object: str
+    field: str
+
+
+@dataclass(frozen=True)
+class LookupTarget:
+    """A lookup ``field`` of the stream's object (``Contact__c``) and how the record it points
+    to is found (``MatchBy("Contact", "Email")``)."""
+
+    field: str
+    match: MatchBy
+
+
+@dataclass(frozen=True)
+class LookupRef:
+    """A lookup set from a value that is not an External ID, such as an attendee's e-mail:
+    the record's ``source_field`` is looked for through each of ``targets`` in turn. The first
+    target that finds exactly one record sets its field to that record's Id, and the other
+    targets' fields are cleared; several records found by one target dead-letter the record
+    (``AMBIGUOUS_LOOKUP``, the Ids named): sftk never guesses. A record without a value, or
+    whose value finds nothing, is written with every target's field cleared (the run report
+    counts them). sftk finds the records in batched SOQL queries on every run, so a record
+    links up once its Contact exists, even if the source did not change."""
+
+    source_field: str
+    targets: tuple[LookupTarget, ...]
+
+
+@dataclass(frozen=True)
+class RecordGuard:
+    """What the org holds decides what is written, for sources whose records carry a version
+    (iCalendar's SEQUENCE) or whose values depend on the record's past (a rescheduled
+    appointment). Before changed records are written, the org's values of ``fields`` are read
+    by External ID (one query per batch) and ``decide(payload, current)`` returns the payload
+    to send (as it is, or changed) or None to leave the org's record as it is (counted
+    ``kept``). ``current`` is None when the org has no record with that key; the payload and
+    ``current`` use Salesforce field names."""
+
+    fields: tuple[str, ...]
+    decide: Callable[[Mapping[str, Any], Mapping[str, Any] | None], Mapping[str, Any] | None]
+
+
+@dataclass(frozen=True)
 class StreamSpec:
     """One stream of records bound for one sObject.
 
@@ -56,6 +104,12 @@ class StreamSpec:
       deleted there (a file export); streams that only yield changes mark deletions themselves
       (``SourceRecord(deleted=True)``).
     - ``historic``: the source can backfill older records when asked (``sftk sync --historic``).
+    - ``lookups``: lookups set by finding their target through a field that is not an External
+      ID (``LookupRef``: an appointment's Contact by its attendee's e-mail).
+    - ``unless_found``: a record whose source key finds an existing record through any of these
+      is not written (counted ``kept``): a stream that creates Leads only for people the org
+      does not have yet, as a Contact or a Lead, by e-mail.
+    - ``guard``: the org's current values decide what is written (``RecordGuard``).
     - ``match``: fields of ``object`` by which a record whose key the org does not hold yet is
       matched to a record the org already has without one (a Contact entered by hand, found by
       ``("Email",)``): exactly one such record with the same values (text compared without
@@ -74,6 +128,9 @@ class StreamSpec:
     snapshot: bool = False
     historic: bool = False
     description: str = ""
+    lookups: tuple[LookupRef, ...] = ()
+    unless_found: tuple[MatchBy, ...] = ()
+    guard: RecordGuard | None = None
     match: tuple[str, ...] = ()
 
 

@@ -20,11 +20,12 @@ from toolkit.config import MappingOverride
 from toolkit.errors import ConfigError
 from toolkit.metadata.fieldtypes import WireValue, csv_cell, wire_converter, wire_value
 from toolkit.salesforce.records import FieldDescribe, ObjectDescribe
-from toolkit.sync.contract import FieldMapping, ParentRef, StreamSpec
+from toolkit.sync.contract import FieldMapping, MatchBy, ParentRef, StreamSpec
 
 KEY_ORIGIN = "key"
 DEFAULT_ORIGIN = "default"
 PARENT_ORIGIN = "parent"
+LOOKUP_ORIGIN = "lookup"
 MATCH_ORIGIN = "match"
 _TEXT_TYPES = frozenset(
     {"string", "textarea", "email", "phone", "url", "picklist", "multipicklist", "combobox",
@@ -87,6 +88,7 @@ def resolve(
     fixed = {
         stream.key.lower(): "the stream's key",
         **{p.field.lower(): "a parent" for p in stream.parents},
+        **{t.field.lower(): "a lookup" for ref in stream.lookups for t in ref.targets},
     }
     lines: dict[str, MappingLine] = {}
     for mapping in defaults:
@@ -315,6 +317,91 @@ def _check_parent(
     return problems
 
 
+def match_objects(stream: StreamSpec) -> list[str]:
+    """The objects a stream finds records in by a field (its lookups, ``unless_found``)."""
+    matches = [t.match for ref in stream.lookups for t in ref.targets] + list(stream.unless_found)
+    return list(dict.fromkeys(m.object for m in matches))
+
+
+def check_lookups(
+    stream: StreamSpec,
+    describe: ObjectDescribe,
+    others: Mapping[str, ObjectDescribe | None],
+) -> list[MappingProblem]:
+    """Problems of the stream's lookups, ``unless_found`` and guard against the org: each
+    lookup field refers to the object its target searches, every field searched exists,
+    the guard reads fields the object has. ``others``: the describes of the objects searched
+    (None for one the org lacks)."""
+    problems: list[MappingProblem] = []
+    for ref in stream.lookups:
+        for target in ref.targets:
+            line = MappingLine(FieldMapping(target.field, source=ref.source_field), LOOKUP_ORIGIN)
+            found = describe.field(target.field)
+            if found is None or found.type != "reference":
+                problems.append(
+                    _problem(
+                        line,
+                        "error",
+                        f"{describe.name}.{target.field} is not a lookup field",
+                        "deploy the lookup first (sftk deploy), or fix the stream's lookups",
+                    )
+                )
+                continue
+            if target.match.object not in found.reference_to:
+                problems.append(
+                    _problem(
+                        line,
+                        "error",
+                        f"{describe.name}.{found.name} refers to {', '.join(found.reference_to)}, "
+                        f"not to {target.match.object}",
+                        "point the lookup target at the object the field refers to",
+                    )
+                )
+            if not (found.createable and found.updateable):
+                problems.append(
+                    _problem(line, "error", f"{describe.name}.{found.name} is read-only", "-")
+                )
+            problems += _match_problems(line, target.match, others)
+    for match in stream.unless_found:
+        line = MappingLine(FieldMapping(stream.key, source=stream.source_key), LOOKUP_ORIGIN)
+        problems += _match_problems(line, match, others)
+    if stream.guard is not None:
+        line = MappingLine(FieldMapping(stream.key), "guard")
+        missing = [name for name in stream.guard.fields if describe.field(name) is None]
+        if missing:
+            problems.append(
+                _problem(
+                    line,
+                    "error",
+                    f"the stream's guard reads {', '.join(missing)}, which {describe.name} lacks",
+                    "deploy the plugin's metadata first (sftk deploy)",
+                )
+            )
+    return problems
+
+
+def _match_problems(
+    line: MappingLine, match: MatchBy, others: Mapping[str, ObjectDescribe | None]
+) -> list[MappingProblem]:
+    searched = others.get(match.object)
+    if searched is None:
+        return [
+            _problem(
+                line, "error", f"the org has no object {match.object} to search", "deploy it first"
+            )
+        ]
+    if searched.field(match.field) is None:
+        return [
+            _problem(
+                line,
+                "error",
+                f"{match.object} has no field {match.field} to find records by",
+                "fix the stream's lookups",
+            )
+        ]
+    return []
+
+
 def link_parents(
     stream: StreamSpec, describe: ObjectDescribe, parent_keys: Mapping[str, str]
 ) -> tuple[ParentLink, ...]:
@@ -393,6 +480,16 @@ class RecordMapper:
         self.columns = [f.name for _, f in self.fields]
         for link in self.parents:
             self.columns += [f"{link.relationship}.{link.parent_key}", link.ref.field]
+        # Lookups found by a field that is not an External ID (StreamSpec.lookups), by the
+        # names the org gives them; their values are set by the stream's run, not mapped.
+        self.lookup_names: dict[str, str] = {}
+        for ref in mapping.stream.lookups:
+            for target in ref.targets:
+                found_lookup = describe.field(target.field)
+                assert found_lookup is not None, "checked before"
+                self.lookup_names[target.field.lower()] = found_lookup.name
+        self.lookup_fields = list(dict.fromkeys(self.lookup_names.values()))
+        self.columns += self.lookup_fields
         self.sources = tuple(
             dict.fromkeys(
                 [m.source for m, _ in self.fields if m.source is not None]
@@ -403,7 +500,7 @@ class RecordMapper:
         # Everything besides the record's values that decides its payload: a change of the
         # mapping or of a field's type makes every record's hash new, so all are sent again.
         self.fingerprint = repr(
-            ([(m, found.type) for m, found in self.fields], self.parents)
+            ([(m, found.type) for m, found in self.fields], self.parents, mapping.stream.lookups)
         ).encode("utf-8")
 
     def source_hash(self, data: Mapping[str, Any]) -> bytes:
@@ -448,6 +545,7 @@ class RecordMapper:
                 row += ["", csv_cell(None)]
             else:
                 row += [str(reference[link.parent_key]), ""]
+        row += [csv_cell(payload.get(name)) for name in self.lookup_fields]
         return row
 
 

@@ -15,11 +15,14 @@ from toolkit.salesforce import records
 from toolkit.salesforce.records import FieldDescribe, ObjectDescribe
 from toolkit.sync.mapping import (
     KEY_ORIGIN,
+    LOOKUP_ORIGIN,
     PARENT_ORIGIN,
     MappingLine,
     MappingProblem,
     StreamMapping,
     check,
+    check_lookups,
+    match_objects,
     resolve,
 )
 from toolkit.sync.session import planned_streams, sync_session
@@ -143,6 +146,37 @@ def _parent_rows(planned: PlannedStream, declared: list[PlannedStream]) -> list[
     ]
 
 
+def _lookup_rows(planned: PlannedStream) -> list[MappingRow]:
+    """A line per lookup target, in the order they are tried, and one per ``unless_found``."""
+    stream = planned.stream
+    rows = []
+    for ref in stream.lookups:
+        tried = len(ref.targets) > 1
+        for number, target in enumerate(ref.targets, start=1):
+            order = f"; try {number} of {len(ref.targets)}" if tried else ""
+            rows.append(
+                MappingRow(
+                    target.field,
+                    f"{ref.source_field} ({target.match.object} by {target.match.field}{order})",
+                    "",
+                    "reference",
+                    LOOKUP_ORIGIN,
+                )
+            )
+    if stream.unless_found:
+        where = " or ".join(f"a {m.object} by {m.field}" for m in stream.unless_found)
+        rows.append(
+            MappingRow(
+                stream.key,
+                f"{stream.source_key} (not written when {where} has it: kept)",
+                "",
+                "-",
+                LOOKUP_ORIGIN,
+            )
+        )
+    return rows
+
+
 def _view(
     project: Project,
     planned: PlannedStream,
@@ -155,7 +189,7 @@ def _view(
         planned.plugin,
         planned.stream.name,
         planned.stream.object,
-        (*rows, *_parent_rows(planned, declared)),
+        (*rows, *_parent_rows(planned, declared), *_lookup_rows(planned)),
         None,
     )
 
@@ -194,6 +228,8 @@ def _checked_view(
             parents[ref.stream] = found
         parent_keys[ref.stream] = parent_stream.key
     problems = check(mapping, own, parents, parent_keys)
+    others = {name: describe(name) for name in match_objects(stream)}
+    problems += check_lookups(stream, own, others)
     by_target: dict[str, list[MappingProblem]] = {}
     for problem in problems:
         by_target.setdefault(problem.target.lower(), []).append(problem)
@@ -211,6 +247,6 @@ def _checked_view(
         MappingRow(
             r.target, r.source, r.steps, _type(own.field(r.target)), r.origin, noted(r.target)
         )
-        for r in _parent_rows(planned, declared)
+        for r in (*_parent_rows(planned, declared), *_lookup_rows(planned))
     ]
     return StreamView(planned.plugin, stream.name, stream.object, (*rows, *parent_rows), org)

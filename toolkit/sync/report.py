@@ -10,8 +10,9 @@ from toolkit.errors import ExitCode
 from toolkit.sync.contract import RecordFailure
 
 # Each record read ends in exactly one of these; ``reconciled`` counts the written records a
-# --reconcile run found changed in Salesforce (a subset of ``written``).
-OUTCOMES = ("written", "unchanged", "deleted", "dead_lettered", "before_cursor")
+# --reconcile run found changed in Salesforce (a subset of ``written``); ``kept``: the stream's
+# own rules left the org's record as it was (``StreamSpec.guard``, ``unless_found``).
+OUTCOMES = ("written", "unchanged", "deleted", "dead_lettered", "before_cursor", "kept")
 STATUSES = ("succeeded", "partial", "stopped", "failed", "interrupted")
 
 
@@ -27,6 +28,7 @@ class StreamReport:
     dead_lettered: int = 0
     before_cursor: int = 0
     reconciled: int = 0
+    kept: int = 0
     matched: int = 0  # written records that adopted an org record found by the match fields
     method: str = "none"  # how records were written: none, collections, bulk, or both
     completed: bool = False  # read to the end (the cursor and bookmark were kept)
@@ -44,6 +46,7 @@ class StreamReport:
             "dead_lettered": self.dead_lettered,
             "before_cursor": self.before_cursor,
             "reconciled": self.reconciled,
+            "kept": self.kept,
             "matched": self.matched,
             "method": self.method,
             "completed": self.completed,
@@ -160,6 +163,7 @@ def stream_line(stream: StreamReport) -> str:
     ]
     for label, count in (
         ("before the cursor", stream.before_cursor),
+        ("kept as the org has them", stream.kept),
         ("deleted", stream.deleted),
         ("dead-lettered", stream.dead_lettered),
         ("reconciled", stream.reconciled),

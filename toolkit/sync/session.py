@@ -31,7 +31,9 @@ from toolkit.sync.mapping import (
     RecordMapper,
     StreamMapping,
     check,
+    check_lookups,
     link_parents,
+    match_objects,
     resolve,
     unknown_overrides,
 )
@@ -125,6 +127,17 @@ def prepare(
     project = session.project
     describes: dict[str, ObjectDescribe] = {}
 
+    def searched(name: str) -> ObjectDescribe | None:
+        """An object a stream finds records in (None if the org lacks it: a problem to list)."""
+        if name not in describes:
+            try:
+                describes[name] = sf_records.describe(session.sf, name)
+            except OrgError as exc:
+                if exc.code != "NOT_FOUND":
+                    raise
+                return None
+        return describes[name]
+
     def describe(name: str, planned: PlannedStream) -> ObjectDescribe:
         if name not in describes:
             try:
@@ -157,6 +170,8 @@ def prepare(
             raise SourceError(f"{exc.message}; nothing was synced", hint=exc.hint) from None
         mapping = resolve(planned.plugin, stream, defaults, project.config.mappings)
         problems = check(mapping, own, parents, parent_keys)
+        others = {name: searched(name) for name in match_objects(stream)}
+        problems += check_lookups(stream, own, others)
         errors += [(planned, p) for p in problems if p.severity == "error"]
         if any(p.severity == "error" for p in problems):
             continue

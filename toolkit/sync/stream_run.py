@@ -28,6 +28,7 @@ from toolkit.sync.contract import (
     SourceRecord,
 )
 from toolkit.sync.loader import LoadContext, Loader, Prepared
+from toolkit.sync.lookups import AMBIGUOUS, Finder, Resolution
 from toolkit.sync.mapping import MappingError, content_hash
 from toolkit.sync.options import StreamProgress
 from toolkit.sync.report import StreamReport
@@ -41,12 +42,14 @@ PROCESS_BATCH = 500  # records read, then checked against the state in one looku
 
 
 class _Read(NamedTuple):
-    """A record as read, with the hash of what the mapping takes from it."""
+    """A record as read, with the hash of what the mapping takes from it (and what its
+    lookups found, when the stream has some)."""
 
     key: str
     data: Mapping[str, Any]
     hash: bytes
     where: str
+    links: Resolution | None = None
 
 
 class StreamRun:
@@ -67,6 +70,8 @@ class StreamRun:
         self.reconciled = 0
         self.matched = 0
         self.deleted = 0
+        self.kept = 0
+        self.unlinked: dict[str, list[str]] = {}  # "no value in F" / "F found nothing": keys
         self.completed = False
         self.error: SourceError | None = None
         self.batch: list[_Read] = []
@@ -77,6 +82,7 @@ class StreamRun:
         self.max_cursor: cursors.Comparable | None = None
         self.stream_state: StreamState | None = None
         self.loader: Loader | None = None
+        self.finder: Finder | None = None
         self.workdir = workdir
 
     # --- the steps -------------------------------------------------------------------------------
@@ -104,6 +110,7 @@ class StreamRun:
                 sleep=self.run.sleep,
             )
         )
+        self.finder = Finder(session.sf, self.loader.call)
         self._settle_jobs_in_flight(st)
         wanted = self.state.dead_letter_keys(st) if self.options.retry else None
         if wanted is not None and not wanted:
@@ -137,6 +144,7 @@ class StreamRun:
                 f"source field(s) {', '.join(sorted(unseen))} were in none of the records read; "
                 "their Salesforce fields were cleared: check the mapping's source names"
             )
+        self.warnings += self._unlinked_warnings()
         if wanted is not None:
             left = len(self.state.dead_letter_keys(st) & wanted) - self._new_dead()
             self.still_dead += max(0, left)  # not in the source any more: purge or fix it
@@ -267,6 +275,7 @@ class StreamRun:
                 continue
             in_batch[record.key] = record.where
             fresh.append(record)
+        fresh = self._found_elsewhere(self._linked(fresh))
         keys = [r.key for r in fresh]
         stored = self.state.hashes(st, keys) if fresh else {}
         dead = self.state.dead_letter_hashes(st, keys) if fresh else {}
@@ -281,6 +290,8 @@ class StreamRun:
                 prepared = self._mapped(record)
                 if prepared is not None:
                     to_send.append(prepared)
+        if self.stream.guard is not None and to_send:
+            to_send = self._guarded(to_send)
         if self.options.reconcile:
             to_send = self._reconcile(to_send)
         if self.stream.match and to_send:
@@ -303,7 +314,98 @@ class StreamRun:
                 record.hash,
             )
             return None
+        links = record.links
+        if links is not None:
+            if links.problem is not None:
+                self._reject(
+                    record.key,
+                    AMBIGUOUS,
+                    links.problem,
+                    dict(record.data),
+                    record.where,
+                    tuple(field for field, _ in links.fields),
+                    record.hash,
+                )
+                return None
+            names = self.job.mapper.lookup_names
+            payload.update((names[field.lower()], value) for field, value in links.fields)
+            for source_field in links.blank:
+                self._note_unlinked(f"no value in {source_field}", record)
+            for source_field in links.unmatched:
+                self._note_unlinked(f"{source_field} found no record", record)
         return Prepared(record.key, payload, record.hash, record.where)
+
+    # --- lookups and the org's say ----------------------------------------------------------------
+
+    def _linked(self, batch: list[_Read]) -> list[_Read]:
+        """The batch with what its lookups found in the org, in each record's hash too."""
+        lookups = self.stream.lookups
+        if not lookups or not batch:
+            return batch
+        assert self.finder is not None
+        found = self.finder.resolve(lookups, [record.data for record in batch])
+        return [
+            record._replace(hash=links.digest(record.hash), links=links)
+            for record, links in zip(batch, found, strict=True)
+        ]
+
+    def _found_elsewhere(self, batch: list[_Read]) -> list[_Read]:
+        """The batch less the records whose key finds a record the org already has
+        (``unless_found``): those are kept as the org has them."""
+        matches = self.stream.unless_found
+        if not matches or not batch:
+            return batch
+        assert self.finder is not None
+        existing = self.finder.existing(matches, [record.key for record in batch])
+        left = [record for record in batch if record.key.lower() not in existing]
+        self.kept += len(batch) - len(left)
+        return left
+
+    def _guarded(self, records: list[Prepared]) -> list[Prepared]:
+        """The records the stream's guard lets through, as it changed them, after reading what
+        the org holds of them; the others are kept as the org has them."""
+        guard = self.stream.guard
+        assert guard is not None and self.loader is not None
+        key_field = self.job.mapper.columns[0]
+        fields = list(dict.fromkeys([key_field, *guard.fields]))
+        allowed: list[Prepared] = []
+        for start in range(0, len(records), COLLECTION_SIZE):
+            part = records[start : start + COLLECTION_SIZE]
+            soql = (
+                f"SELECT {', '.join(fields)} FROM {self.job.describe.name} WHERE {key_field} IN "
+                f"({', '.join(soql_literal(r.key) for r in part)})"
+            )
+            rows = self.loader.call(functools.partial(sf_records.query, self.run.session.sf, soql))
+            in_org = {
+                str(row.get(key_field)): {name: row.get(name) for name in guard.fields}
+                for row in rows
+            }
+            for record in part:
+                try:
+                    decided = guard.decide(record.payload, in_org.get(record.key))
+                except Exception as exc:  # the plugin's bug: name it, stop this stream
+                    raise SourceError(
+                        f"stream {self.planned.label}: the plugin's guard failed on record "
+                        f"{record.key}: {type(exc).__name__}: {exc}",
+                        hint=f"this is a bug in plugin {self.planned.plugin}; report it",
+                    ) from None
+                if decided is None:
+                    self.kept += 1
+                else:
+                    allowed.append(record._replace(payload=dict(decided)))
+        return allowed
+
+    def _note_unlinked(self, why: str, record: _Read) -> None:
+        keys = self.unlinked.setdefault(why, [])
+        keys.append(f"{record.key} ({record.where})" if record.where else record.key)
+
+    def _unlinked_warnings(self) -> list[str]:
+        fields = ", ".join(t.field for ref in self.stream.lookups for t in ref.targets)
+        warnings = []
+        for why, keys in sorted(self.unlinked.items()):
+            shown = "; ".join(keys[:3]) + ("; …" if len(keys) > 3 else "")
+            warnings.append(f"{len(keys)} record(s) written without {fields} ({why}): {shown}")
+        return warnings
 
     def _reconcile(self, records: list[Prepared]) -> list[Prepared]:
         """Read the org's records back by External ID and keep only those that differ from
@@ -313,6 +415,7 @@ class StreamRun:
         key_field = mapper.columns[0]
         fields = [f.name for _, f in mapper.fields]
         parents = [f"{link.relationship}.{link.parent_key}" for link in mapper.parents]
+        fields += mapper.lookup_fields
         differ: list[Prepared] = []
         for start in range(0, len(records), COLLECTION_SIZE):
             part = records[start : start + COLLECTION_SIZE]
@@ -417,7 +520,7 @@ class StreamRun:
             wanted = mine.get(link.parent_key) if isinstance(mine, dict) else None
             if theirs != wanted:
                 return False
-        return True
+        return all(payload.get(name) == row.get(name) for name in self.job.mapper.lookup_fields)
 
     def _delete(self, st: StreamState) -> None:
         """Deletions the source marked, and for a source read whole, the records it no longer
@@ -552,6 +655,7 @@ class StreamRun:
             dead_lettered=(tally.dead_lettered if tally else 0) + self.rejected + self.still_dead,
             before_cursor=self.before_cursor,
             reconciled=self.reconciled,
+            kept=self.kept,
             matched=self.matched,
             method="+".join(methods) if methods else "none",
             completed=self.completed,

@@ -16,6 +16,7 @@ from toolkit.sync.contract import (
     SourceSpec,
     StreamSpec,
 )
+from toolkit.sync.mapping import match_objects
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,20 @@ def _check_stream(plugin: str, stream: StreamSpec) -> None:
 
 
 def _in_load_order(planned: dict[tuple[str, str], PlannedStream]) -> list[PlannedStream]:
+    """Parents before their children, and a stream that finds records by a field (lookups,
+    ``unless_found``) after its plugin's other streams writing the objects it searches, so
+    that a Lead created by one stream is there when another looks for it."""
     graph: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    writers: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for (plugin, name), item in planned.items():
+        writers.setdefault((plugin, item.stream.object), set()).add((plugin, name))
     for (plugin, name), item in sorted(planned.items()):
-        parents = set()
+        parents = {
+            writer
+            for obj in match_objects(item.stream)
+            for writer in writers.get((plugin, obj), ())
+            if writer != (plugin, name)
+        }
         for ref in item.stream.parents:
             if (plugin, ref.stream) not in planned:
                 raise PluginError(
