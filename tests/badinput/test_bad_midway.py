@@ -111,7 +111,7 @@ def test_an_org_that_fails_while_a_deploy_is_watched(
 def test_the_record_of_a_running_deploy_says_what_the_org_said(
     sftk: Sftk, project: Path, org: RunningOrg
 ) -> None:
-    deploys.set_component_delay(org.org, 0.4)
+    deploys.set_component_delay(org.org, 10)  # long past the report, however slow the machine
     deploy_id = _submitted(sftk, project)
     assert _records(project)[0]["id"] == deploy_id
     for _ in range(40):
