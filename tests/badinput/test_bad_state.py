@@ -39,10 +39,13 @@ def test_an_output_folder_that_cannot_be_written(sftk: Sftk, project: Path) -> N
 
 def test_a_full_disk_while_rendering(sftk: Sftk, project: Path) -> None:
     before = tree(project)
-    printed = refused(
-        sftk("render", cwd=project, max_file_bytes=1024), ExitCode.USAGE, "build/metadata"
-    )
-    assert "File too large" in printed
+    for out in ((), ("--out", "build/other")):
+        printed = refused(
+            sftk("render", *out, cwd=project, max_file_bytes=1024),
+            ExitCode.USAGE,
+            out[-1] if out else "build/metadata",
+        )
+        assert "File too large" in printed
     assert tree(project) == before
 
 

@@ -25,10 +25,10 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
-from toolkit.errors import ConfigError
-from toolkit.fsio import read_regular_file, utf8_text
 
 from sftk_scheduling.ics import Window
+from toolkit.errors import ConfigError
+from toolkit.fsio import read_regular_file, utf8_text
 
 TIMEOUT = 30  # seconds a calendar server may take to answer one request
 # The most an iCalendar file may hold: years of a busy practice's appointments are a few
