@@ -10,9 +10,8 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from badinput import Sftk, refused
@@ -25,8 +24,11 @@ from toolkit.deploy.undo_text import rollback_json, rollback_lines
 from toolkit.errors import ExitCode
 from toolkit.localorg import deploys, identity
 from toolkit.localorg.facts import update_facts
-from toolkit.localorg.org import RunningOrg, start
+from toolkit.localorg.org import RunningOrg
 from toolkit.metadata.manifest import ComponentRef as Ref
+
+if TYPE_CHECKING:
+    from tests.conftest import ProjectOrg
 
 DEPLOY = ("deploy", "--org", "local")
 HIVE, TAB = Ref("CustomObject", "Hive__c"), Ref("CustomTab", "Hive__c")
@@ -42,13 +44,8 @@ def _spend_all_but(org: RunningOrg, calls: int) -> None:
 
 
 @pytest.fixture
-def org(project: Path) -> Iterator[RunningOrg]:
-    running = start(project / ".sftk" / "localorg")
-    deploys.set_component_delay(running.org, 0)
-    try:
-        yield running
-    finally:
-        running.stop()
+def org(project: Path, project_org: ProjectOrg) -> RunningOrg:
+    return project_org(project)
 
 
 def _records(project: Path) -> list[dict[str, Any]]:
