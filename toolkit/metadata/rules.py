@@ -493,6 +493,18 @@ def _object_definition_rules(obj: ObjectDef, file: str) -> Iterator[Problem]:
 _FieldRule = Callable[[FieldDef, fieldtypes.FieldType, list[Problem]], None]
 
 
+def _unsuffixed(field: FieldDef, message: str) -> Problem:
+    """A field named as no custom field is, which is no standard field either."""
+    return Problem(
+        "custom-suffix",
+        field.file,
+        field.line,
+        _field_component(field),
+        message,
+        f"rename it to {field.name}__c",
+    )
+
+
 def _field_rules(field: FieldDef, obj: ObjectDef, ctx: _Context, out: list[Problem]) -> None:
     if field.custom:
         problem = _name_problem(
@@ -507,14 +519,10 @@ def _field_rules(field: FieldDef, obj: ObjectDef, ctx: _Context, out: list[Probl
             out.append(problem)
     elif field.name.lower() in SYSTEM_FIELDS:
         out.append(
-            Problem(
-                "custom-suffix",
-                field.file,
-                field.line,
-                _field_component(field),
+            _unsuffixed(
+                field,
                 f"{field.name!r} is a system field every {obj.name} record has, which no "
                 "package defines or changes; custom field names end in __c",
-                f"rename it to {field.name}__c",
             )
         )
         return
@@ -522,14 +530,10 @@ def _field_rules(field: FieldDef, obj: ObjectDef, ctx: _Context, out: list[Probl
         return  # a standard field the package customises: its shape is Salesforce's
     elif is_custom_name(obj.name) or is_standard_object(obj.name):
         out.append(
-            Problem(
-                "custom-suffix",
-                field.file,
-                field.line,
-                _field_component(field),
+            _unsuffixed(
+                field,
                 f"{field.name!r} is not a standard field of {obj.name}, so it must be a custom "
                 "field, and custom field names end in __c",
-                f"rename it to {field.name}__c",
             )
         )
     else:

@@ -538,15 +538,15 @@ def _layout(object_name: str, name: str, table: Table) -> LayoutSpec:
         custom_links = table.strings("custom_links")
     with problems.gather():
         table.finish()
-    if not sections and not problems.found:
-        problems.found.append(
-            table.error(
-                "sections",
-                "a layout needs at least one section",
-                hint='add [[layouts."…".sections]] with a label and columns',
-            )
-        )
-    problems.check()
+    _check(
+        problems,
+        not sections,
+        lambda: table.error(
+            "sections",
+            "a layout needs at least one section",
+            hint='add [[layouts."…".sections]] with a label and columns',
+        ),
+    )
     return LayoutSpec(
         object=object_name,
         name=name,
@@ -556,6 +556,14 @@ def _layout(object_name: str, name: str, table: Table) -> LayoutSpec:
         custom_links=custom_links,
         source=f"{table.doc.where} [{'.'.join(table.path)}]",
     )
+
+
+def _check(problems: Problems, empty: bool, emptiness: Callable[[], ConfigError]) -> None:
+    """Raise the problems gathered; when there are none and the table gives nothing, the
+    error ``emptiness`` makes (a table with problems may be empty only because of them)."""
+    if empty and not problems.found:
+        problems.found.append(emptiness())
+    problems.check()
 
 
 def _listed(
@@ -582,15 +590,15 @@ def _layout_patch(object_name: str, name: str, table: Table) -> LayoutPatch:
         buttons = table.strings("buttons")
     with problems.gather():
         table.finish()
-    if not (related or buttons or fields) and not problems.found:
-        problems.found.append(
-            table.error(
-                "related_lists",
-                f"the patch of {layout} adds nothing",
-                hint="give it related_lists, buttons or fields",
-            )
-        )
-    problems.check()
+    _check(
+        problems,
+        not (related or buttons or fields),
+        lambda: table.error(
+            "related_lists",
+            f"the patch of {layout} adds nothing",
+            hint="give it related_lists, buttons or fields",
+        ),
+    )
     return LayoutPatch(
         layout=layout,
         related_lists=related,
