@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from badinput import Sftk, refused
+from badinput import Sftk, refused, tree
 
 from toolkit.errors import ExitCode
 
@@ -79,3 +79,18 @@ def test_a_calendar_that_cannot_be_read(
     again = sftk(*SYNC, cwd=scheduling)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "scheduling.appointments -> Appointment__c: read 1, written 1" in again.stdout
+
+
+def test_plugin_settings_that_are_not_utf8(sftk: Sftk, scheduling: Path) -> None:
+    """The plugin's settings live in sftk.toml: a Latin-1 byte there names its line."""
+    config = scheduling / "sftk.toml"
+    text = config.read_bytes() + b'timezone = "Europe/Z\xfcrich"\n'
+    config.write_bytes(text)
+    line = text.count(b"\n")
+    before = tree(scheduling)
+    for command in (SYNC, ("mappings", "show", "--plugin", "scheduling", "--org", "local")):
+        printed = refused(
+            sftk(*command, cwd=scheduling), ExitCode.USAGE, f"sftk.toml:{line}: not UTF-8"
+        )
+        assert "save the file as UTF-8" in printed
+    assert tree(scheduling) == before

@@ -5,6 +5,7 @@ the sync state as it was."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,8 +51,9 @@ def test_a_data_file_that_is_not_utf8(sftk: Sftk, synced: Path) -> None:
     [
         ("data/visits/site_visits.csv", lambda p: p.parent.write_text(""), "Not a directory"),
         ("data/visits", lambda p: p.write_text("visit_id\n"), "neither a .csv nor a .jsonl"),
+        ("data/visits.csv", os.mkfifo, "not a regular file"),
     ],
-    ids=["a folder that is a file", "a file without a suffix"],
+    ids=["a folder that is a file", "a file without a suffix", "a pipe"],
 )
 def test_a_stream_path_that_is_not_what_it_says(
     sftk: Sftk, synced: Path, path: str, make: object, why: str

@@ -299,6 +299,11 @@ def sftk_default_mappings(
 
 
 def _files(path: Path) -> list[Path]:
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise SourceError(
+            f"{path}: is not a regular file (a pipe, socket or device)",
+            hint="give the path of a .csv or .jsonl file, or of a folder of them",
+        )
     if path.is_file():
         if path.suffix.lower() not in SUFFIXES:
             raise SourceError(
