@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import requests
 
+from toolkit.localorg import deploys
 from toolkit.localorg.org import RunningOrg, start
 from toolkit.metadata.schema import MetadataSchema
 from toolkit.plugin_scaffold import PluginNames, new_plugin
@@ -103,6 +104,27 @@ def local_org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningOrg]:
     try:
         yield running
     finally:
+        running.stop()
+
+
+ProjectOrg = Callable[[Path], RunningOrg]
+
+
+@pytest.fixture
+def project_org() -> Iterator[ProjectOrg]:
+    """``project_org(root)``: the local org of the project at ``root`` left running in the
+    test, as `sftk org serve` leaves it (commands reuse it), its deploys instant; stopped when
+    the test ends."""
+    started: list[RunningOrg] = []
+
+    def serve(root: Path) -> RunningOrg:
+        running = start(root / ".sftk" / "localorg")
+        started.append(running)
+        deploys.set_component_delay(running.org, 0)
+        return running
+
+    yield serve
+    for running in started:
         running.stop()
 
 

@@ -123,7 +123,7 @@ def test_write_tree_failure_midway_keeps_old_and_cleans_up(
         return real_open(path, mode)
 
     monkeypatch.setattr(fsio, "open", flaky_open, raising=False)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(ConfigError, match=r"out: cannot be written \(No space left"):
         fsio.write_tree_atomically(NEW, dest)
     assert len(calls) == 2
     assert _snapshot(dest) == {"keep.txt": b"old"}
@@ -165,7 +165,7 @@ def test_write_tree_in_threads_failure_keeps_old_and_cleans_up(
         return real_open(path, mode)
 
     monkeypatch.setattr(fsio, "open", flaky_open, raising=False)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(ConfigError, match=r"out: cannot be written \(No space left"):
         fsio.write_tree_atomically(_many(1100), dest)
     assert len(calls) < 1100  # the other threads stopped early
     assert _snapshot(dest) == {"keep.txt": b"old"}
@@ -185,7 +185,7 @@ def test_write_tree_failed_swap_puts_old_back(
         real_rename(src, dst)
 
     monkeypatch.setattr(os, "rename", rename)
-    with pytest.raises(OSError, match="cross-device"):
+    with pytest.raises(ConfigError, match=r"cross-device.*previous output is as it was"):
         fsio.write_tree_atomically(NEW, dest)
     monkeypatch.undo()
     assert _snapshot(dest) == {"keep.txt": b"old"}
@@ -214,7 +214,7 @@ def test_atomic_write_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         raise OSError(13, "Permission denied")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError, match="Permission denied"):
+    with pytest.raises(ConfigError, match=r"sftk.toml: cannot be written \(Permission denied"):
         fsio.atomic_write_bytes(target, b"three")
     assert target.read_bytes() == b"two"
     assert [p.name for p in target.parent.iterdir()] == ["sftk.toml"]

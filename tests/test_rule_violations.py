@@ -79,11 +79,6 @@ type = "Lookup"
 reference_to = "Cours__c"
 relationship_name = "Tutors"
 """,
-    "Contact.toml": """
-[fields.Nickname]
-type = "Text"
-length = 20
-""",
     "Enrollment__c.toml": """
 label = "Enrollment"
 plural_label = "Enrollments"
@@ -131,6 +126,12 @@ relationship_name = "Reviews"
 LEGACY = {
     "objects/Legacy__c.object": f"""{HEAD}<CustomObject {NS}>
     <deploymentStatus>Deployed</deploymentStatus>
+    <fields>
+        <fullName>Nickname</fullName>
+        <label>Nickname</label>
+        <length>20</length>
+        <type>Text</type>
+    </fields>
     <fields>
         <fullName>Notes__c</fullName>
         <label>Notes</label>

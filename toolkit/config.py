@@ -153,6 +153,9 @@ class ProjectConfig:
     sync: SyncSettings = SyncSettings()
     mappings: tuple[MappingOverride, ...] = ()
     default_org: str | None = None  # [project] default_org: the profile when --org is not given
+    # Where sftk.toml sets objects_dir (``sftk.toml:9: project.objects_dir``), None when it
+    # does not: a specs folder the file names must exist, the conventional one may be absent.
+    objects_dir_setting: str | None = None
 
     @property
     def state_dir(self) -> Path:
@@ -224,6 +227,7 @@ def load_config(path: Path) -> ProjectConfig:
         coverage=_coverage(root_table),
         sync=_sync(root_table),
         mappings=_mappings(root_table),
+        objects_dir_setting=project.where("objects_dir") if project.has("objects_dir") else None,
     )
     default_org = project.string("default_org")
     if default_org is not None:

@@ -8,6 +8,8 @@ component or record and says what to do.
 from __future__ import annotations
 
 import enum
+import errno
+from collections.abc import Sequence
 
 
 class ExitCode(enum.IntEnum):
@@ -46,6 +48,12 @@ class SftkError(Exception):
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
 
+    def add_context(self, message: str, hint: str) -> None:
+        """Say where the command stood when this happened (a deploy already in the org, a
+        rollback half done) and what to do next; the error keeps its kind and exit code."""
+        self.message = f"{self.message}\n  {message}"
+        self.hint = hint if not self.hint else f"{hint}; {self.hint}"
+
 
 class UsageError(SftkError):
     """Bad command-line usage or a bad argument value."""
@@ -57,6 +65,33 @@ class ConfigError(SftkError):
     """sftk.toml, a spec file or a metadata folder cannot be used as written."""
 
     exit_code = ExitCode.USAGE
+
+
+class ConfigProblems(ConfigError):
+    """Several problems of the input found in one reading, reported at once so that a person
+    fixes them in one pass instead of one per run. ``problems`` holds each, with its hint."""
+
+    def __init__(self, problems: Sequence[ConfigError]) -> None:
+        self.problems = tuple(problems)
+        lines = [f"{len(self.problems)} problems:"]
+        for problem in self.problems:
+            lines.append(f"  {problem.message}")
+            if problem.hint:
+                lines.append(f"    hint: {problem.hint}")
+        super().__init__("\n".join(lines))
+
+
+def combined(problems: Sequence[ConfigError]) -> ConfigError | None:
+    """One error for ``problems`` (None when there are none): the problem itself when there is
+    one, else all of them, lists of problems flattened."""
+    flat = [
+        p
+        for found in problems
+        for p in (found.problems if isinstance(found, ConfigProblems) else (found,))
+    ]
+    if len(flat) <= 1:
+        return flat[0] if flat else None
+    return ConfigProblems(flat)
 
 
 class TemplateError(ConfigError):
@@ -122,6 +157,25 @@ class OrgError(SftkError):
         super().__init__(message, hint=hint)
         self.code = code
         self.status = status
+
+
+# What the machine refused, not a mistake of sftk: a path it may not write or read, a full disk.
+_ENVIRONMENT_ERRNOS = frozenset(
+    {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+)
+
+
+def environment_error(error: BaseException) -> SftkError | None:
+    """An error no code of sftk worded yet, when it is the machine refusing a file: said as
+    such, naming the file, instead of as a bug in sftk."""
+    if not isinstance(error, OSError) or error.errno not in _ENVIRONMENT_ERRNOS:
+        return None
+    where = f"{error.filename}: " if error.filename else ""
+    return ConfigError(
+        f"{where}{error.strerror}",
+        hint="check the permissions of that path and the free disk space, then run the "
+        "command again",
+    )
 
 
 def exit_code_for(error: BaseException) -> ExitCode:

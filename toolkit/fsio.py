@@ -7,17 +7,79 @@ sibling temp folder (same file system, so the final rename is atomic) and is swa
 
 from __future__ import annotations
 
+import codecs
+import errno
 import os
 import secrets
 import shutil
+import stat
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from toolkit.errors import ConfigError
 from toolkit.metadata.files import MetadataFile
 from toolkit.metadata.packaging import check_path
+
+
+def read_regular_file(
+    path: Path, where: str | None = None, *, limit: int | None = None, hint: str | None = None
+) -> bytes:
+    """The bytes of ``path`` when it is a regular file (of at most ``limit`` bytes), else a
+    ConfigError naming it (``where``, default the path) and saying what it is instead.
+
+    The file is opened without blocking and checked before reading, so a FIFO never hangs a
+    command and a device such as /dev/zero is never read into memory.
+    """
+    shown = where or str(path)
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise ConfigError(f"{shown}: {_unreadable(path, exc)}", hint=hint) from None
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        what = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a pipe, socket or device)"
+        raise ConfigError(f"{shown}: is {what}", hint=hint)
+    with os.fdopen(descriptor, "rb") as handle:
+        try:
+            data = handle.read() if limit is None else handle.read(limit + 1)
+        except OSError as exc:
+            raise ConfigError(f"{shown}: cannot be read ({exc.strerror})", hint=hint) from None
+    if limit is not None and len(data) > limit:
+        raise ConfigError(f"{shown}: is larger than {limit:,} bytes", hint=hint)
+    return data
+
+
+def utf8_text(data: bytes, where: str) -> str:
+    """``data`` as UTF-8 text (a byte-order mark allowed), or a ConfigError naming the line
+    and column of the first byte that is not UTF-8."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ConfigError(
+            f"{where}: is UTF-16 text; sftk reads UTF-8", hint="save the file as UTF-8"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - data.rfind(b"\n", 0, exc.start)
+        raise ConfigError(
+            f"{where}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at column {column})",
+            hint="save the file as UTF-8 (it looks like another encoding, such as Latin-1)",
+        ) from None
+
+
+def _unreadable(path: Path, exc: OSError) -> str:
+    """Why ``path`` could not be opened, in a person's words."""
+    if exc.errno == errno.ELOOP:
+        return "is a symbolic link loop"
+    if exc.errno == errno.ENOENT and path.is_symlink():
+        return f"is a symbolic link to {os.readlink(path)}, which does not exist"
+    if exc.errno == errno.ENOENT:
+        return "does not exist"
+    return f"cannot be read ({exc.strerror})"
 
 
 def _hidden(name: str) -> bool:
@@ -40,12 +102,25 @@ def read_tree(root: Path) -> list[MetadataFile]:
     visited: set[str] = {str(real_root)}
 
     def walk(folder: str, relative: str) -> None:
-        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            raise ConfigError(
+                f"{folder}: cannot be read ({exc.strerror})", hint="check the folder's permissions"
+            ) from None
+        for entry in entries:
             if _hidden(entry.name):
                 continue
             rel = f"{relative}{entry.name}"
             if entry.is_symlink():
-                target = Path(entry.path).resolve()
+                try:
+                    os.stat(entry.path)
+                except OSError as exc:
+                    raise ConfigError(
+                        f"{entry.path}: {_unreadable(Path(entry.path), exc)}",
+                        hint="remove the link, or point it at a file inside the folder",
+                    ) from None
+                target = Path(os.path.realpath(entry.path))
                 if not target.is_relative_to(real_root):
                     raise ConfigError(
                         f"{entry.path}: symbolic link to {target}, outside {root}",
@@ -66,6 +141,11 @@ def read_tree(root: Path) -> list[MetadataFile]:
                         hint="check the file's permissions",
                     ) from None
                 files.append(MetadataFile(rel, content, entry.path))
+            else:
+                raise ConfigError(
+                    f"{entry.path}: is not a regular file (a pipe, socket or device)",
+                    hint="remove it from the metadata folder",
+                )
 
     walk(str(root), "")
     return sorted(files, key=lambda f: f.path)
@@ -106,15 +186,41 @@ def write_tree_atomically(files: Sequence[MetadataFile], dest: Path) -> None:
             f"{dest}: exists and is not a folder",
             hint="choose an output folder path, or remove that file",
         )
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = _sibling(dest, "new")
-    staging.mkdir()
+    with unwritable(dest, "the previous output is as it was"):
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging = _sibling(dest, "new")
+        staging.mkdir()
+        try:
+            _write_files(staging, files)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _swap_in(staging, dest)
+
+
+@contextmanager
+def unwritable(path: Path, kept: str) -> Iterator[None]:
+    """Turns a failure to write ``path`` (a read-only folder, a full disk) into a ConfigError
+    naming it and saying what was ``kept`` as it was."""
     try:
-        _write_files(staging, files)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    _swap_in(staging, dest)
+        yield
+    except OSError as exc:
+        where = exc.filename if exc.filename and exc.errno != errno.ENOTDIR else path
+        raise ConfigError(
+            f"{path}: cannot be written ({exc.strerror}{_at(where, path)}); {kept}",
+            hint="make the folder writable, or free disk space, and run the command again",
+        ) from None
+
+
+def _at(where: str | os.PathLike[str], path: Path) -> str:
+    """Where a write failed, when that is not ``path`` itself: the folder sftk writes in for
+    its temporary siblings of ``path`` (``_sibling``), else the file."""
+    failed = Path(where)
+    if failed == path:
+        return ""
+    if failed.parent == path.parent and failed.name.startswith(f".{path.name}"):
+        return f" in {path.parent}"
+    return f": {failed}"
 
 
 # Creating a file costs the kernel far more than writing its few kilobytes, and creations can
@@ -178,14 +284,16 @@ def _swap_in(staging: Path, dest: Path) -> None:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write one file so readers see the old or the new content, never a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = _sibling(path, "tmp")
-    try:
-        with open(temp, "xb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    with unwritable(path, "the file is as it was"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = _sibling(path, "tmp")
+        try:
+            with open(temp, "xb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, path)
+        except BaseException:
+            with suppress(OSError):
+                temp.unlink(missing_ok=True)
+            raise

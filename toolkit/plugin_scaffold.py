@@ -20,6 +20,7 @@ import jinja2
 
 from toolkit import __version__
 from toolkit.errors import ConfigError, UsageError
+from toolkit.fsio import unwritable
 from toolkit.metadata.render import builtin_template_dir
 from toolkit.plugins import BUILTIN_PLUGINS
 
@@ -107,22 +108,23 @@ def new_plugin(name: str, folder: Path) -> list[Path]:
         keep_trailing_newline=True,
         autoescape=False,
     )
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
-        written = []
-        for pattern, template in FILES.items():
-            relative = pattern.format(**values)
-            text = "" if template is None else environment.get_template(template).render(values)
-            target = staging / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-            written.append(folder / relative)
-        _permissions(staging)
-        os.replace(staging, folder)  # an empty folder is replaced; anything else refused above
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    with unwritable(folder, "nothing was written"):
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        try:
+            written = []
+            for pattern, template in FILES.items():
+                relative = pattern.format(**values)
+                text = "" if template is None else environment.get_template(template).render(values)
+                target = staging / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+                written.append(folder / relative)
+            _permissions(staging)
+            os.replace(staging, folder)  # an empty folder is replaced; anything else refused
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     return written
 
 

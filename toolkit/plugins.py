@@ -24,7 +24,7 @@ import pluggy
 
 from toolkit import __version__, hookspecs
 from toolkit.config import PluginSettings
-from toolkit.errors import ConfigError, PluginError
+from toolkit.errors import ConfigError, PluginError, SftkError, combined
 
 ALLOW_LIST_ENV = "SFTK_PLUGINS"
 # sftk's own plugins, by name: the module registered for each.
@@ -97,16 +97,18 @@ class Plugins:
         return failures
 
     def check_settings(self, settings: PluginSettings, root: Path) -> None:
-        """Every enabled plugin's ``[plugins.NAME]`` table, as the plugin judges it: the
-        first problem stops the command (exit 2) naming the key and its line."""
-        for plugin, problems in self.call("sftk_validate_settings", settings, root=root):
-            if problems:
-                first, more = problems[0], len(problems) - 1
-                raise ConfigError(
-                    f"{settings.where(plugin, first.key)}: {first.message}"
-                    + (f" (and {more} more problem(s) in [plugins.{plugin}])" if more else ""),
-                    hint=first.hint,
-                )
+        """Every enabled plugin's ``[plugins.NAME]`` table, as the plugin judges it: any
+        problem stops the command (exit 2), each named with its key and line."""
+        found = [
+            ConfigError(
+                f"{settings.where(plugin, problem.key)}: {problem.message}", hint=problem.hint
+            )
+            for plugin, problems in self.call("sftk_validate_settings", settings, root=root)
+            for problem in problems
+        ]
+        error = combined(found)
+        if error is not None:
+            raise error
 
     def template_dirs(self) -> list[Path]:
         return [Path(d) for _, dirs in self.call("sftk_template_dirs") for d in dirs]
@@ -129,6 +131,8 @@ class Plugins:
         kwargs = {arg: available[arg] for arg in impl.argnames if arg in available}
         try:
             return impl.function(**kwargs)
+        except SftkError:
+            raise  # worded for the user already: a source that cannot be read, a bad setting
         except Exception as exc:  # a plugin's bug must name the plugin, not crash sftk
             raise PluginError(
                 f"plugin {name} failed in {hook}: {type(exc).__name__}: {exc}",

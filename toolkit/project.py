@@ -33,8 +33,9 @@ from toolkit.metadata.render import (
     layout_assignments_of,
 )
 from toolkit.metadata.schema import bundled_wsdl_path, wsdl_api_version
-from toolkit.metadata.spec_loader import load_object_files, reject_duplicates, spec_paths
+from toolkit.metadata.spec_loader import load_object_files, project_spec_paths, reject_duplicates
 from toolkit.metadata.specs import LayoutPatch, ObjectSpec, PermissionSetSpec
+from toolkit.metadata.standard_objects import is_standard_object
 from toolkit.metadata.types import MANIFEST_NAMES
 from toolkit.plugins import Plugins, load_plugins
 
@@ -59,6 +60,8 @@ class Package:
     # What package.xml lists, sorted: kept, as reading it back out of the files means parsing
     # every object file again.
     components: tuple[manifest.ComponentRef, ...]
+    # What the build left out or guessed, for a person to check (the file named in each).
+    warnings: tuple[str, ...] = ()
 
 
 def open_project(start: Path | None = None, *, no_plugins: bool = False) -> Project:
@@ -85,16 +88,30 @@ def build_package(project: Project, *, split: bool | None = None) -> Package:
     config = project.config
     project.plugins.check_settings(config.plugins, config.root)
     renderer = Renderer([config.templates_dir, *project.plugins.template_dirs()])
-    paths = spec_paths(config.objects_dir) if config.objects_dir.is_dir() else []
+    paths, warnings = _spec_paths(config)
     if split if split is not None else len(paths) >= SPLIT_FROM:
-        sizes = list(itertools.accumulate(path.stat().st_size for path in paths))
+        sizes = list(itertools.accumulate(_size(path) for path in paths))
         mine = bisect.bisect_left(sizes, sizes[-1] * (1 - HELPER_SHARE)) if sizes else 0
         try:
             with Helper(functools.partial(_part, config, renderer, paths[mine:])) as helper:
-                return _package(project, renderer, _part(config, renderer, paths[:mine]), helper)
+                own = _part(config, renderer, paths[:mine])
+                return _package(project, renderer, warnings, own, helper)
         except SftkError:
             pass  # the one-part build below raises it, or the first of several
-    return _package(project, renderer, _part(config, renderer, paths))
+    return _package(project, renderer, warnings, _part(config, renderer, paths))
+
+
+def _spec_paths(config: ProjectConfig) -> tuple[list[Path], list[str]]:
+    folder = config.objects_dir
+    return project_spec_paths(folder, config.display(folder), config.objects_dir_setting)
+
+
+def _size(path: Path) -> int:
+    """For sharing the work out: a spec that cannot be read is reported when it is loaded."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 @dataclass(frozen=True)
@@ -142,6 +159,7 @@ def _next(part: Iterator[_Loaded | Rendering], stage: type[_Stage]) -> _Stage:
 def _package(
     project: Project,
     renderer: Renderer,
+    warnings: Sequence[str],
     own: Iterator[_Loaded | Rendering],
     *helpers: Iterator[_Loaded | Rendering],
 ) -> Package:
@@ -185,8 +203,25 @@ def _package(
         name = manifest.DESTRUCTIVE_FILE[config.deletion_timing]
         files.append(MetadataFile(name, manifest.destructive_xml(refs), "sftk.toml [deletions]"))
     return Package(
-        tuple(sorted(files, key=lambda f: f.path)), project.api_version, tuple(components)
+        tuple(sorted(files, key=lambda f: f.path)),
+        project.api_version,
+        tuple(components),
+        (*warnings, *_unknown_objects(project_specs)),
     )
+
+
+def _unknown_objects(specs: Iterable[ObjectSpec]) -> list[str]:
+    """Specs named neither like a custom object nor like a standard object sftk knows. sftk's
+    table of standard objects is not every one an org may have, so they are rendered as
+    standard objects; but the name may be a custom object's without its ``__c``."""
+    return [
+        f"{spec.source}: {spec.name} is not a standard object sftk knows, nor a custom object "
+        f"(custom object names end in __c): its fields, links and layouts go to {spec.name} "
+        f"as to a standard object; to describe a custom object, name the file "
+        f"{spec.name}__c.toml"
+        for spec in specs
+        if not spec.custom and not is_standard_object(spec.name)
+    ]
 
 
 def package_in_format(package: Package, output_format: str) -> list[MetadataFile]:
@@ -226,8 +261,7 @@ def render_project(
 def project_objects(project: Project) -> tuple[ObjectSpec, ...]:
     """Every object the project and its plugins specify, merged (no rendering)."""
     config = project.config
-    paths = spec_paths(config.objects_dir) if config.objects_dir.is_dir() else []
-    own = load_object_files(paths, display_root=config.root)
+    own = load_object_files(_spec_paths(config)[0], display_root=config.root)
     reject_duplicates(own)
     carried = [f for folder in config.metadata_dirs for f in _carried(config, folder)]
     return merge_objects([*own, *_plugin_objects(project)], described=carried_objects(carried))

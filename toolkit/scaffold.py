@@ -7,7 +7,7 @@ from pathlib import Path
 
 from toolkit.config import CONFIG_NAME
 from toolkit.errors import ConfigError
-from toolkit.fsio import atomic_write_bytes
+from toolkit.fsio import atomic_write_bytes, unwritable
 
 CONFIG_TEMPLATE = """\
 # sftk project configuration. Paths are relative to this file.
@@ -288,9 +288,9 @@ def init_project(
         api_version=api_version,
         installed=", ".join(installed_plugins) or "none",
     )
-    (folder / "objects").mkdir(parents=True, exist_ok=True)
-    (folder / "data").mkdir(exist_ok=True)
-    (folder / "templates").mkdir(exist_ok=True)
+    with unwritable(folder, "the project was not created"):
+        for name in ("objects", "data", "templates"):
+            (folder / name).mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(config, text.encode("utf-8"))
     for path, content in starters.items():
         atomic_write_bytes(path, content.encode("utf-8"))

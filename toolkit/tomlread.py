@@ -10,13 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import rtoml
 
-from toolkit.errors import ConfigError
+from toolkit.errors import ConfigError, combined
+from toolkit.fsio import read_regular_file, utf8_text
 
 
 def _loads(where: str, text: str) -> dict[str, Any]:
@@ -43,13 +45,8 @@ class Document:
 
     @classmethod
     def read(cls, path: Path, where: str | None = None) -> Document:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(f"{where or path}: file not found") from None
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{where or path}: not UTF-8 text ({exc.reason})") from None
-        return cls(where or str(path), text)
+        shown = where or str(path)
+        return cls(shown, utf8_text(read_regular_file(path, shown), shown))
 
     def root(self) -> Table:
         return Table(self, (), self.data)
@@ -116,22 +113,37 @@ class Table:
             raise self.error(key, f"expected {kind_name}, got {_describe(value)}")
         return value
 
-    def take(self, kinds: Mapping[str, type | tuple[type, ...]]) -> dict[str, Any]:
-        """Check every key of the table at once against ``kinds`` (key -> accepted types).
+    def take(
+        self, kinds: Mapping[str, type | tuple[type, ...]], ignore: Collection[str] = ()
+    ) -> dict[str, Any]:
+        """Check every key of the table at once against ``kinds`` (key -> accepted types),
+        but the keys to ``ignore`` (the caller reported them already).
 
         The fast path for tables read in bulk, such as thousands of field specs: one pass,
-        the same messages as the one-key accessors.
+        the same messages as the one-key accessors, every problem of the table at once.
         """
+        problems = []
         for key, value in self.data.items():
             kind = kinds.get(key)
+            if key in ignore:
+                continue
             if kind is None:
-                raise self.error(
-                    key, f"unknown key {key!r}", hint="valid keys here: " + ", ".join(sorted(kinds))
+                problems.append(
+                    self.error(
+                        key,
+                        f"unknown key {key!r}",
+                        hint="valid keys here: " + ", ".join(sorted(kinds)),
+                    )
                 )
-            if not isinstance(value, kind) or (
+            elif not isinstance(value, kind) or (
                 isinstance(value, bool) and bool not in _as_tuple(kind)
             ):
-                raise self.error(key, f"expected {_kind_name(kind)}, got {_describe(value)}")
+                problems.append(
+                    self.error(key, f"expected {_kind_name(kind)}, got {_describe(value)}")
+                )
+        found = combined(problems)
+        if found is not None:
+            raise found
         self._used.update(self.data)
         return self.data
 
@@ -207,15 +219,36 @@ class Table:
         return tables
 
     def finish(self, allowed: Sequence[str] | None = None) -> None:
-        """Reject keys nobody asked for: they are typos or options that do not apply here."""
-        unknown = sorted(set(self.data) - self._used)
-        if unknown:
-            valid = sorted(allowed if allowed is not None else self._used)
-            raise self.error(
-                unknown[0],
-                f"unknown key {unknown[0]!r}",
-                hint="valid keys here: " + ", ".join(valid),
-            )
+        """Reject keys nobody asked for: they are typos or options that do not apply here.
+        Every such key is reported, not only the first."""
+        unknown = [key for key in self.data if key not in self._used]
+        valid = "valid keys here: " + ", ".join(
+            sorted(allowed if allowed is not None else self._used)
+        )
+        found = combined([self.error(key, f"unknown key {key!r}", hint=valid) for key in unknown])
+        if found is not None:
+            raise found
+
+
+class Problems:
+    """What reading a document found wrong, gathered part by part so that every problem of
+    the document is reported at once: ``gather`` keeps a part's problem and lets the reading
+    go on with the next part; ``check`` raises them all together."""
+
+    def __init__(self) -> None:
+        self.found: list[ConfigError] = []
+
+    @contextmanager
+    def gather(self) -> Iterator[None]:
+        try:
+            yield
+        except ConfigError as exc:
+            self.found.append(exc)
+
+    def check(self) -> None:
+        error = combined(self.found)
+        if error is not None:
+            raise error
 
 
 def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lxml import etree
@@ -38,6 +38,7 @@ class ValidationReport:
     files_checked: int
     api_version: str
     schema_version: str
+    build_warnings: tuple[str, ...] = ()  # a project's: what its build left out or guessed
 
     @property
     def ok(self) -> bool:
@@ -93,14 +94,16 @@ def validate_files(
 
 
 def _parse(files: Sequence[MetadataFile]) -> dict[str, etree._Element]:
-    """The trees of the files that are well-formed, by path."""
+    """The trees of the files that are well-formed (and declare no DTD), by path."""
     trees: dict[str, etree._Element] = {}
     parser = xmlsafe.parser()
     for file in files:
         try:
-            trees[file.path] = etree.fromstring(file.content, parser)
+            root = etree.fromstring(file.content, parser)
         except etree.XMLSyntaxError:
             continue  # the schema check reports it
+        if xmlsafe.doctype_line(root, file.content) is None:
+            trees[file.path] = root
     return trees
 
 
@@ -125,7 +128,8 @@ def _schema_problems(
 def validate_project(project: Project, wsdl: Path | None = None) -> ValidationReport:
     package = build_package(project)
     schema = MetadataSchema.for_version(package.api_version, wsdl)
-    return validate_files(package.files, package.api_version, schema)
+    report = validate_files(package.files, package.api_version, schema)
+    return replace(report, build_warnings=package.warnings)
 
 
 def validate_folder(
@@ -137,6 +141,13 @@ def validate_folder(
     package.xml's ``<version>``, else the newest schema's; the schema is picked for it.
     """
     found = read_metadata_folder(folder)
+    if not any(is_xml_metadata(f.path) for f in found.files):
+        what = f"{len(found.files)} files, none of them metadata" if found.files else "no files"
+        raise ConfigError(
+            f"{folder}: nothing to check ({what})",
+            hint="give a Metadata API folder (with package.xml), a source-format folder or a "
+            "Salesforce DX project",
+        )
     version = api_version or found.api_version
     schema = MetadataSchema.for_version(version, wsdl)
     return validate_files(

@@ -4,8 +4,8 @@ a diff, and a rollback restoring the layout as it was."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from lxml import etree
@@ -13,13 +13,15 @@ from lxml import etree
 from toolkit.deploy import commands, recovery, retrieval
 from toolkit.deploy.policy import Outcome
 from toolkit.errors import ConfigError
-from toolkit.localorg import deploys
-from toolkit.localorg.org import RunningOrg, start
+from toolkit.localorg.org import RunningOrg
 from toolkit.metadata.changes import Status
 from toolkit.metadata.manifest import ComponentRef as Ref
 from toolkit.project import Project, open_project
 from toolkit.salesforce.auth import open_connection
 from toolkit.salesforce.metadata_client import MetadataClient
+
+if TYPE_CHECKING:
+    from tests.conftest import ProjectOrg
 
 MD = "http://soap.sforce.com/2006/04/metadata"
 NS = {"m": MD}
@@ -71,13 +73,8 @@ def root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def org(root: Path) -> Iterator[RunningOrg]:
-    running = start(root / ".sftk" / "localorg")
-    deploys.set_component_delay(running.org, 0)
-    try:
-        yield running
-    finally:
-        running.stop()
+def org(root: Path, project_org: ProjectOrg) -> RunningOrg:
+    return project_org(root)
 
 
 def project(root: Path) -> Project:

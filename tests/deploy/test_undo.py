@@ -6,8 +6,8 @@ sandbox-before-production rule with promotion."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,12 +16,14 @@ from toolkit.deploy.ledger import Ledger
 from toolkit.deploy.policy import Outcome
 from toolkit.deploy.snapshots import SnapshotStore
 from toolkit.errors import NotProven, SnapshotInvalid, UsageError
-from toolkit.localorg import deploys
-from toolkit.localorg.org import RunningOrg, start
+from toolkit.localorg.org import RunningOrg
 from toolkit.metadata import normalize
 from toolkit.metadata.changes import Status
 from toolkit.metadata.manifest import ComponentRef as Ref
 from toolkit.project import Project, open_project
+
+if TYPE_CHECKING:
+    from tests.conftest import ProjectOrg
 
 MD = "http://soap.sforce.com/2006/04/metadata"
 CONFIG = """[project]
@@ -101,14 +103,9 @@ def root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def org(root: Path) -> Iterator[RunningOrg]:
+def org(root: Path, project_org: ProjectOrg) -> RunningOrg:
     """The project's local org left running, as `sftk org serve` leaves it; commands reuse it."""
-    running = start(root / ".sftk" / "localorg")
-    deploys.set_component_delay(running.org, 0)
-    try:
-        yield running
-    finally:
-        running.stop()
+    return project_org(root)
 
 
 def _project(root: Path) -> Project:

@@ -18,7 +18,13 @@ from rich.markup import escape
 from toolkit import __version__
 from toolkit.cli import org, plugins, project
 from toolkit.cli.common import Options, emit_json, err
-from toolkit.errors import ExitCode, SftkError, exit_code_for
+from toolkit.errors import (
+    ConfigProblems,
+    ExitCode,
+    SftkError,
+    environment_error,
+    exit_code_for,
+)
 
 # The commands that talk to orgs, by the module that holds them (as its COMMANDS). They are
 # imported when one of them runs or help lists them: importing the deploy engine and its
@@ -105,18 +111,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     except Exception as exc:  # a bug: say so plainly; SFTK_DEBUG=1 shows the traceback
         if os.environ.get("SFTK_DEBUG"):
             raise
-        code = exit_code_for(exc)
-        wrapped = SftkError(
+        reported = environment_error(exc) or SftkError(  # the machine refused a file, or a bug
             f"internal error: {type(exc).__name__}: {exc}",
             hint="this is a bug in sftk; rerun with SFTK_DEBUG=1 and report the traceback",
         )
-        _report_error(wrapped, code, args)
+        code = exit_code_for(reported)
+        _report_error(reported, code, args)
     sys.exit(int(code or 0))
 
 
 def _report_error(exc: SftkError, code: int, args: Sequence[str]) -> None:
     if "--json" in args:
-        emit_json({"error": {"message": exc.message, "hint": exc.hint, "exit_code": int(code)}})
+        error: dict[str, object] = {
+            "message": exc.message,
+            "hint": exc.hint,
+            "exit_code": int(code),
+        }
+        if isinstance(exc, ConfigProblems):  # each problem on its own, for machines
+            error["problems"] = [{"message": p.message, "hint": p.hint} for p in exc.problems]
+        emit_json({"error": error})
     else:
         err.print(f"[red]error:[/] {escape(exc.message)}")
         if exc.hint:

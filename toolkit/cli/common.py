@@ -16,8 +16,10 @@ from rich.markup import escape
 from toolkit.config import ORG_ENV
 from toolkit.project import Project, open_project
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# No emoji codes: ``file.toml:100:`` is a location, not ":100:" (💯). Markup is sftk's own;
+# user text goes through rich's ``escape``.
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 @dataclass
@@ -31,8 +33,12 @@ class Options:
         if self._project is None:
             self._project = open_project(self.project_dir, no_plugins=self.no_plugins)
             for problem in self._project.plugins.problems:
-                err.print(f"[yellow]warning:[/] {escape(problem)}")
+                warn(problem)
         return self._project
+
+
+def warn(message: str) -> None:
+    err.print(f"[yellow]warning:[/] {escape(message)}")
 
 
 def comma_list(text: str) -> tuple[str, ...]:

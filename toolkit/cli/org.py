@@ -16,6 +16,7 @@ from rich.markup import escape
 from toolkit.cli.common import Options, emit_json, err, org_option, out
 from toolkit.config import LOCAL_PROFILE, ORG_ENV, OrgProfile
 from toolkit.errors import ConfigError, ExitCode, SftkError, UsageError
+from toolkit.fsio import read_regular_file, utf8_text
 from toolkit.project import open_project
 
 
@@ -166,9 +167,10 @@ def coverage_set(
     project = opts.project()
     if profile_file is not None:
         source = str(profile_file)
+        text = utf8_text(read_regular_file(profile_file), str(profile_file))
         try:
-            profile = json.loads(profile_file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            profile = json.loads(text)
+        except ValueError as exc:
             raise ConfigError(f"{profile_file}: not a JSON coverage profile ({exc})") from None
     else:
         assert source_org is not None

@@ -11,7 +11,7 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from toolkit.cli.common import Options, emit_json, err, out
+from toolkit.cli.common import Options, emit_json, err, out, warn
 from toolkit.errors import ExitCode, UsageError
 from toolkit.fsio import atomic_write_bytes
 from toolkit.metadata import manifest, rules
@@ -89,9 +89,12 @@ def render(opts: Options, out_dir: Path | None, output_format: str | None, as_js
                 "format": result.format,
                 "files": [f.path for f in result.files],
                 "components": {kind: counts[kind] for kind in sorted(counts)},
+                "warnings": list(result.package.warnings),
             }
         )
     else:
+        for warning in result.package.warnings:
+            warn(warning)
         summary = ", ".join(f"{counts[kind]} {kind}" for kind in sorted(counts))
         out.print(
             f"rendered {len(result.files)} files ({result.format}) to "
@@ -134,6 +137,8 @@ def validate(
     if as_json:
         emit_json(_report_json(report, target))
     else:
+        for warning in report.build_warnings:
+            warn(warning)
         _print_report(report, target)
     return ExitCode.OK if report.ok else ExitCode.PROBLEMS_FOUND
 
@@ -145,6 +150,7 @@ def _report_json(report: ValidationReport, target: str) -> dict[str, Any]:
         "api_version": report.api_version,
         "schema_api_version": report.schema_version,
         "files_checked": report.files_checked,
+        "build_warnings": list(report.build_warnings),
         "problems": [
             {
                 "rule": p.rule,

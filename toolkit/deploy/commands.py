@@ -34,6 +34,7 @@ from toolkit.deploy.runner import (
     Deployer,
     DeployReport,
     ProgressHandler,
+    in_the_org,
     options_for,
 )
 from toolkit.deploy.snapshots import Snapshot, SnapshotOutcome, SnapshotStore
@@ -271,8 +272,19 @@ def deploy(
         report = s.deployer.deploy(
             sent, options, wait_minutes=wait_minutes, on_submit=s.submitted(snapshot)
         )
-        s.settle(report, snapshot, forced_reason=forced_reason)
+        with _recorded(report):
+            s.settle(report, snapshot, forced_reason=forced_reason)
         return DeployRun(checked, report, plan, snapshot, left_out=tuple(gone))
+
+
+@contextmanager
+def _recorded(report: DeployReport) -> Iterator[None]:
+    """Recording what the org said of a deploy it has (snapshot outcome, ledger) may fail."""
+    if not report.deploy_id:
+        yield
+        return
+    with in_the_org(report.deploy_id, report.org):
+        yield
 
 
 def _package(project: Project, path: Path | None) -> DeployPackage:
@@ -340,7 +352,8 @@ def quick(
         report = s.deployer.quick(
             validation_id, wait_minutes=wait_minutes, on_submit=s.submitted(snapshot)
         )
-        s.settle(report, snapshot, forced_reason=forced_reason)
+        with _recorded(report):
+            s.settle(report, snapshot, forced_reason=forced_reason)
         return DeployRun(None, report, plan, snapshot)
 
 
@@ -382,6 +395,23 @@ def _deploy_id(project: Project, org: str, deploy_id: str | None) -> str:
     return latest.id
 
 
+@contextmanager
+def _watching(deploy_id: str, org: str) -> Iterator[None]:
+    """A deploy named by id: one the org does not know is a usage error; any other failure
+    leaves the deploy where it is, and the error says how to pick it up."""
+    try:
+        with in_the_org(deploy_id, org):
+            yield
+    except OrgError as error:
+        if error.code != "INVALID_ID_FIELD":
+            raise
+        raise UsageError(
+            f"the org of profile {org} knows no deploy {deploy_id}",
+            hint=f"check the id; without one, the command takes the latest deploy to {org} "
+            "this project recorded",
+        ) from None
+
+
 def resume(
     project: Project,
     org: str,
@@ -391,7 +421,7 @@ def resume(
     on_progress: ProgressHandler | None = None,
 ) -> DeployReport:
     chosen = _deploy_id(project, org, deploy_id)
-    with session(project, org, on_progress) as s:
+    with session(project, org, on_progress) as s, _watching(chosen, org):
         report = s.deployer.wait(chosen, wait_minutes)
         s.settle(report)
         return report
@@ -399,7 +429,7 @@ def resume(
 
 def report(project: Project, org: str, deploy_id: str | None = None) -> DeployReport:
     chosen = _deploy_id(project, org, deploy_id)
-    with session(project, org) as s:
+    with session(project, org) as s, _watching(chosen, org):
         found = s.deployer.report(chosen)
         s.settle(found)
         return found
@@ -414,7 +444,7 @@ def cancel(
     on_progress: ProgressHandler | None = None,
 ) -> CancelReport:
     chosen = _deploy_id(project, org, deploy_id)
-    with session(project, org, on_progress) as s:
+    with session(project, org, on_progress) as s, _watching(chosen, org):
         found = s.deployer.cancel(chosen, wait_minutes=wait_minutes)
         s.settle(found.report)
         return found

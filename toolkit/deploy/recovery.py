@@ -125,11 +125,7 @@ def _check_types(types: Sequence[str]) -> None:
 
 
 def _manifest_members(path: Path) -> list[ComponentRef]:
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
-    refs = manifest.listed(content, str(path))
+    refs = manifest.listed(fsio.read_regular_file(path), str(path))
     if not refs:
         raise ConfigError(f"{path} names no components", hint="list <types> with <members>")
     _check_types(sorted({r.type for r in refs} - manifest.CHILD_TYPES))

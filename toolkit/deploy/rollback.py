@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, replace
 
 from lxml import etree
@@ -33,7 +34,7 @@ from toolkit.deploy.snapshots import (
     Source,
     make_snapshot,
 )
-from toolkit.errors import UsageError
+from toolkit.errors import SftkError, UsageError
 from toolkit.metadata import normalize, xmlsafe
 from toolkit.metadata.files import METADATA_NS, MetadataFile
 from toolkit.metadata.manifest import (
@@ -196,17 +197,24 @@ def run_rollback(
         secrets=[connection.access_token],
     )
     steps: list[RollbackStep] = []
-    for step in plan.steps:
-        if steps and not steps[-1].succeeded:
-            steps.append(step)
-            continue
-        package = step_package(
-            step, prepared.before, snapshot.api_version, f"rollback {snapshot.short_id}"
-        )
-        report = deployer.deploy(package, options, wait_minutes=wait_minutes)
-        steps.append(replace(step, report=report))
+    try:
+        for step in plan.steps:
+            if steps and not steps[-1].succeeded:
+                steps.append(step)
+                continue
+            package = step_package(
+                step, prepared.before, snapshot.api_version, f"rollback {snapshot.short_id}"
+            )
+            report = deployer.deploy(package, options, wait_minutes=wait_minutes)
+            steps.append(replace(step, report=report))
+        after = normalize.bodies(retriever.components(refs).files)
+    except SftkError as exc:
+        _stopped(exc, snapshot, own, plan.steps, steps)
+        with suppress(SftkError):
+            ids = tuple(s.report.deploy_id for s in steps if s.report and s.report.deploy_id)
+            store.record(own.id, SnapshotOutcome(ids, "failed", created_at))
+        raise
     ran = [s.report for s in steps if s.report is not None]
-    after = normalize.bodies(retriever.components(refs).files)
     result = RollbackReport(
         snapshot,
         own,
@@ -225,6 +233,46 @@ def run_rollback(
         ),
     )
     return result
+
+
+def _stopped(
+    exc: SftkError,
+    snapshot: Snapshot,
+    own: Snapshot,
+    planned: Sequence[RollbackStep],
+    done: Sequence[RollbackStep],
+) -> None:
+    """A rollback stopped by an error between its steps: which ran, which did not, and how
+    to carry on (a rollback works out its steps from the org as it is, so running it again
+    does what is left)."""
+    if len(done) < len(planned):
+        where = f"at step {len(done) + 1} of {len(planned)}"
+    else:
+        where = f"after its {len(planned)} step(s), before it could verify the org"
+    lines = [f"rollback to snapshot {snapshot.short_id} stopped {where}:"]
+    for number, step in enumerate(planned, start=1):
+        if number <= len(done):
+            report = done[number - 1].report
+            state = "not run" if report is None else report.outcome.value
+        elif number == len(done) + 1:
+            state = "stopped by the error above"
+        else:
+            state = "not run"
+        lines.append(f"  step {number}, {step.title}: {state}")
+    exc.add_context(
+        "\n  ".join(lines),
+        hint=f"{continue_rollback(snapshot)}; snapshot {own.short_id} holds what the org had "
+        "before this rollback",
+    )
+
+
+def continue_rollback(snapshot: Snapshot) -> str:
+    """How to finish a rollback that stopped part-way: run it again, as it works out its
+    steps from what the org has now."""
+    return (
+        f"fix what failed, then `sftk rollback --org {snapshot.org} {snapshot.short_id}` works "
+        "out from the org what is left to do and does it (`--dry-run` shows it first)"
+    )
 
 
 def plan_rollback(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
@@ -24,7 +25,7 @@ from toolkit.deploy.policy import (
     Outcome,
     PollSchedule,
 )
-from toolkit.errors import OrgError, UsageError
+from toolkit.errors import OrgError, SftkError, UsageError
 from toolkit.salesforce.results import CancelResult, DeployOptions, DeployResult
 from toolkit.salesforce.retry import retried
 
@@ -135,21 +136,6 @@ class Deployer:
 
     # --- commands ----------------------------------------------------------------------------
 
-    def submit(self, package: DeployPackage, options: DeployOptions) -> str:
-        deploy_id = self.api.deploy(package.zip, options)
-        self.history.add(
-            DeployRecord(
-                id=deploy_id,
-                org=self.org,
-                check_only=options.check_only,
-                package_hash=package.identity,
-                submitted_at=now(),
-                test_level=options.test_level,
-                sent_hash=package.content_hash if package.part_of else None,
-            )
-        )
-        return deploy_id
-
     def deploy(
         self,
         package: DeployPackage,
@@ -161,20 +147,32 @@ class Deployer:
         """Submit and, unless ``wait_minutes`` is None (--async), watch it to the end.
         ``on_submit`` hears the deploy id as soon as the org has accepted the deploy."""
         try:
-            deploy_id = self.submit(package, options)
+            deploy_id = self.api.deploy(package.zip, options)
         except OrgError as error:
             return self._refused(error, options.check_only)
-        if on_submit is not None:
-            on_submit(deploy_id)
-        if wait_minutes is None:
-            return DeployReport(
-                deploy_id,
-                self.org,
-                Outcome.SUBMITTED,
-                options.check_only,
-                note=f"follow it with `sftk deploy resume {deploy_id} --org {self.org}`",
+        with in_the_org(deploy_id, self.org):
+            if on_submit is not None:  # first: a snapshot tied to its deploy can undo it
+                on_submit(deploy_id)
+            self.history.add(
+                DeployRecord(
+                    id=deploy_id,
+                    org=self.org,
+                    check_only=options.check_only,
+                    package_hash=package.identity,
+                    submitted_at=now(),
+                    test_level=options.test_level,
+                    sent_hash=package.content_hash if package.part_of else None,
+                )
             )
-        return self.wait(deploy_id, wait_minutes)
+            if wait_minutes is None:
+                return DeployReport(
+                    deploy_id,
+                    self.org,
+                    Outcome.SUBMITTED,
+                    options.check_only,
+                    note=f"follow it with `sftk deploy resume {deploy_id} --org {self.org}`",
+                )
+            return self.wait(deploy_id, wait_minutes)
 
     def quick(
         self,
@@ -189,21 +187,22 @@ class Deployer:
             deploy_id = self.api.deploy_recent_validation(validation_id)
         except OrgError as error:
             return self._refused(error, False)
-        self.history.add(
-            DeployRecord(
-                id=deploy_id,
-                org=self.org,
-                check_only=False,
-                package_hash=validation.package_hash if validation else "",
-                submitted_at=now(),
-                test_level=validation.test_level if validation else "",
-                quick_deploy_of=validation_id,
-                sent_hash=validation.sent_hash if validation else None,
+        with in_the_org(deploy_id, self.org):
+            if on_submit is not None:
+                on_submit(deploy_id)
+            self.history.add(
+                DeployRecord(
+                    id=deploy_id,
+                    org=self.org,
+                    check_only=False,
+                    package_hash=validation.package_hash if validation else "",
+                    submitted_at=now(),
+                    test_level=validation.test_level if validation else "",
+                    quick_deploy_of=validation_id,
+                    sent_hash=validation.sent_hash if validation else None,
+                )
             )
-        )
-        if on_submit is not None:
-            on_submit(deploy_id)
-        return self.wait(deploy_id, wait_minutes)
+            return self.wait(deploy_id, wait_minutes)
 
     def wait(self, deploy_id: str, wait_minutes: float) -> DeployReport:
         """Watch a submitted deploy to its end; stops at the wait limit or on Ctrl-C without
@@ -214,6 +213,7 @@ class Deployer:
             while True:
                 # counters only while it runs: details of a large deploy weigh megabytes
                 result = self.status(deploy_id, details=False)
+                self._seen(result)
                 self.on_progress(result)
                 if result.final:
                     return self.judge(self.status(deploy_id))
@@ -269,7 +269,15 @@ class Deployer:
             raise error
         return DeployReport("", self.org, Outcome.FAILED, check_only, note=error.message)
 
+    def _seen(self, result: DeployResult) -> None:
+        """Keep the status the org gave in the deploy's record whenever it changes, so the
+        record says what the org last said, whatever stops the command."""
+        record = self.history.find(self.org, result.id)
+        if record is not None and record.status != result.status:
+            self.history.update(self.org, result.id, status=result.status, outcome=None)
+
     def _unfinished(self, result: DeployResult, outcome: Outcome) -> DeployReport:
+        self._seen(result)
         note = (
             f"still {result.status} in the org; `sftk deploy resume {result.id} --org "
             f"{self.org}` waits for it, `sftk deploy cancel {result.id} --org {self.org}` stops it"
@@ -292,6 +300,22 @@ class Deployer:
                 outcome = Outcome.COVERAGE_MISS
         self.history.update(self.org, result.id, status=result.status, outcome=outcome.value)
         return DeployReport(result.id, self.org, outcome, result.check_only, result, gate)
+
+
+@contextmanager
+def in_the_org(deploy_id: str, org: str) -> Iterator[None]:
+    """What fails once the org has a deploy (the org gone, retries used up, sftk's state not
+    written) leaves the deploy where it is: the error says so, and how to pick it up."""
+    try:
+        yield
+    except SftkError as exc:
+        if not (isinstance(exc, OrgError) and exc.code == "INVALID_ID_FIELD"):  # unknown id
+            exc.add_context(
+                f"deploy {deploy_id} reached {org} before this: it may still be running there",
+                hint=f"`sftk deploy report {deploy_id} --org {org}` says where it stands and "
+                f"records its outcome; `sftk deploy resume {deploy_id} --org {org}` waits for it",
+            )
+        raise
 
 
 def _unreachable(error: OrgError) -> bool:

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.errors import ConfigError, SnapshotInvalid
-from toolkit.fsio import atomic_write_bytes
+from toolkit.fsio import atomic_write_bytes, read_regular_file, unwritable
 from toolkit.metadata import normalize, packaging
 from toolkit.metadata.files import MetadataFile
 from toolkit.metadata.manifest import ComponentRef
@@ -48,6 +48,7 @@ SNAPSHOTS_DIR = "snapshots"
 KEY_ENV = "SFTK_SNAPSHOT_KEY"
 KEY_FILE = "snapshot.key"  # in the state folder, beside (not inside) the snapshot folder
 MIN_KEY_LENGTH = 32
+KEY_FILE_LIMIT = 4096
 FORMAT = 1
 KINDS = ("deploy", "quick", "rollback", "backup")  # what the snapshot was taken before
 SHORT_ID = 12  # characters of an id shown to people; any unique prefix of 6 or more is taken
@@ -196,19 +197,27 @@ def snapshot_key(state_dir: Path) -> bytes:
     if given is not None:
         return _checked_key(given.strip().encode(), f"environment variable {KEY_ENV}")
     path = state_dir / KEY_FILE
-    try:
-        return _checked_key(path.read_bytes().strip(), str(path))
-    except FileNotFoundError:
-        pass
-    state_dir.mkdir(parents=True, exist_ok=True)
+    if os.path.lexists(path):
+        return _read_key(path)
     made = random_secrets.token_hex(MIN_KEY_LENGTH).encode()
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another sftk made it meanwhile
-        return _checked_key(path.read_bytes().strip(), str(path))
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(made + b"\n")
+    with unwritable(path, "no snapshot was taken"):
+        state_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another sftk made it meanwhile
+            return _read_key(path)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(made + b"\n")
     return made
+
+
+def _read_key(path: Path) -> bytes:
+    data = read_regular_file(
+        path,
+        limit=KEY_FILE_LIMIT,
+        hint=f"it holds the key that signs snapshots ({KEY_ENV} takes its place when set)",
+    )
+    return _checked_key(data.strip(), str(path))
 
 
 def _checked_key(key: bytes, where: str) -> bytes:

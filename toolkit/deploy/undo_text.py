@@ -13,7 +13,7 @@ from toolkit.deploy.policy import Outcome
 from toolkit.deploy.promotion import PromoteRun
 from toolkit.deploy.recovery import SnapshotView
 from toolkit.deploy.report_text import report_json, report_lines
-from toolkit.deploy.rollback import RollbackReport
+from toolkit.deploy.rollback import RollbackReport, continue_rollback
 from toolkit.deploy.runner import DeployReport
 from toolkit.deploy.snapshots import Snapshot
 from toolkit.metadata.changes import Status
@@ -187,6 +187,7 @@ def rollback_json(report: RollbackReport) -> dict[str, Any]:
         "dry_run": report.dry_run,
         "verified": report.verified,
         "failed": report.failed,
+        "next": continue_rollback(report.snapshot) if report.failed else None,
         "steps": [
             {
                 "title": step.title,
@@ -263,6 +264,8 @@ def rollback_lines(report: RollbackReport) -> list[str]:
             f"snapshot {own.short_id} holds what the org had before this rollback; "
             f"`sftk rollback --org {own.org} {own.short_id}` undoes it"
         )
+    if report.failed:
+        lines.append(f"to carry on: {continue_rollback(report.snapshot)}")
     return lines
 
 

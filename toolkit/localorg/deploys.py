@@ -38,7 +38,7 @@ from toolkit.metadata.model import FieldDef, PackageModel, is_custom_name, load_
 from toolkit.metadata.packaging import PACKAGE_LIMITS, read_zip
 from toolkit.metadata.reading import read_tree
 from toolkit.metadata.schema import MetadataSchema
-from toolkit.metadata.standard_objects import standard_field
+from toolkit.metadata.standard_objects import SYSTEM_FIELDS, standard_field
 from toolkit.metadata.types import MetadataType
 
 if TYPE_CHECKING:
@@ -597,7 +597,10 @@ class _Planner:
             elif unit.type == "CustomField":
                 field_def = fields.get(unit.full_name.lower())
                 unit.field_def = field_def
-                if (
+                refused = _standard_field_refusal(unit.full_name)
+                if refused is not None:
+                    unit.fail(refused, field_def.line if field_def is not None else None)
+                elif (
                     field_def is not None
                     and field_def.reference_to
                     and not object_ok(field_def.reference_to)
@@ -710,6 +713,25 @@ class _Planner:
 
 
 # --- the engine ---------------------------------------------------------------------------------
+
+
+# How a real org words a field whose name has no custom suffix: one it has but lets nobody
+# define (Id, CreatedDate...), and one it does not have at all.
+_SUFFIX_REQUIRED = (
+    "fullName must end with: __c or __kav or __x or __b or __e or __p or __mdt or __dll or __dlm"
+)
+_NO_SUCH_STANDARD_FIELD = "Could not resolve standard field's name."
+
+
+def _standard_field_refusal(full_name: str) -> str | None:
+    """Why the org refuses a CustomField named without a custom suffix, if it does: a system
+    field is no package's to define, and a name no standard field has must be custom."""
+    object_name, _, name = full_name.partition(".")
+    if is_custom_name(name):
+        return None
+    if name.lower() in SYSTEM_FIELDS:
+        return _SUFFIX_REQUIRED
+    return None if standard_field(object_name, name) is not None else _NO_SUCH_STANDARD_FIELD
 
 
 def _base_result(deploy_id: str, options: DeployOptions, facts: OrgFacts) -> dict[str, Any]:

@@ -7,13 +7,17 @@ HTTP when asked), writes ``connection.json`` for clients, and returns a handle t
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import logging
 import os
+import sqlite3
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from toolkit.errors import ConfigError, UsageError
 from toolkit.localorg import (
     apex,
     bulk,
@@ -61,8 +65,8 @@ class Org:
         database = self.state_dir / DATABASE_FILE
         # SQLite gives the -wal and -shm files the database's own mode, so it is made first.
         os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
-        make_private(self.state_dir)
         self.store = Store(database)
+        make_private(self.state_dir)
         self.router = Router()
         self.instance_url = ""
         for module in ROUTE_MODULES:
@@ -175,14 +179,21 @@ def start(
     """Serve the org in background threads of this process until ``stop()``. ``facts``
     (as ``PATCH /_sftk/org`` takes them) are set before the first request is answered, so
     every client sees the org as the kind it stands in for."""
-    org = Org(state_dir)
-    if facts:
-        update_facts(org.store, dict(facts))
-        system_records.sync(org)
-    tls = ensure_certificate(org.state_dir / "tls")
-    listeners = [listen(org, host, port, tls.server_context())]
+    try:
+        org = Org(state_dir)
+        if facts:
+            update_facts(org.store, dict(facts))
+            system_records.sync(org)
+        tls = ensure_certificate(org.state_dir / "tls")
+    except (OSError, sqlite3.Error) as exc:
+        raise _unusable_state(state_dir, exc) from None
+    listeners = [_listen(org, host, port, tls.server_context())]
     if http_port is not None:
-        listeners.append(listen(org, host, http_port, None))
+        try:
+            listeners.append(_listen(org, host, http_port, None))
+        except UsageError:
+            listeners[0].stop()
+            raise
     shown_host = "localhost" if host in ("127.0.0.1", "localhost") else host
     org.instance_url = f"https://{shown_host}:{listeners[0].port}"
     known = org.facts
@@ -197,10 +208,47 @@ def start(
         connection["http_url"] = f"http://{shown_host}:{listeners[1].port}"
     path = org.state_dir / CONNECTION_FILE
     temp = path.with_suffix(".tmp")
-    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(connection, handle, indent=2, sort_keys=True)
-        handle.write("\n")
-    os.replace(temp, path)
-    make_private(org.state_dir)  # the TLS folder is new on a first start
+    try:
+        descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(connection, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+        os.replace(temp, path)
+        make_private(org.state_dir)  # the TLS folder is new on a first start
+    except OSError as exc:
+        for listener in listeners:
+            listener.stop()
+        raise _unusable_state(state_dir, exc) from None
     return RunningOrg(org, listeners, connection)
+
+
+def _unusable_state(state_dir: Path, exc: OSError | sqlite3.Error) -> ConfigError:
+    """The state folder or database cannot be used: said with the file and what to do."""
+    database = state_dir / DATABASE_FILE
+    if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+        return ConfigError(
+            f"{database}: not a local org database ({exc})",
+            hint="move the file away, and the local org starts empty next time (deploy the "
+            "project to it again)",
+        )
+    where = getattr(exc, "filename", None) or database
+    reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+    return ConfigError(
+        f"{state_dir}: the local org's state cannot be used ({reason}: {where})",
+        hint="make the folder and its files writable (and free disk space), then run the "
+        "command again",
+    )
+
+
+def _listen(org: Org, host: str, port: int, tls: ssl.SSLContext | None) -> Listener:
+    try:
+        return listen(org, host, port, tls)
+    except OSError as exc:
+        hint = "choose another port (0 takes any free one)"
+        if exc.errno == errno.EADDRNOTAVAIL:
+            hint = "bind an address of this machine, such as 127.0.0.1"
+        elif exc.errno == errno.EACCES:
+            hint = "ports below 1024 need privileges: choose a higher one (--port 0: any)"
+        raise UsageError(
+            f"the local org cannot listen on {host}:{port} ({exc.strerror})", hint=hint
+        ) from None

@@ -86,6 +86,11 @@ def read_file(
         root = etree.fromstring(file.content, xmlsafe.parser())
     except etree.XMLSyntaxError as exc:
         return [SchemaProblem(file.path, exc.lineno or 0, "", f"not well-formed XML: {exc.msg}")]
+    line = xmlsafe.doctype_line(root, file.content)
+    if line is not None:
+        return [
+            SchemaProblem(file.path, line, "", xmlsafe.DOCTYPE_REFUSED, hint=xmlsafe.DOCTYPE_HINT)
+        ]
     return read_tree(root, file.path, schema, api_version)
 
 

@@ -30,6 +30,7 @@ from typing import Any
 import jinja2
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame
+from lxml import etree
 from markupsafe import Markup, escape
 
 import toolkit
@@ -57,6 +58,7 @@ from toolkit.metadata.specs import (
     ValueSetting,
     WebLinkSpec,
 )
+from toolkit.metadata.template_lines import written_at
 
 OBJECT_TEMPLATE = "CustomObject.xml.j2"
 LAYOUT_TEMPLATE = "Layout.xml.j2"
@@ -702,6 +704,11 @@ class Renderer:
             auto_reload=False,
         )
         self._env.globals["field_types"] = fieldtypes.FIELD_TYPES
+        # Templates of a project or plugin may write anything: their output is checked to be
+        # XML at all (sftk's own are tested to be, so their output is not parsed again).
+        self._overridden = any(
+            folder.is_dir() and any(folder.glob("*.j2")) for folder in self.template_dirs[:-1]
+        )
 
     def render(
         self,
@@ -804,7 +811,27 @@ class Renderer:
                 f"{where.template}: {problem} (rendering {where.component} from {where.origin})",
                 hint=hint,
             ) from None
-        return text.encode("utf-8")
+        content = text.encode("utf-8")
+        if self._overridden:
+            self._check_well_formed(job, content)
+        return content
+
+    def _check_well_formed(self, job: _Job, content: bytes) -> None:
+        """A template that writes malformed XML is refused, naming its line, before anything
+        is written."""
+        try:
+            etree.fromstring(content, xmlsafe.parser())
+        except etree.XMLSyntaxError as exc:
+            line, column = exc.position
+            template = self._env.get_template(job.template)
+            place = written_at(template, job.context(), line, column)
+            file, template_line = place or (template.filename or job.template, 1)
+            raise TemplateError(
+                f"{file}:{template_line}: the template writes XML that is not well-formed: "
+                f"{exc.msg} (line {line} of {job.path}, rendering {job.component} from "
+                f"{job.origin or 'a spec'})",
+                hint=self._hint(file),
+            ) from None
 
     def _hint(self, template_file: str | None) -> str:
         if template_file and Path(template_file).resolve().parent == self._builtin.resolve():

@@ -48,7 +48,7 @@ from toolkit.metadata.model import (
     split_namespace,
 )
 from toolkit.metadata.packaging import PACKAGE_LIMITS, PackageLimits, build_zip
-from toolkit.metadata.standard_objects import is_standard_object, standard_field
+from toolkit.metadata.standard_objects import SYSTEM_FIELDS, is_standard_object, standard_field
 from toolkit.metadata.types import BY_NAME, OBJECT_CHILDREN, decomposed_file
 
 Severity = Literal["error", "warning"]
@@ -511,6 +511,18 @@ def _object_definition_rules(obj: ObjectDef, file: str) -> Iterator[Problem]:
 _FieldRule = Callable[[FieldDef, fieldtypes.FieldType, list[Problem]], None]
 
 
+def _unsuffixed(field: FieldDef, message: str) -> Problem:
+    """A field named as no custom field is, which is no standard field either."""
+    return Problem(
+        "custom-suffix",
+        field.file,
+        field.line,
+        _field_component(field),
+        message,
+        f"rename it to {field.name}__c",
+    )
+
+
 def _field_rules(field: FieldDef, obj: ObjectDef, ctx: _Context, out: list[Problem]) -> None:
     if field.custom:
         problem = _name_problem(
@@ -523,18 +535,23 @@ def _field_rules(field: FieldDef, obj: ObjectDef, ctx: _Context, out: list[Probl
         )
         if problem is not None:
             out.append(problem)
+    elif field.name.lower() in SYSTEM_FIELDS:
+        out.append(
+            _unsuffixed(
+                field,
+                f"{field.name!r} is a system field every {obj.name} record has, which no "
+                "package defines or changes; custom field names end in __c",
+            )
+        )
+        return
     elif standard_field(obj.name, field.name) is not None:
         return  # a standard field the package customises: its shape is Salesforce's
     elif is_custom_name(obj.name) or is_standard_object(obj.name):
         out.append(
-            Problem(
-                "custom-suffix",
-                field.file,
-                field.line,
-                _field_component(field),
+            _unsuffixed(
+                field,
                 f"{field.name!r} is not a standard field of {obj.name}, so it must be a custom "
                 "field, and custom field names end in __c",
-                f"rename it to {field.name}__c",
             )
         )
     else:

@@ -32,6 +32,7 @@ from typing import Literal, NamedTuple, cast
 from lxml import etree
 
 from toolkit.errors import ConfigError
+from toolkit.fsio import read_regular_file
 from toolkit.metadata import xmlsafe
 from toolkit.metadata.files import METADATA_NS
 from toolkit.metadata.types import DECOMPOSED_ROOTS, MANIFEST_NAMES, METADATA_TYPES
@@ -358,19 +359,12 @@ _MEMO_LOCK = threading.Lock()
 
 
 def _read_wsdl(path: Path) -> bytes:
-    """The file's bytes as stored (maybe compressed)."""
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: WSDL file not found",
-            hint="pass the Metadata WSDL downloaded from Setup > API, or omit --wsdl",
-        ) from None
-    except OSError as exc:
-        raise ConfigError(
-            f"{path}: cannot read WSDL file: {exc.strerror}",
-            hint="check the path and its permissions",
-        ) from None
+    """The file's bytes as stored (maybe compressed); only a regular file is read, so a FIFO
+    given as --wsdl never hangs."""
+    hint = "pass the Metadata WSDL downloaded from Setup > API, or omit --wsdl"
+    if not os.path.lexists(path):
+        raise ConfigError(f"{path}: WSDL file not found", hint=hint)
+    return read_regular_file(path, hint=hint)
 
 
 def _decompressed(data: bytes, path: Path) -> bytes:

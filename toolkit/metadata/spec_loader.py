@@ -1,7 +1,8 @@
 """Object spec TOML files -> ObjectSpec.
 
 The loader rejects what cannot be rendered at all (unknown keys, types and choices, wrong value
-kinds) with the file, line and the valid choices. Limits Salesforce enforces (lengths, names,
+kinds, a field name that is not a custom field's) with the file, line and the valid choices,
+every problem of a file at once. Limits Salesforce enforces (lengths, name shapes,
 precision…) are left to the offline rules, so that ``sftk validate`` reports them all at once,
 each with its rule id, for hand-written XML and rendered specs alike.
 """
@@ -10,8 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+import errno
+import functools
+import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 from toolkit.errors import ConfigError
 from toolkit.metadata import fieldtypes
@@ -51,7 +56,8 @@ from toolkit.metadata.specs import (
     ValueSetting,
     WebLinkSpec,
 )
-from toolkit.tomlread import Document, Table
+from toolkit.metadata.standard_objects import SYSTEM_FIELDS, is_standard_object
+from toolkit.tomlread import Document, Problems, Table
 
 COMMON_FIELD_KEYS = (
     "type",
@@ -72,7 +78,7 @@ SECTION_STYLE_NAMES = ("OneColumn", "TwoColumnsTopToBottom", "TwoColumnsLeftToRi
 
 def load_object_file(path: Path, where: str | None = None) -> ObjectSpec:
     """Load one ``objects/<Name>.toml``; the object's API name defaults to the file name."""
-    return load_object_text(path.read_text(encoding="utf-8"), where or str(path), path.stem)
+    return _object(Document.read(path, where).root(), path.stem)
 
 
 def load_object_text(text: str, where: str, default_name: str) -> ObjectSpec:
@@ -82,6 +88,60 @@ def load_object_text(text: str, where: str, default_name: str) -> ObjectSpec:
 def spec_paths(folder: Path) -> list[Path]:
     """The ``*.toml`` specs of a folder, sorted by file name so output order is stable."""
     return sorted(folder.glob("*.toml"))
+
+
+# Names a warning lists of what a specs folder holds besides specs, before "and N more".
+_LISTED = 5
+
+
+def project_spec_paths(
+    folder: Path, shown: str, setting: str | None
+) -> tuple[list[Path], list[str]]:
+    """The spec files of a project's specs folder, and warnings naming what else it holds
+    (specs are ``NAME.toml`` files in the folder itself). ``setting`` is where sftk.toml names
+    the folder: a folder it names must exist; the conventional one may be absent (a project
+    of plugins only). A folder that exists and cannot be read is an error either way: its
+    specs would be left out of the package without a word."""
+    where = f"{setting} ({shown})" if setting else shown
+    hint = "objects_dir of [project] in sftk.toml names the folder of the project's specs"
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except FileNotFoundError:
+        if folder.is_symlink():
+            raise ConfigError(
+                f"{where}: is a symbolic link to {os.readlink(folder)}, which does not exist",
+                hint=hint,
+            ) from None
+        if setting is None:
+            return [], []
+        raise ConfigError(
+            f"{where}: the specs folder does not exist",
+            hint=f"create it (mkdir {shown}) for a project without specs of its own, or "
+            "correct objects_dir",
+        ) from None
+    except NotADirectoryError:
+        raise ConfigError(f"{where}: is a file, not the folder of specs", hint=hint) from None
+    except OSError as exc:
+        why = "is a symbolic link loop" if exc.errno == errno.ELOOP else "cannot be read"
+        raise ConfigError(f"{where}: {why} ({exc.strerror})", hint=hint) from None
+    specs = [
+        Path(e.path) for e in entries if e.name.endswith(".toml") and not e.name.startswith(".")
+    ]
+    others = [
+        e.name + ("/" if e.is_dir() else "")
+        for e in entries
+        if not e.name.endswith(".toml") and not e.name.startswith(".")
+    ]
+    warnings = []
+    if others:
+        named = ", ".join(others[:_LISTED]) + (
+            f" and {len(others) - _LISTED} more" if len(others) > _LISTED else ""
+        )
+        warnings.append(
+            f"{shown}: {len(others)} entries are not specs and were not read ({named}): "
+            "a spec is a NAME.toml file in the folder itself"
+        )
+    return specs, warnings
 
 
 def load_object_files(paths: Iterable[Path], display_root: Path | None = None) -> list[ObjectSpec]:
@@ -128,97 +188,158 @@ OBJECT_KEYS = (
     "compact_layout",
     "search_layouts",
 )
-# Of those, the ones a standard object's spec may not give either: its own part is Salesforce's.
-CUSTOM_ONLY_KEYS = ("tab", "external_sharing_model", "compact_layout", "search_layouts")
 
 
 def _object(root: Table, default_name: str) -> ObjectSpec:
-    name = root.string("name", default_name) or default_name
+    """The spec of one file; every problem in it is reported at once (``Problems``)."""
+    problems = Problems()
+    name = default_name
+    with problems.gather():
+        name = root.string("name", default_name) or default_name
     custom = name.endswith("__c")
-    if custom and not root.has("label") and not root.has("plural_label"):
-        _refuse_object_keys(root, name)
-        custom = False  # adds to another's object (a plugin's), as a standard object's spec does
-    if not name.endswith("__c"):
-        for key in CUSTOM_ONLY_KEYS[1:]:  # a tab has its own message below
-            if root.has(key):
-                raise root.error(
-                    key,
-                    f"{name} is a standard object, whose own settings are Salesforce's",
-                    hint=f'remove "{key}": a standard object\'s spec adds fields, links, '
-                    "layouts, list views, rules and access",
-                )
-    fields = tuple(_field(name, key, table) for key, table in root.tables("fields"))
-    web_links = tuple(_web_link(key, table) for key, table in root.tables("web_links"))
-    layouts = tuple(_layout(name, key, table) for key, table in root.tables("layouts"))
-    patches = tuple(_layout_patch(name, key, table) for key, table in root.tables("layout_patches"))
-    access = tuple(_access(key, table) for key, table in root.tables("access"))
-    name_field = _name_field(root.table("name_field"), name) if custom else None
-    search_table = root.table("search_layouts")
-    search_layouts = None if search_table is None else _search_layouts(search_table)
-    tab_table = root.table("tab")
+    with problems.gather():
+        if custom and not root.has("label") and not root.has("plural_label"):
+            _refuse_object_keys(root, name)
+            custom = False  # adds to another's object (a plugin's), as a standard object's does
+        elif not custom:
+            _refuse_custom_object_keys(root, name)
+    fields = _each(problems, root, "fields", functools.partial(_field, name))
+    web_links = _each(problems, root, "web_links", _web_link)
+    layouts = _each(problems, root, "layouts", functools.partial(_layout, name))
+    patches = _each(problems, root, "layout_patches", functools.partial(_layout_patch, name))
+    access = _each(problems, root, "access", _access)
+    validation_rules = _each(problems, root, "validation_rules", _validation_rule)
+    record_types = _each(problems, root, "record_types", _record_type)
+    list_views = _each(problems, root, "list_views", _list_view)
+    compact_layouts = _each(problems, root, "compact_layouts", _compact_layout)
+    field_sets = _each(problems, root, "field_sets", _field_set)
+    name_field = None
+    search_layouts = None
     tab = None
-    if tab_table is not None:
-        tab = TabSpec(
-            motif=tab_table.string("motif", TabSpec.motif) or TabSpec.motif,
-            description=tab_table.string("description"),
-        )
-        tab_table.finish()
+    with problems.gather():
+        name_field = _name_field(root.table("name_field"), name) if custom else None
+    with problems.gather():
+        tab_table = root.table("tab")
+        if tab_table is not None:
+            tab = TabSpec(
+                motif=tab_table.string("motif", TabSpec.motif) or TabSpec.motif,
+                description=tab_table.string("description"),
+            )
+            tab_table.finish()
+    with problems.gather():
+        search_table = root.table("search_layouts")
+        search_layouts = None if search_table is None else _search_layouts(search_table)
+
+    def value(read: Callable[[], _T], default: _T) -> _T:
+        with problems.gather():
+            return read()
+        return default
+
     spec = ObjectSpec(
         name=name,
-        label=root.string("label"),
-        plural_label=root.string("plural_label"),
-        description=root.string("description"),
+        label=value(lambda: root.string("label"), None),
+        plural_label=value(lambda: root.string("plural_label"), None),
+        description=value(lambda: root.string("description"), None),
         name_field=name_field,
-        sharing_model=root.choice("sharing_model", SHARING_MODELS),
-        deployment_status=root.choice("deployment_status", DEPLOYMENT_STATUSES, "Deployed")
+        sharing_model=value(lambda: root.choice("sharing_model", SHARING_MODELS), None),
+        deployment_status=value(
+            lambda: root.choice("deployment_status", DEPLOYMENT_STATUSES, "Deployed"), None
+        )
         or "Deployed",
-        enable_search=root.flag("enable_search", True),
-        enable_reports=root.flag("enable_reports", True),
-        enable_activities=root.flag("enable_activities", False),
-        enable_history=root.flag("enable_history", False),
-        enable_feeds=root.flag("enable_feeds", False),
+        enable_search=value(lambda: root.flag("enable_search", True), True),
+        enable_reports=value(lambda: root.flag("enable_reports", True), True),
+        enable_activities=value(lambda: root.flag("enable_activities", False), False),
+        enable_history=value(lambda: root.flag("enable_history", False), False),
+        enable_feeds=value(lambda: root.flag("enable_feeds", False), False),
         fields=fields,
         layout_patches=patches,
         layouts=layouts,
         web_links=web_links,
         tab=tab,
         access=access,
-        external_sharing_model=root.choice("external_sharing_model", SHARING_MODELS),
-        allow_in_chatter_groups=root.flag("allow_in_chatter_groups"),
-        compact_layout=root.string("compact_layout"),
+        external_sharing_model=value(
+            lambda: root.choice("external_sharing_model", SHARING_MODELS), None
+        ),
+        allow_in_chatter_groups=value(lambda: root.flag("allow_in_chatter_groups"), False),
+        compact_layout=value(lambda: root.string("compact_layout"), None),
         search_layouts=search_layouts,
-        validation_rules=tuple(
-            _validation_rule(key, table) for key, table in root.tables("validation_rules")
-        ),
-        record_types=tuple(_record_type(key, table) for key, table in root.tables("record_types")),
-        list_views=tuple(_list_view(key, table) for key, table in root.tables("list_views")),
-        compact_layouts=tuple(
-            _compact_layout(key, table) for key, table in root.tables("compact_layouts")
-        ),
-        field_sets=tuple(_field_set(key, table) for key, table in root.tables("field_sets")),
+        validation_rules=validation_rules,
+        record_types=record_types,
+        list_views=list_views,
+        compact_layouts=compact_layouts,
+        field_sets=field_sets,
         source=root.doc.where,
     )
-    root.finish()
+    with problems.gather():
+        root.finish()
     if custom:
         for key in ("label", "plural_label"):
-            if getattr(spec, key) is None:
-                raise root.error(key, "is required for a custom object", hint=f'add {key} = "…"')
+            if getattr(spec, key) is None and not root.has(key):
+                problems.found.append(
+                    root.error(key, "is required for a custom object", hint=f'add {key} = "…"')
+                )
     elif tab is not None:
-        raise root.error("tab", "custom tabs are for custom objects (names ending in __c)")
+        problems.found.append(
+            root.error("tab", "custom tabs are for custom objects (names ending in __c)")
+        )
+    problems.check()
     return spec
+
+
+_T = TypeVar("_T")
+_Item = TypeVar("_Item")
+
+
+def _each(
+    problems: Problems, root: Table, key: str, load: Callable[[str, Table], _Item]
+) -> tuple[_Item, ...]:
+    """Each sub-table of ``key`` loaded, those with problems left out and their problems
+    gathered."""
+    loaded: list[_Item] = []
+    with problems.gather():
+        parent = root.table(key) or Table(root.doc, (*root.path, key), {})
+        for name in list(parent.data):
+            with problems.gather():
+                table = parent.table(name)
+                assert table is not None
+                loaded.append(load(name, table))
+    return tuple(loaded)
 
 
 def _refuse_object_keys(root: Table, name: str) -> None:
     """A custom object spec without label adds to an object described elsewhere: what
     describes the object itself has no place in it."""
+    problems = Problems()
     for key in OBJECT_KEYS:
         if root.has(key):
-            raise root.error(
-                key,
-                f"belongs to the object itself, and this spec has no label, so it only adds "
-                f"fields, links, layouts and access to {name}, an object described elsewhere",
-                hint=f'add label and plural_label to describe {name} here, or remove "{key}"',
+            problems.found.append(
+                root.error(
+                    key,
+                    f"belongs to the object itself, and this spec has no label, so it only adds "
+                    f"fields, links, layouts and access to {name}, an object described elsewhere",
+                    hint=f'add label and plural_label to describe {name} here, or remove "{key}"',
+                )
             )
+    problems.check()
+
+
+def _refuse_custom_object_keys(root: Table, name: str) -> None:
+    """A spec of an object that is not custom adds to it: what describes a custom object
+    itself would be dropped without a word."""
+    problems = Problems()
+    for key in OBJECT_KEYS:
+        if key != "tab" and root.has(key):
+            known = "a standard object" if is_standard_object(name) else "not a custom object"
+            problems.found.append(
+                root.error(
+                    key,
+                    f"describes a custom object, and {name} is {known} (custom object names "
+                    f"end in __c): a spec of {name} only adds fields, links, layouts and access",
+                    hint=f"to describe a custom object, name the file {name}__c.toml; "
+                    f'otherwise remove "{key}"',
+                )
+            )
+    problems.check()
 
 
 def _name_field(table: Table | None, object_name: str) -> NameFieldSpec:
@@ -245,6 +366,13 @@ def _field(object_name: str, name: str, table: Table) -> FieldSpec:
     # straight from the table, set operations to find inapplicable or unknown keys, and the
     # record made without __init__. Anything unusual goes through the accessors, which word
     # the error.
+    if not name.endswith("__c"):
+        system = f"{name} is a system field of every record, and " * (name.lower() in SYSTEM_FIELDS)
+        raise table.error(
+            None,
+            f"{system}a spec's fields are custom fields, whose names end in __c",
+            hint=f"name it {name}__c ([fields.{name}__c])",
+        )
     data = table.data
     type_name = data.get("type")
     if not isinstance(type_name, str) or type_name not in _TYPE_KEYS:
@@ -255,18 +383,22 @@ def _field(object_name: str, name: str, table: Table) -> FieldSpec:
         )
     ftype = fieldtypes.FIELD_TYPES[type_name]
     allowed, kinds, required = _TYPE_KEYS[type_name]
-    if not data.keys() <= kinds.keys():
-        for key in data:
-            if key not in kinds and key in _ALL_TYPE_OPTIONS:
-                raise table.error(
-                    key,
-                    f"option {key!r} does not apply to {type_name} fields",
-                    hint=f"{type_name} fields take: " + ", ".join(sorted(allowed)),
-                )
+    problems = Problems()
+    inapplicable = [key for key in data if key not in kinds and key in _ALL_TYPE_OPTIONS]
+    for key in inapplicable:
+        problems.found.append(
+            table.error(
+                key,
+                f"option {key!r} does not apply to {type_name} fields",
+                hint=f"{type_name} fields take: " + ", ".join(sorted(allowed)),
+            )
+        )
     for key in required:
         if key not in data:
-            raise table.error(key, f"is required for {type_name} fields")
-    table.take(kinds)  # every key known and of its kind from here on
+            problems.found.append(table.error(key, f"is required for {type_name} fields"))
+    with problems.gather():
+        table.take(kinds, ignore=inapplicable)
+    problems.check()  # every key known and of its kind from here on
     values = _picklist_values(table) if "values" in data else ()
     if ftype.is_picklist and ("values" in data) == ("global_value_set" in data):
         raise table.error(
@@ -564,56 +696,99 @@ def _web_link(name: str, table: Table) -> WebLinkSpec:
 
 
 def _layout(object_name: str, name: str, table: Table) -> LayoutSpec:
-    sections = tuple(_section(t) for t in table.table_list("sections"))
-    related = tuple(_related_list(t) for t in table.table_list("related_lists"))
-    spec = LayoutSpec(
+    problems = Problems()
+    sections = _listed(problems, table, "sections", _section)
+    related = _listed(problems, table, "related_lists", _related_list)
+    buttons: tuple[str, ...] = ()
+    custom_links: tuple[str, ...] = ()
+    with problems.gather():
+        buttons = table.strings("buttons")
+    exclude_buttons: tuple[str, ...] = ()
+    with problems.gather():
+        custom_links = table.strings("custom_links")
+    with problems.gather():
+        exclude_buttons = table.strings("exclude_buttons")
+    with problems.gather():
+        table.finish()
+    _check(
+        problems,
+        not sections,
+        lambda: table.error(
+            "sections",
+            "a layout needs at least one section",
+            hint='add [[layouts."…".sections]] with a label and columns',
+        ),
+    )
+    return LayoutSpec(
         object=object_name,
         name=name,
         sections=sections,
         related_lists=related,
-        buttons=table.strings("buttons"),
-        custom_links=table.strings("custom_links"),
-        exclude_buttons=table.strings("exclude_buttons"),
+        buttons=buttons,
+        custom_links=custom_links,
+        exclude_buttons=exclude_buttons,
         source=_where(table),
     )
-    table.finish()
-    if not sections:
-        raise table.error(
-            "sections",
-            "a layout needs at least one section",
-            hint='add [[layouts."…".sections]] with a label and columns',
-        )
-    return spec
+
+
+def _check(problems: Problems, empty: bool, emptiness: Callable[[], ConfigError]) -> None:
+    """Raise the problems gathered; when there are none and the table gives nothing, the
+    error ``emptiness`` makes (a table with problems may be empty only because of them)."""
+    if empty and not problems.found:
+        problems.found.append(emptiness())
+    problems.check()
+
+
+def _listed(
+    problems: Problems, table: Table, key: str, load: Callable[[Table], _Item]
+) -> tuple[_Item, ...]:
+    """Each table of the array of tables ``key``, loaded, their problems gathered."""
+    loaded: list[_Item] = []
+    with problems.gather():
+        for item in table.table_list(key):
+            with problems.gather():
+                loaded.append(load(item))
+    return tuple(loaded)
 
 
 def _layout_patch(object_name: str, name: str, table: Table) -> LayoutPatch:
     """``[layout_patches."Contact Layout"]``: what to merge into the org's layout of that
     name, where ``[layouts."…"]`` would replace it."""
-    fields = []
-    for item in table.table_list("fields"):
-        fields.append(
-            PatchField(
-                section=item.required_string("section"),
-                field=item.required_string("field"),
-                behavior=item.choice("behavior", LAYOUT_BEHAVIORS, "Edit") or "Edit",
-            )
-        )
-        item.finish()
-    spec = LayoutPatch(
-        layout=f"{object_name}-{name}",
-        related_lists=tuple(_related_list(t) for t in table.table_list("related_lists")),
-        buttons=table.strings("buttons"),
-        fields=tuple(fields),
+    problems = Problems()
+    layout = f"{object_name}-{name}"
+    fields = _listed(problems, table, "fields", _patch_field)
+    related = _listed(problems, table, "related_lists", _related_list)
+    buttons: tuple[str, ...] = ()
+    with problems.gather():
+        buttons = table.strings("buttons")
+    with problems.gather():
+        table.finish()
+    _check(
+        problems,
+        not (related or buttons or fields),
+        lambda: table.error(
+            "related_lists",
+            f"the patch of {layout} adds nothing",
+            hint="give it related_lists, buttons or fields",
+        ),
+    )
+    return LayoutPatch(
+        layout=layout,
+        related_lists=related,
+        buttons=buttons,
+        fields=fields,
         source=_where(table),
     )
-    table.finish()
-    if not (spec.related_lists or spec.buttons or spec.fields):
-        raise table.error(
-            "related_lists",
-            f"the patch of {spec.layout} adds nothing",
-            hint="give it related_lists, buttons or fields",
-        )
-    return spec
+
+
+def _patch_field(item: Table) -> PatchField:
+    field = PatchField(
+        section=item.required_string("section"),
+        field=item.required_string("field"),
+        behavior=item.choice("behavior", LAYOUT_BEHAVIORS, "Edit") or "Edit",
+    )
+    item.finish()
+    return field
 
 
 def _section(table: Table) -> LayoutSectionSpec:

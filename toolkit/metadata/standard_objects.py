@@ -1244,6 +1244,12 @@ FEATURE_FIELDS: tuple[StandardField, ...] = (
     _pick("CurrencyIsoCode", label="Currency ISO Code", defaulted=True),
 )
 
+# Fields the platform keeps on every record and nobody defines or changes: a package that
+# has a field of one of these names means a custom field and forgot its __c.
+SYSTEM_FIELDS: frozenset[str] = frozenset(
+    f.name.lower() for f in (*_audit(), *_viewed(), _ro("LastActivityDate", "date"))
+)
+
 _CUSTOM_BY_NAME = {f.name.lower(): f for f in CUSTOM_OBJECT_FIELDS}
 _METADATA_TYPE_BY_NAME = {f.name.lower(): f for f in CUSTOM_METADATA_FIELDS}
 _FEATURE_BY_NAME = {f.name.lower(): f for f in FEATURE_FIELDS}

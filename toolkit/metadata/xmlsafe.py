@@ -22,15 +22,32 @@ def parser() -> etree.XMLParser:
 
 
 def parse(content: bytes, where: str) -> etree._Element:
-    """Parse ``content`` or raise a ConfigError naming ``where`` and the line of the problem."""
+    """Parse ``content`` or raise a ConfigError naming ``where`` and the line of the problem.
+    A document declaring a DTD or entities is refused too, as Salesforce refuses it."""
     try:
-        return etree.fromstring(content, parser())
+        root = etree.fromstring(content, parser())
     except etree.XMLSyntaxError as exc:
         line = exc.lineno or 0
         raise ConfigError(
             f"{where}:{line}: not well-formed XML: {exc.msg}",
             hint="fix the XML syntax at that line",
         ) from None
+    declared = doctype_line(root, content)
+    if declared is not None:
+        raise ConfigError(f"{where}:{declared}: {DOCTYPE_REFUSED}", hint=DOCTYPE_HINT)
+    return root
+
+
+DOCTYPE_REFUSED = "declares a DOCTYPE (a DTD or entities), which no metadata file may do"
+DOCTYPE_HINT = "remove the <!DOCTYPE …> declaration and write the values out"
+
+
+def doctype_line(root: etree._Element, content: bytes) -> int | None:
+    """The line of the DOCTYPE the parsed ``content`` declares, None when it has none.
+    Entities are never resolved, so a file that declares them cannot be read as written."""
+    if root.getroottree().docinfo.internalDTD is None:
+        return None
+    return content.count(b"\n", 0, max(content.find(b"<!DOCTYPE"), 0)) + 1
 
 
 # XML 1.0 Char production: no C0 controls but tab/LF/CR, no surrogates, no U+FFFE/U+FFFF.

@@ -35,6 +35,7 @@ from lxml import etree
 
 from toolkit.config import LOGIN_URLS, OrgProfile, ProjectConfig
 from toolkit.errors import ConfigError, OrgError, UsageError
+from toolkit.fsio import read_regular_file
 from toolkit.localorg.embedded import local_org
 from toolkit.metadata import xmlsafe
 from toolkit.salesforce.connection import OrgConnection
@@ -42,6 +43,7 @@ from toolkit.salesforce.redact import redact
 from toolkit.salesforce.sf_cli import run_sf
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+KEY_FILE_LIMIT = 64 * 1024  # a PEM RSA key of 4,096 bits is about 3,300 bytes
 JWT_LIFETIME_SECONDS = 180
 SOAP_LOGIN_MAX_VERSION = "64.0"  # login() is gone from API 65.0 on
 HTTP_TIMEOUT = (10, 60)  # connect, read (seconds)
@@ -382,14 +384,13 @@ def signed_assertion(
 def _private_key(profile: OrgProfile, secrets: _Secrets) -> rsa.RSAPrivateKey:
     if profile.private_key_file is not None:
         where = f"key file {profile.private_key_file}"
-        try:
-            data = profile.private_key_file.read_bytes()
-        except OSError as exc:
-            raise ConfigError(
-                f"org profile {profile.name!r}: cannot read {where} ({exc.strerror})",
-                hint="private_key_file is relative to sftk.toml; point it at the PEM key of the "
-                "connected app's certificate",
-            ) from None
+        data = read_regular_file(
+            profile.private_key_file,
+            f"org profile {profile.name!r}: {where}",
+            limit=KEY_FILE_LIMIT,
+            hint="private_key_file is relative to sftk.toml; point it at the PEM key of the "
+            "connected app's certificate",
+        )
     else:
         where = f"the key in environment variable {profile.private_key_env}"
         data = _pem_text(secrets.env("private_key_env", "the connected app's PEM private key"))

@@ -140,7 +140,7 @@ class Run:
             )
         source_errors = [run.error for run in streams if run.error is not None]
         if status == "succeeded" and source_errors:
-            status, error = "failed", "; ".join(str(e) for e in source_errors)
+            status, error = "failed", "\n".join(str(e) for e in source_errors)
         reports = tuple(run.report() for run in streams)
         if status == "succeeded" and any(r.dead_lettered for r in reports):
             status = "partial"

@@ -31,10 +31,12 @@ import csv
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from toolkit.errors import SourceError
+from toolkit.errors import ConfigError, SourceError
+from toolkit.fsio import utf8_text
 from toolkit.hookspecs import hookimpl
 from toolkit.sync.contract import (
     DELETE_ACTIONS,
@@ -297,7 +299,16 @@ def sftk_default_mappings(
 
 
 def _files(path: Path) -> list[Path]:
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise SourceError(
+            f"{path}: is not a regular file (a pipe, socket or device)",
+            hint="give the path of a .csv or .jsonl file, or of a folder of them",
+        )
     if path.is_file():
+        if path.suffix.lower() not in SUFFIXES:
+            raise SourceError(
+                f"{path}: is neither a .csv nor a .jsonl file", hint="name the file .csv or .jsonl"
+            )
         return [path]
     return sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
 
@@ -327,7 +338,7 @@ class _Reader:
         seen: dict[str, None] = {}
         for path in self._paths(name):
             if SUFFIXES[path.suffix.lower()] == "csv":
-                with self._open(path) as handle:
+                with self._open(path) as handle, self._utf8(path):
                     header = next(csv.reader(handle, delimiter=self._delimiter(name)), [])
                 seen.update(dict.fromkeys(h for h in header if h))
             else:
@@ -348,6 +359,19 @@ class _Reader:
                 hint="check the stream's path",
             ) from None
 
+    @contextmanager
+    def _utf8(self, path: Path) -> Iterator[None]:
+        """A file that is not UTF-8 is named with the line of its first byte that is not."""
+        try:
+            yield
+        except UnicodeDecodeError:
+            shown = self._shown(path)
+            try:
+                utf8_text(path.read_bytes(), shown)
+            except ConfigError as exc:
+                raise SourceError(exc.message, hint=exc.hint) from None
+            raise SourceError(f"{shown}: not UTF-8 text", hint="save the file as UTF-8") from None
+
     def read(self, stream: StreamSpec, request: ReadRequest) -> Iterator[SourceItem]:
         for path in self._paths(stream.name):
             if SUFFIXES[path.suffix.lower()] == "csv":
@@ -357,7 +381,7 @@ class _Reader:
 
     def _csv(self, path: Path, delimiter: str) -> Iterator[SourceItem]:
         shown = self._shown(path)
-        with self._open(path) as handle:
+        with self._open(path) as handle, self._utf8(path):
             reader = csv.reader(handle, delimiter=delimiter, strict=True)
             try:
                 header = next(reader, None)
@@ -377,11 +401,6 @@ class _Reader:
                         )
                         continue
                     yield SourceRecord(dict(zip(header, row, strict=True)), where=where)
-            except UnicodeDecodeError as exc:
-                raise SourceError(
-                    f"{shown}: not UTF-8 text ({exc.reason} at byte {exc.start})",
-                    hint="save the file as UTF-8",
-                ) from None
             except csv.Error as exc:
                 raise SourceError(
                     f"{shown}:{reader.line_num}: malformed CSV ({exc})",
@@ -390,28 +409,22 @@ class _Reader:
 
     def _jsonl(self, path: Path) -> Iterator[SourceItem]:
         shown = self._shown(path)
-        with self._open(path) as handle:
-            try:
-                for number, line in enumerate(handle, start=1):
-                    if not line.strip():
-                        continue
-                    where = f"{shown}:{number}"
-                    try:
-                        data = json.loads(line)
-                    except ValueError as exc:
-                        yield RejectedRecord(where, f"not JSON ({exc})")
-                        continue
-                    if not isinstance(data, dict):
-                        yield RejectedRecord(
-                            where, f"a line must hold a JSON object, not {type(data).__name__}"
-                        )
-                        continue
-                    yield SourceRecord(data, where=where)
-            except UnicodeDecodeError as exc:
-                raise SourceError(
-                    f"{shown}: not UTF-8 text ({exc.reason} at byte {exc.start})",
-                    hint="save the file as UTF-8",
-                ) from None
+        with self._open(path) as handle, self._utf8(path):
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                where = f"{shown}:{number}"
+                try:
+                    data = json.loads(line)
+                except ValueError as exc:
+                    yield RejectedRecord(where, f"not JSON ({exc})")
+                    continue
+                if not isinstance(data, dict):
+                    yield RejectedRecord(
+                        where, f"a line must hold a JSON object, not {type(data).__name__}"
+                    )
+                    continue
+                yield SourceRecord(data, where=where)
 
 
 def _check_header(shown: str, header: Sequence[str]) -> None:

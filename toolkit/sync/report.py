@@ -193,8 +193,10 @@ def run_lines(report: RunReport) -> list[str]:
         lines.append(f"forced into production without a sandbox run: {report.forced_reason}")
     if report.stop_reason:
         lines.append(f"stopped: {report.stop_reason}")
-    if report.error:
-        lines.append(f"error: {report.error}")
+    if report.error:  # one error a line (a hint indented under its own)
+        lines += [
+            line if line.startswith(" ") else f"error: {line}" for line in report.error.splitlines()
+        ]
     for failure in report.failures:
         fields = f" [{', '.join(failure.fields)}]" if failure.fields else ""
         lines.append(

@@ -164,7 +164,10 @@ def prepare(
             parents[ref.stream] = describe(parent_stream.object, planned)
             parent_keys[ref.stream] = parent_stream.key
         own = describe(stream.object, planned)
-        defaults = default_mappings(project, planned)
+        try:
+            defaults = default_mappings(project, planned)
+        except SourceError as exc:  # its columns could not be read: nothing is sent yet
+            raise SourceError(f"{exc.message}; nothing was synced", hint=exc.hint) from None
         mapping = resolve(planned.plugin, stream, defaults, project.config.mappings)
         problems = check(mapping, own, parents, parent_keys)
         others = {name: searched(name) for name in match_objects(stream)}

@@ -18,13 +18,15 @@ import datetime as dt
 import json
 import os
 import sqlite3
+import stat
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from toolkit.errors import ConfigError, UsageError
+from toolkit.fsio import unwritable
 from toolkit.sync.report import RunReport
 from toolkit.sync.source_state import SCHEMA as SOURCE_STATE_SCHEMA
 from toolkit.sync.source_state import StagedSourceState
@@ -171,7 +173,6 @@ class SyncState:
         path = state_dir / STATE_FILE
         try:
             state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.chmod(state_dir, 0o700)
             fresh = not path.exists()
             if fresh:
                 os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
@@ -179,10 +180,13 @@ class SyncState:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA + SOURCE_STATE_SCHEMA)
+            # private, and no more writable than its owner left it
+            os.chmod(state_dir, stat.S_IMODE(state_dir.stat().st_mode) & 0o700)
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(
                 f"{path}: the sync state cannot be opened ({exc})",
-                hint="check that .sftk/ is writable; if the file is damaged, move it away "
+                hint="check that .sftk/ is writable and the disk has room; if the file is "
+                "damaged, move it away "
                 "(the next sync then compares every record again, writing only what differs "
                 "with --reconcile)",
             ) from None
@@ -200,7 +204,9 @@ class SyncState:
         except ImportError:
             yield
             return
-        with (self.path.parent / LOCK_FILE).open("a") as handle:
+        with unwritable(self.path.parent / LOCK_FILE, "nothing was synced"):
+            handle = (self.path.parent / LOCK_FILE).open("a")
+        with handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
@@ -221,13 +227,26 @@ class SyncState:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
+        """All or nothing; a state that cannot be written (a read-only or full disk) is an
+        error naming the file, as what the org was sent is then known only to the org."""
         try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self.db.in_transaction:
+                with suppress(sqlite3.Error):
+                    self.db.execute("ROLLBACK")
+            raise ConfigError(
+                f"{self.path}: the sync state cannot be written ({exc})",
+                hint="make .sftk/ and its files writable, or free disk space; records sent "
+                "before this are in the org, and the next sync may send them again, which "
+                "upserts by External ID make harmless",
+            ) from None
 
     # --- streams -------------------------------------------------------------------------------
 

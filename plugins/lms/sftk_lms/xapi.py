@@ -26,13 +26,15 @@ import requests
 
 from sftk_lms.model import Rejected, moment_text, parse_moment
 from sftk_lms.settings import OFFERING_PLACEHOLDER, LmsSettings
-from toolkit.errors import SourceError
+from toolkit.errors import ConfigError, SourceError
+from toolkit.fsio import read_regular_file, utf8_text
 
 XAPI_VERSION = "1.0.3"
 PAGE_SIZE = 500
 LOOKBACK = dt.timedelta(hours=1)
 TIMEOUT = 60.0
 MAX_PAGES = 100_000  # a guard against an LRS whose ``more`` links go round in a circle
+MAX_FILE_BYTES = 1024**3  # a statements file larger is no export (a device, a wrong path)
 VERBS = {
     "completed": "Completed",
     "passed": "Completed",
@@ -168,12 +170,12 @@ def _progress(result: dict[str, Any]) -> float | None:
 def file_statements(path: Path, shown: str) -> Iterator[tuple[str, Any]]:
     """(where, statement) of a JSON file: a list of statements, or an object holding one under
     ``statements`` (as an LRS answers)."""
+    try:  # a regular file only: a pipe would hang the sync, a device fill its memory
+        text = utf8_text(read_regular_file(path, shown, limit=MAX_FILE_BYTES), shown)
+    except ConfigError as exc:
+        raise SourceError(exc.message, hint=exc.hint or "check xapi in sftk.toml") from None
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise SourceError(f"{shown}: no such file", hint="check xapi in sftk.toml") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(f"{shown}: cannot be read ({exc})") from None
+        data = json.loads(text)
     except ValueError as exc:
         raise SourceError(
             f"{shown}: not JSON ({exc})", hint="the file holds a JSON list of xAPI statements"

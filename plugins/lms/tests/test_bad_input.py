@@ -4,10 +4,13 @@ sync with a message naming it, before anything is written."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import lmsdata
+import pytest
 
 from toolkit.sync.report import RunReport
 from toolkit.testing.kit import KitProject
@@ -87,3 +90,26 @@ def test_a_truncated_zip_fails_the_preflight_and_nothing_is_written(
     said = " ".join((result.stdout + result.stderr).split())
     assert "export.zip: not a readable zip" in said and "truncated" in said
     assert sftk_records("Contact", "Id", "LMS_Learner_Id__c != null") == []
+
+
+@pytest.mark.parametrize(
+    ("make", "why"),
+    [
+        (os.mkfifo, "statements.json: is not a regular file"),
+        (lambda path: path.symlink_to("/dev/zero"), "statements.json: is not a regular file"),
+        (lambda path: path.write_bytes(b'[{"id": "caf\xe9"}]'), "statements.json:1: not UTF-8"),
+    ],
+    ids=["a pipe", "/dev/zero", "latin-1"],
+)
+def test_a_statements_file_that_cannot_be_read(
+    sftk_project: KitProject, sftk_records: Any, make: Callable[[Path], object], why: str
+) -> None:
+    """A pipe used to hang the sync, a device to fill its memory as a plugin bug."""
+    statements = sftk_project.root / "statements.json"
+    statements.unlink()
+    make(statements)
+    result = sftk_project.run("sync", "--org", "local", timeout=60)
+    said = result.stdout + result.stderr
+    assert result.returncode == 8, said  # its preflight check "xapi readable" fails
+    assert why in said and "Traceback" not in said and "bug in plugin" not in said
+    assert sftk_records("Contact", "Id", "LMS_Learner_Id__c != null") == []  # nothing written

@@ -27,8 +27,13 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from sftk_scheduling.ics import Window
+from toolkit.errors import ConfigError
+from toolkit.fsio import read_regular_file, utf8_text
 
 TIMEOUT = 30  # seconds a calendar server may take to answer one request
+# The most an iCalendar file may hold: years of a busy practice's appointments are a few
+# megabytes; a file beyond this is no calendar (a device, a wrong path) and is not read.
+MAX_FILE_BYTES = 256 * 1024 * 1024
 
 
 class CalendarFailure(Exception):
@@ -81,13 +86,15 @@ class IcsCalendar:
         return Fetch([Document(text, self.name)], whole=True)
 
     def _read(self) -> str:
-        path = self.root / self.location
+        """The file, when it is a regular file of a calendar's size: a pipe would hang the
+        sync and a device fill its memory."""
         try:
-            data = path.read_bytes()
-        except OSError as exc:
+            data = read_regular_file(
+                self.root / self.location, f"calendar {self.name}", limit=MAX_FILE_BYTES
+            )
+        except ConfigError as exc:
             raise CalendarFailure(
-                f"calendar {self.name}: cannot be read ({exc.strerror})",
-                "fix the path in ics (relative to sftk.toml)",
+                exc.message, "fix the path in ics (relative to sftk.toml)"
             ) from None
         return _decoded(data, self.name)
 
@@ -108,12 +115,12 @@ class IcsCalendar:
 
 
 def _decoded(data: bytes, name: str) -> str:
+    """The calendar's text; one that is not UTF-8 names the line of its first bad byte."""
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
+        return utf8_text(data, f"calendar {name}")
+    except ConfigError as exc:
         raise CalendarFailure(
-            f"calendar {name}: not UTF-8 text (byte {exc.start})",
-            "iCalendar files are UTF-8 (RFC 5545): export the calendar again",
+            exc.message, "iCalendar files are UTF-8 (RFC 5545): export the calendar again"
         ) from None
 
 
