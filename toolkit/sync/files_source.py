@@ -28,9 +28,8 @@ An empty CSV cell is an empty string, which sftk writes as null.
 from __future__ import annotations
 
 import csv
-import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -45,13 +44,13 @@ from toolkit.sync.contract import (
     MarkDeleted,
     ParentRef,
     ReadRequest,
-    RejectedRecord,
     SettingProblem,
     SourceItem,
     SourceRecord,
     SourceSpec,
     StreamSpec,
 )
+from toolkit.sync.tabular import csv_header, csv_records, jsonl_records
 
 SFTK_API_VERSION = 2
 SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -339,8 +338,8 @@ class _Reader:
         for path in self._paths(name):
             if SUFFIXES[path.suffix.lower()] == "csv":
                 with self._open(path) as handle, self._utf8(path):
-                    header = next(csv.reader(handle, delimiter=self._delimiter(name)), [])
-                seen.update(dict.fromkeys(h for h in header if h))
+                    first = next(csv.reader(handle, delimiter=self._delimiter(name)), [])
+                seen.update(dict.fromkeys(csv_header(self._shown(path), first)))
             else:
                 for item in self._jsonl(path):
                     if isinstance(item, SourceRecord):
@@ -380,64 +379,9 @@ class _Reader:
                 yield from self._jsonl(path)
 
     def _csv(self, path: Path, delimiter: str) -> Iterator[SourceItem]:
-        shown = self._shown(path)
         with self._open(path) as handle, self._utf8(path):
-            reader = csv.reader(handle, delimiter=delimiter, strict=True)
-            try:
-                header = next(reader, None)
-                if header is None:
-                    return
-                _check_header(shown, header)
-                width = len(header)
-                for row in reader:
-                    where = f"{shown}:{reader.line_num}"
-                    if not row or row == [""]:
-                        continue
-                    if len(row) != width:
-                        yield RejectedRecord(
-                            where,
-                            f"the row has {len(row)} fields, the header {width}",
-                            data=dict(zip(header, row, strict=False)),
-                        )
-                        continue
-                    yield SourceRecord(dict(zip(header, row, strict=True)), where=where)
-            except csv.Error as exc:
-                raise SourceError(
-                    f"{shown}:{reader.line_num}: malformed CSV ({exc})",
-                    hint="fix the quoting at that line",
-                ) from None
+            yield from csv_records(handle, self._shown(path), delimiter=delimiter)
 
     def _jsonl(self, path: Path) -> Iterator[SourceItem]:
-        shown = self._shown(path)
         with self._open(path) as handle, self._utf8(path):
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                where = f"{shown}:{number}"
-                try:
-                    data = json.loads(line)
-                except ValueError as exc:
-                    yield RejectedRecord(where, f"not JSON ({exc})")
-                    continue
-                if not isinstance(data, dict):
-                    yield RejectedRecord(
-                        where, f"a line must hold a JSON object, not {type(data).__name__}"
-                    )
-                    continue
-                yield SourceRecord(data, where=where)
-
-
-def _check_header(shown: str, header: Sequence[str]) -> None:
-    seen: set[str] = set()
-    for index, name in enumerate(header, start=1):
-        if not name:
-            raise SourceError(
-                f"{shown}:1: column {index} has no name",
-                hint="give every column of the header row a name",
-            )
-        if name in seen:
-            raise SourceError(
-                f"{shown}:1: column {name!r} appears twice in the header",
-                hint="rename or remove one of them",
-            )
-        seen.add(name)
+            yield from jsonl_records(handle, self._shown(path))

@@ -9,19 +9,20 @@ damaged zip is a SourceError naming it, not a traceback.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
-import json
 import stat
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from sftk_lms.model import Rejected
 from toolkit.errors import SourceError
+from toolkit.sync.contract import RejectedRecord, SourceRecord
+from toolkit.sync.tabular import csv_records, jsonl_records
 
 MAX_UNZIPPED = 16 * 1024**3  # bytes a zip may declare in all
 _DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, OSError)
@@ -117,77 +118,40 @@ def csv_rows(files: Files, name: str, required: Sequence[str]) -> Iterator[Row |
     naming the file and column); a row with another number of fields than the header is
     Rejected with its line, and the rest is read."""
     shown = files.where(name)
-    with files.open(name) as handle:
-        reader = csv.reader(handle, strict=True)
-        try:
-            header = next(reader, None)
-            if header is None:
-                return
-            header = [column.strip() for column in header]
-            missing = [column for column in required if column not in header]
-            if missing:
-                raise SourceError(
-                    f"{shown}:1: the header has no column {missing[0]!r}"
-                    + (f" (nor {', '.join(missing[1:])})" if missing[1:] else ""),
-                    hint=f"{name} needs the columns {', '.join(required)}",
-                )
-            width = len(header)
-            for cells in reader:
-                where = f"{shown}:{reader.line_num}"
-                if not cells or cells == [""]:
-                    continue
-                if len(cells) != width:
-                    yield Rejected(
-                        where,
-                        f"the row has {len(cells)} fields, the header {width}",
-                        data=dict(zip(header, cells, strict=False)),
-                    )
-                    continue
-                yield where, dict(zip(header, cells, strict=True))
-        except UnicodeDecodeError as exc:
-            raise SourceError(
-                f"{shown}: not UTF-8 text ({exc.reason} at byte {exc.start})",
-                hint="save the file as UTF-8",
-            ) from None
-        except csv.Error as exc:
-            raise SourceError(
-                f"{shown}:{reader.line_num}: malformed CSV ({exc})",
-                hint="fix the quoting at that line",
-            ) from None
-        except _DAMAGED as exc:
-            raise SourceError(
-                f"{shown}: cannot be read to its end ({exc}): the zip is truncated or damaged",
-                hint="copy the export again, whole",
-            ) from None
+    with files.open(name) as handle, _readable(shown):
+        yield from _rows(csv_records(handle, shown, required=required))
 
 
 def jsonl_rows(files: Files, name: str, required: Sequence[str]) -> Iterator[Row | Rejected]:
     """The objects of a JSON Lines table as rows of text (null and missing keys are blank);
     a line that is not an object, or lacks a required key, is Rejected."""
     shown = files.where(name)
-    with files.open(name) as handle:
-        try:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                where = f"{shown}:{number}"
-                try:
-                    data: Any = json.loads(line)
-                except ValueError as exc:
-                    yield Rejected(where, f"not JSON ({exc})")
-                    continue
-                if not isinstance(data, dict):
-                    yield Rejected(
-                        where, f"a line must hold a JSON object, not {type(data).__name__}"
-                    )
-                    continue
-                missing = [key for key in required if key not in data]
-                if missing:
-                    yield Rejected(where, f"the object has no {missing[0]!r}", data=data)
-                    continue
-                yield where, {k: "" if v is None else str(v) for k, v in data.items()}
-        except UnicodeDecodeError as exc:
-            raise SourceError(
-                f"{shown}: not UTF-8 text ({exc.reason} at byte {exc.start})",
-                hint="save the file as UTF-8",
-            ) from None
+    with files.open(name) as handle, _readable(shown):
+        yield from _rows(jsonl_records(handle, shown, required=required))
+
+
+def _rows(records: Iterator[SourceRecord | RejectedRecord]) -> Iterator[Row | Rejected]:
+    for record in records:
+        if isinstance(record, RejectedRecord):
+            data = dict(record.data) if record.data is not None else None
+            yield Rejected(record.where, record.reason, data=data)
+        else:
+            text = {k: "" if v is None else str(v) for k, v in record.data.items()}
+            yield record.where, text
+
+
+@contextmanager
+def _readable(shown: str) -> Iterator[None]:
+    """Text that is not UTF-8, and a zip that ends early, are said as such, naming the file."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            f"{shown}: not UTF-8 text ({exc.reason} at byte {exc.start})",
+            hint="save the file as UTF-8",
+        ) from None
+    except _DAMAGED as exc:
+        raise SourceError(
+            f"{shown}: cannot be read to its end ({exc}): the zip is truncated or damaged",
+            hint="copy the export again, whole",
+        ) from None
