@@ -288,3 +288,77 @@ class Apex:
 @pytest.fixture
 def apex() -> Apex:
     return Apex()
+
+
+# --- the data model of docs/specs.md, and the real projects of ../shared/corpus ----------------
+
+REPO = Path(__file__).resolve().parents[1]
+SPECS_DOC = REPO / "docs" / "specs.md"
+Catalogue = Callable[[Path], Path]
+
+
+def docs_files(doc: Path = SPECS_DOC) -> dict[str, str]:
+    """The files docs/specs.md gives whole (a ```toml block whose first line is
+    ``# file: <path>``), by path: the complete example a user copies from the docs."""
+    import re
+
+    found = {}
+    for block in re.findall(r"```toml\n(.*?)```", doc.read_text(encoding="utf-8"), re.S):
+        first = block.splitlines()[0]
+        if first.startswith("# file: "):
+            found[first.removeprefix("# file: ")] = block
+    return found
+
+
+@pytest.fixture(scope="session")
+def docs_catalogue() -> Catalogue:
+    """``docs_catalogue(folder)``: the course catalogue of docs/specs.md written as a project
+    in ``folder`` (which it returns), exactly as the docs give it."""
+
+    def write(folder: Path) -> Path:
+        for name, text in docs_files().items():
+            path = folder / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        return folder
+
+    return write
+
+
+def corpus_dir() -> Path | None:
+    """``shared/corpus`` beside (or above) the repository, where the real projects are kept."""
+    for folder in (REPO, *REPO.parents):
+        candidate = folder / "shared" / "corpus"
+        if candidate.is_dir() and any(candidate.glob("*.tar.xz")):
+            return candidate
+    return None
+
+
+CORPUS_PROJECTS = (
+    "trailheadapps+apex-recipes",
+    "trailheadapps+easy-spaces-lwc",
+    "trailheadapps+lwc-recipes",
+)
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """``corpus(name)``: a real project of ../shared/corpus unpacked into a temporary folder
+    for this run (never into the project); the tests needing it skip when the corpus is not
+    on this machine."""
+    import tarfile
+
+    unpacked: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in unpacked:
+            source = corpus_dir()
+            if source is None:
+                pytest.skip("the real projects of shared/corpus are not on this machine")
+            target = tmp_path_factory.mktemp(name.replace("+", "-"))
+            with tarfile.open(source / f"{name}.tar.xz") as archive:
+                archive.extractall(target, filter="data")
+            unpacked[name] = target
+        return unpacked[name]
+
+    return get

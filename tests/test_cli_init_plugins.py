@@ -102,4 +102,4 @@ def test_a_spec_without_label_adds_fields_to_a_plugins_object(project: Path, sft
     (project / "objects" / "Course__c.toml").write_text(CREDITS)
     alone = sftk("render", cwd=project)
     assert alone.returncode == ExitCode.USAGE
-    assert "no enabled plugin describes it" in alone.stderr
+    assert "neither an enabled plugin nor a metadata folder" in alone.stderr

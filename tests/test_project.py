@@ -9,7 +9,7 @@ import pytest
 from toolkit.errors import ConfigError
 from toolkit.metadata.manifest import components_of, package_xml
 from toolkit.metadata.specs import FieldSpec, ObjectSpec
-from toolkit.project import build_package, merge_objects, open_project
+from toolkit.project import build_package, merge_objects, open_project, project_objects
 
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'
 NS = 'xmlns="http://soap.sforce.com/2006/04/metadata"'
@@ -73,11 +73,92 @@ def test_carried_source_folder_is_converted_into_the_package(tmp_path: Path) -> 
     assert paths["objects/Account.object"].origin.startswith("legacy/")
 
 
-def test_carried_file_clashing_with_a_rendered_one_is_refused(tmp_path: Path) -> None:
+def _legacy_field(root: Path, object_name: str, name: str, extra: str = "") -> None:
+    folder = root / "legacy" / "force-app" / "main" / "default" / "objects" / object_name
+    (folder / "fields").mkdir(parents=True, exist_ok=True)
+    (folder / "fields" / f"{name}.field-meta.xml").write_text(
+        f"{HEAD}<CustomField {NS}>\n    <fullName>{name}</fullName>\n    <label>L</label>\n"
+        f"    <length>20</length>\n{extra}    <type>Text</type>\n</CustomField>\n"
+    )
+
+
+def test_hand_written_field_is_merged_into_the_spec_object(tmp_path: Path) -> None:
+    make(tmp_path, '[project]\nmetadata_dirs = ["legacy"]\n')
+    _legacy_field(tmp_path, "Room__c", "Legacy__c", "    <trackTrending>true</trackTrending>\n")
+    package = build_package(open_project(tmp_path, no_plugins=True))
+    files = {f.path: f for f in package.files}
+    room = files["objects/Room__c.object"]
+    assert b"<fullName>Legacy__c</fullName>" in room.content
+    assert (
+        b"<fullName>Size__c</fullName>" in room.content and b"<label>Room</label>" in room.content
+    )
+    assert room.origin.startswith("objects/Room__c.toml + legacy/")
+    assert [str(ref) for ref in package.components if "Room__c" in str(ref)] == [
+        "CustomField:Room__c.Legacy__c",
+        "CustomField:Room__c.Size__c",
+        "CustomObject:Room__c",
+    ]
+    again = build_package(open_project(tmp_path, no_plugins=True))
+    assert [(f.path, f.content) for f in again.files] == [
+        (f.path, f.content) for f in package.files
+    ]
+
+
+def test_a_field_both_define_is_refused_naming_both(tmp_path: Path) -> None:
+    make(tmp_path, '[project]\nmetadata_dirs = ["legacy"]\n')
+    _legacy_field(tmp_path, "Room__c", "Size__c")
+    with pytest.raises(ConfigError) as caught:
+        build_package(open_project(tmp_path, no_plugins=True))
+    assert "CustomField Room__c.Size__c is defined both in objects/Room__c.toml and in legacy/" in (
+        caught.value.message
+    )
+    assert "[fields.Size__c]" in (caught.value.hint or "")
+    assert "objects/Room__c/fields/Size__c" in (caught.value.hint or "")
+
+
+def test_an_own_element_both_give_is_refused(tmp_path: Path) -> None:
     make(tmp_path, '[project]\nmetadata_dirs = ["legacy"]\n')
     (tmp_path / "legacy" / "objects").mkdir(parents=True)
-    (tmp_path / "legacy" / "objects" / "Room__c.object").write_text(f"{HEAD}<CustomObject {NS}/>\n")
-    with pytest.raises(ConfigError, match=r"objects/Room__c\.object comes from both"):
+    (tmp_path / "legacy" / "objects" / "Room__c.object").write_text(
+        f"{HEAD}<CustomObject {NS}><label>Salle</label></CustomObject>\n"
+    )
+    with pytest.raises(ConfigError, match=r"the object's <label> is given both by objects/Room"):
+        build_package(open_project(tmp_path, no_plugins=True))
+
+
+def test_a_spec_adds_to_an_object_a_hand_written_file_describes(tmp_path: Path) -> None:
+    make(tmp_path, '[project]\nmetadata_dirs = ["legacy"]\n')
+    (tmp_path / "objects" / "Hall__c.toml").write_text('[fields.Seats__c]\ntype = "Number"\n')
+    (tmp_path / "legacy" / "objects").mkdir(parents=True)
+    (tmp_path / "legacy" / "objects" / "Hall__c.object").write_text(
+        f"{HEAD}<CustomObject {NS}><label>Hall</label><pluralLabel>Halls</pluralLabel>"
+        "<nameField><label>Hall Name</label><type>Text</type></nameField>"
+        "<sharingModel>ReadWrite</sharingModel></CustomObject>\n"
+    )
+    package = build_package(open_project(tmp_path, no_plugins=True))
+    hall = next(f for f in package.files if f.path == "objects/Hall__c.object").content
+    assert b"<fullName>Seats__c</fullName>" in hall and b"<label>Hall</label>" in hall
+    assert "CustomObject:Hall__c" in [str(ref) for ref in package.components]
+    specs = {spec.name: spec for spec in project_objects(open_project(tmp_path, no_plugins=True))}
+    assert [f.name for f in specs["Hall__c"].fields] == ["Seats__c"]
+
+
+def test_a_spec_without_labels_needs_someone_to_describe_its_object(tmp_path: Path) -> None:
+    make(tmp_path)
+    (tmp_path / "objects" / "Hall__c.toml").write_text('[fields.Seats__c]\ntype = "Number"\n')
+    with pytest.raises(ConfigError, match="neither an enabled plugin nor a metadata folder"):
+        build_package(open_project(tmp_path, no_plugins=True))
+
+
+def test_other_files_at_one_path_are_still_refused(tmp_path: Path) -> None:
+    make(tmp_path, '[project]\nmetadata_dirs = ["legacy"]\n')
+    (tmp_path / "objects" / "Room__c.toml").write_text(
+        'label = "Room"\nplural_label = "Rooms"\n[fields.Size__c]\ntype = "Number"\n'
+        '[[layouts.Main.sections]]\nlabel = "A"\ncolumns = [["Name"]]\n'
+    )
+    (tmp_path / "legacy" / "layouts").mkdir(parents=True)
+    (tmp_path / "legacy" / "layouts" / "Room__c-Main.layout").write_text(f"{HEAD}<Layout {NS}/>\n")
+    with pytest.raises(ConfigError, match=r"layouts/Room__c-Main\.layout comes from both"):
         build_package(open_project(tmp_path, no_plugins=True))
 
 

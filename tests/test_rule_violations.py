@@ -79,6 +79,48 @@ type = "Lookup"
 reference_to = "Cours__c"
 relationship_name = "Tutors"
 """,
+    "Enrollment__c.toml": """
+label = "Enrollment"
+plural_label = "Enrollments"
+[fields.Hours__c]
+type = "Number"
+precision = 5
+scale = 1
+[fields.Status__c]
+type = "Picklist"
+values = ["Open", "Done"]
+[fields.Stage__c]
+type = "Picklist"
+values = ["A"]
+controlling_field = "Hours__c"
+value_settings = { A = ["1"] }
+[fields.Delivery__c]
+type = "Picklist"
+global_value_set = "Nowhere"
+[fields.Doubled__c]
+type = "Formula"
+returns = "Number"
+formula = "Hourz__c * 2"
+[fields.Reviews__c]
+type = "Summary"
+summary_operation = "count"
+summary_foreign_key = "Review__c.Enrollment__c"
+[record_types.Online]
+label = "Online"
+[record_types.Online.picklist_values]
+Status__c = ["Open", "Lost"]
+[list_views.All]
+label = "All"
+columns = ["NAME", "Ghost__c"]
+""",
+    "Review__c.toml": """
+label = "Review"
+plural_label = "Reviews"
+[fields.Enrollment__c]
+type = "Lookup"
+reference_to = "Enrollment__c"
+relationship_name = "Reviews"
+""",
 }
 
 LEGACY = {

@@ -15,7 +15,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from toolkit.errors import ConfigError, UsageError
-from toolkit.metadata.specs import PermissionSetSpec
+from toolkit.metadata.spec_loader import (
+    load_applications,
+    load_custom_permissions,
+    load_global_value_sets,
+    load_permission_sets,
+)
+from toolkit.metadata.specs import (
+    ApplicationSpec,
+    CustomPermissionSpec,
+    GlobalValueSetSpec,
+    PermissionSetSpec,
+)
 from toolkit.sync.contract import TRANSFORMS, FieldMapping
 from toolkit.tomlread import Document, Table
 
@@ -131,6 +142,9 @@ class ProjectConfig:
     output_format: str
     metadata_dirs: tuple[Path, ...]
     permission_sets: tuple[PermissionSetSpec, ...]
+    applications: tuple[ApplicationSpec, ...]
+    global_value_sets: tuple[GlobalValueSetSpec, ...]
+    custom_permissions: tuple[CustomPermissionSpec, ...]
     deletions: tuple[str, ...]
     deletion_timing: str
     orgs: tuple[OrgProfile, ...]
@@ -202,7 +216,10 @@ def load_config(path: Path) -> ProjectConfig:
         output_dir=_path(root, project, "output_dir", "build/metadata"),
         output_format=project.choice("format", FORMATS, "mdapi") or "mdapi",
         metadata_dirs=tuple(root / p for p in project.strings("metadata_dirs")),
-        permission_sets=_permission_sets(root_table),
+        permission_sets=load_permission_sets(root_table),
+        applications=load_applications(root_table),
+        global_value_sets=load_global_value_sets(root_table),
+        custom_permissions=load_custom_permissions(root_table),
         deletions=(),
         deletion_timing="default",
         orgs=_orgs(root_table, root),
@@ -238,20 +255,6 @@ def _with_deletions(config: ProjectConfig, table: Table) -> ProjectConfig:
 
 def _path(root: Path, table: Table, key: str, default: str) -> Path:
     return root / (table.string(key, default) or default)
-
-
-def _permission_sets(root: Table) -> tuple[PermissionSetSpec, ...]:
-    specs = []
-    for name, table in root.tables("permission_sets"):
-        specs.append(
-            PermissionSetSpec(
-                name=name,
-                label=table.string("label", name.replace("_", " ")) or name,
-                description=table.string("description"),
-            )
-        )
-        table.finish()
-    return tuple(sorted(specs, key=lambda s: s.name))
 
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

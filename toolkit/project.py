@@ -11,7 +11,7 @@ import bisect
 import functools
 import itertools
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
@@ -21,9 +21,17 @@ from toolkit.config import ProjectConfig, find_config, load_config
 from toolkit.errors import ConfigError, SftkError
 from toolkit.forking import Helper
 from toolkit.gcpause import gc_paused
-from toolkit.metadata import formats, manifest
+from toolkit.metadata import formats, manifest, objectmerge
 from toolkit.metadata.files import MetadataFile
-from toolkit.metadata.render import Grant, Renderer, Rendering, grants_of
+from toolkit.metadata.render import (
+    Grant,
+    LayoutAssignment,
+    ProjectExtras,
+    Renderer,
+    Rendering,
+    grants_of,
+    layout_assignments_of,
+)
 from toolkit.metadata.schema import bundled_wsdl_path, wsdl_api_version
 from toolkit.metadata.spec_loader import load_object_files, project_spec_paths, reject_duplicates
 from toolkit.metadata.specs import LayoutPatch, ObjectSpec, PermissionSetSpec
@@ -114,6 +122,7 @@ class _Loaded:
     # In file order: standard objects' specs whole, custom ones reduced to name and source.
     specs: tuple[ObjectSpec, ...]
     grants: tuple[Grant, ...]
+    assignments: tuple[LayoutAssignment, ...]
 
 
 _Stage = TypeVar("_Stage", _Loaded, Rendering)
@@ -126,10 +135,11 @@ def _part(
     can do. The two stages come out one at a time, so that the rest of the build can start
     from what was loaded while the rendering goes on."""
     specs = load_object_files(paths, display_root=config.root)
-    custom = [spec for spec in specs if spec.custom and not spec.extension]
+    custom = [spec for spec in specs if spec.describes]
     yield _Loaded(
         tuple(_reduced(spec) if spec in custom else spec for spec in specs),
         tuple(grants_of(custom)),
+        tuple(layout_assignments_of(custom)),
     )
     yield renderer.render_objects(custom)
 
@@ -162,17 +172,26 @@ def _package(
     own_rendering = _next(own, Rendering)
     project_specs = [spec for part in loaded for spec in part.specs]
     reject_duplicates(project_specs)
-    objects = merge_objects([*project_specs, *_plugin_objects(project)])
-    rendered = {spec.name for spec in project_specs if spec.custom and not spec.extension}
+    carried = [f for folder in config.metadata_dirs for f in _carried(config, folder)]
+    objects = merge_objects(
+        [*project_specs, *_plugin_objects(project)], described=carried_objects(carried)
+    )
+    rendered = {spec.name for spec in project_specs if spec.describes}
     rest = renderer.rendering(
         [spec for spec in objects if spec.name not in rendered],
         _permission_sets(project),
         [grant for part in loaded for grant in part.grants],
+        [assignment for part in loaded for assignment in part.assignments],
+        ProjectExtras(config.applications, config.global_value_sets, config.custom_permissions),
     )
-    carried = [f for folder in config.metadata_dirs for f in _carried(config, folder)]
     renderings = [own_rendering, *(_next(helper, Rendering) for helper in helpers), rest]
-    files = _merge_files([*(f for r in renderings for f in r.files), *carried])
-    known = {path: pairs for r in renderings for path, pairs in r.components.items()}
+    files, merged = objectmerge.merge_files([*(f for r in renderings for f in r.files), *carried])
+    known = {
+        path: pairs
+        for r in renderings
+        for path, pairs in r.components.items()
+        if path not in merged
+    }
     components = manifest.components_of(files, known)
     files.append(
         MetadataFile(
@@ -244,7 +263,8 @@ def project_objects(project: Project) -> tuple[ObjectSpec, ...]:
     config = project.config
     own = load_object_files(_spec_paths(config)[0], display_root=config.root)
     reject_duplicates(own)
-    return merge_objects([*own, *_plugin_objects(project)])
+    carried = [f for folder in config.metadata_dirs for f in _carried(config, folder)]
+    return merge_objects([*own, *_plugin_objects(project)], described=carried_objects(carried))
 
 
 def layout_patches(project: Project) -> tuple[LayoutPatch, ...]:
@@ -264,12 +284,16 @@ def layout_patches(project: Project) -> tuple[LayoutPatch, ...]:
     return tuple(found)
 
 
-def merge_objects(specs: Iterable[ObjectSpec]) -> tuple[ObjectSpec, ...]:
+def merge_objects(
+    specs: Iterable[ObjectSpec], described: Collection[str] = ()
+) -> tuple[ObjectSpec, ...]:
     """Join specs of one object from several sources (project, plugins).
 
     Standard objects merge freely (two plugins may each add fields to Contact); a custom object
     has one spec that describes it, and any number that add to it (``ObjectSpec.extension``:
-    a project adding fields to a plugin's object). Fields, links and layouts must not collide.
+    a project adding fields to a plugin's object, or to an object that a hand-written metadata
+    file describes, named in ``described``). Fields, links, layouts and the other children
+    must not collide.
     """
     merged: dict[str, ObjectSpec] = {}
     for spec in (part for original in specs for part in _activity_split(original)):
@@ -283,26 +307,41 @@ def merge_objects(specs: Iterable[ObjectSpec]) -> tuple[ObjectSpec, ...]:
         _refuse_collisions(base, addition)
         merged[spec.name] = replace(
             base,
-            fields=base.fields + addition.fields,
-            web_links=base.web_links + addition.web_links,
-            layouts=base.layouts + addition.layouts,
-            layout_patches=base.layout_patches + addition.layout_patches,
-            access=base.access + addition.access,
+            **{kind: getattr(base, kind) + getattr(addition, kind) for kind in _MERGED_PARTS},
             source=f"{base.source}; {addition.source}",
         )
     for spec in merged.values():
-        if spec.extension:
+        if spec.extension and spec.name not in described:
             raise ConfigError(
                 f"{spec.source}: {spec.name} has no label, so the spec only adds to an object "
-                "described elsewhere, and no enabled plugin describes it",
-                hint="add label and plural_label to describe the object, or enable the plugin "
-                "whose object it adds to in [plugins] enabled of sftk.toml",
+                "described elsewhere, and neither an enabled plugin nor a metadata folder of "
+                "[project] metadata_dirs describes it",
+                hint="add label and plural_label to describe the object, enable the plugin "
+                "whose object it adds to in [plugins] enabled of sftk.toml, or add the "
+                "object's own file to a metadata folder",
             )
     return tuple(sorted(merged.values(), key=lambda s: s.name))
 
 
+# What specs of one object from several sources add up: their children and access.
+_MERGED_PARTS = (
+    "fields",
+    "web_links",
+    "layouts",
+    "layout_patches",
+    "access",
+    "validation_rules",
+    "record_types",
+    "list_views",
+    "compact_layouts",
+    "field_sets",
+)
+
+
 def _refuse_collisions(base: ObjectSpec, addition: ObjectSpec) -> None:
-    for kind in ("fields", "web_links", "layouts"):
+    for kind in _MERGED_PARTS:
+        if kind in ("access", "layout_patches"):  # grants add up, patches of one layout too
+            continue
         mine = {getattr(x, "name", None) for x in getattr(base, kind)}
         for item in getattr(addition, kind):
             if item.name in mine:
@@ -380,13 +419,12 @@ def _carried(config: ProjectConfig, folder: Path) -> list[MetadataFile]:
     return files
 
 
-def _merge_files(files: Sequence[MetadataFile]) -> list[MetadataFile]:
-    by_path: dict[str, MetadataFile] = {}
-    for file in files:
-        if file.path in by_path:
-            raise ConfigError(
-                f"{file.path} comes from both {by_path[file.path].origin} and {file.origin}",
-                hint="remove one of them, or move the hand-written one's content into the spec",
-            )
-        by_path[file.path] = file
-    return list(by_path.values())
+def carried_objects(files: Iterable[MetadataFile]) -> frozenset[str]:
+    """The objects whose own part (label, sharing...) hand-written metadata files give."""
+    return frozenset(
+        path.removeprefix("objects/").removesuffix(".object")
+        for path, content in ((f.path, f.content) for f in files)
+        if path.startswith("objects/")
+        and path.endswith(".object")
+        and not objectmerge.container_only(content, path)
+    )

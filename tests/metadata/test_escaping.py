@@ -248,7 +248,9 @@ def test_text_round_trips_through_macros_captures_and_unescaped_blocks(
 ) -> None:
     folder = tmp_path_factory.mktemp("templates")
     (folder / "CustomTab.xml.j2").write_text(CONSTRUCTS, encoding="utf-8")
-    spec = ObjectSpec(name="Cargo__c", tab=TabSpec(motif=motif, description=description))
+    spec = ObjectSpec(
+        name="Cargo__c", label="Cargo", plural_label="Cargo", tab=TabSpec(motif, description)
+    )
     files = {f.path: f for f in Renderer([Path(folder)]).render([spec])}
     root = xmlsafe.parse(files["tabs/Cargo__c.tab"].content, "tabs/Cargo__c.tab")
     texts = {etree.QName(e).localname: e.text or "" for e in root}

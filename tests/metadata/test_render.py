@@ -112,6 +112,16 @@ VOYAGE_FIELDS = (
         write_requires_master_read=True,
     ),
     _f("Ticket__c", "AutoNumber", display_format="T-{00000}", starting_number=500),
+    _f(
+        "Fare_Per_Berth__c",
+        "Formula",
+        formula="Fare__c / Berths__c",
+        returns="Currency",
+        blank_as="blank",
+    ),
+    _f("Legs__c", "Summary", summary_operation="count", summary_foreign_key="Leg__c.Voyage__c"),
+    _f("Home_Port__c", "Location", scale=4),
+    _f("Passport_No__c", "EncryptedText", length=20, mask_type="lastFour"),
 )
 
 VOYAGE_LINKS = (
@@ -648,8 +658,9 @@ def test_permission_sets_aggregate_every_object(files: dict[str, MetadataFile]) 
     voyage = {k.removeprefix("Voyage__c."): v for k, v in grants.items() if k.startswith("Voyage")}
     grantable = {f.name for f in VOYAGE_FIELDS} - {"Code__c", "Ship__c"}
     assert set(voyage) == grantable
-    assert voyage["Ticket__c"] == ("true", "false")
-    assert all(v == ("true", "true") for k, v in voyage.items() if k != "Ticket__c")
+    computed = {"Ticket__c", "Fare_Per_Berth__c", "Legs__c"}  # auto-number, formula, roll-up
+    assert all(voyage[k] == ("true", "false") for k in computed)
+    assert all(v == ("true", "true") for k, v in voyage.items() if k not in computed)
 
 
 def test_permission_set_labels_default_from_names(files: dict[str, MetadataFile]) -> None:
@@ -697,7 +708,7 @@ def test_unknown_permission_and_field_type_are_config_errors() -> None:
 def test_two_specs_for_one_file_are_refused() -> None:
     spec = ObjectSpec(name="Cargo__c", label="Cargo", plural_label="Cargo", source="a.toml")
     with pytest.raises(ConfigError, match=r"objects/Cargo__c\.object"):
-        Renderer().render([spec, ObjectSpec(name="Cargo__c", source="b.toml")])
+        Renderer().render([spec, ObjectSpec("Cargo__c", "Freight", "Freight", source="b.toml")])
 
 
 def test_tab(files: dict[str, MetadataFile]) -> None:
@@ -720,7 +731,7 @@ def test_rendering_is_deterministic(files: dict[str, MetadataFile]) -> None:
 def test_builtin_templates_are_one_per_type() -> None:
     names = sorted(p.name for p in builtin_template_dir().iterdir())
     assert names == sorted(TEMPLATE_NAMES)
-    assert len(names) == 6
+    assert len(names) == 15
 
 
 def _write(folder: Path, name: str, text: str) -> Path:

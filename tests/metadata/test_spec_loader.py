@@ -44,12 +44,19 @@ REQUIRED_OPTION_VALUES = {
     "reference_to": '"Account"',
     "relationship_name": '"Courses"',
     "display_format": '"N-{000}"',
+    "formula": '"Price__c * 2"',
+    "returns": '"Number"',
+    "summary_operation": '"count"',
+    "summary_foreign_key": '"Enrollment__c.Course__c"',
+    "scale": "4",
 }
 
 
 def _with_required_options(type_name: str) -> list[str]:
-    """The TOML lines of a field of ``type_name`` with every option its type requires."""
-    required = sorted(fieldtypes.FIELD_TYPES[type_name].required_options)
+    """The TOML lines of a field of ``type_name`` with every option its type requires (and a
+    picklist's values, which it requires unless it takes a global value set's)."""
+    ftype = fieldtypes.FIELD_TYPES[type_name]
+    required = sorted(ftype.required_options | ({"values"} if ftype.is_picklist else set()))
     return [f'type = "{type_name}"'] + [f"{k} = {REQUIRED_OPTION_VALUES[k]}" for k in required]
 
 
@@ -132,7 +139,7 @@ def test_layout_sections_items_and_related_lists() -> None:
 
 
 def test_layout_with_three_columns_is_refused() -> None:
-    with pytest.raises(ConfigError, match="needs 1 or 2 columns, got 3"):
+    with pytest.raises(ConfigError, match="needs 1 to 2 columns, got 3"):
         load(BASE + '[[layouts.M.sections]]\nlabel = "x"\ncolumns = [["A"], ["B"], ["C"]]\n')
 
 

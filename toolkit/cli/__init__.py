@@ -37,6 +37,7 @@ LAZY_COMMANDS: dict[str, str] = {
     ),
     **dict.fromkeys(("sync", "runs", "deadletters", "mappings"), "toolkit.cli.sync"),
     "plugin": "toolkit.cli.authoring",
+    "import": "toolkit.cli.importing",
 }
 
 

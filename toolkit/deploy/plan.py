@@ -1,6 +1,7 @@
 """What a package would do to an org right now: one retrieve of every component it deploys or
-deletes, compared by meaning. The same retrieve is the backup a committing deploy stores, so
-a deploy costs one retrieve for both."""
+deletes, compared by meaning (``meaning.reduced``: element order, and the defaults an org's
+retrieve spells out, do not count). The same retrieve is the backup a committing deploy
+stores, so a deploy costs one retrieve for both."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from dataclasses import dataclass, field
 from toolkit.deploy.package import DeployPackage
 from toolkit.deploy.retrieval import Retrieved, Retriever
 from toolkit.deploy.snapshots import Snapshot, Source, make_snapshot
-from toolkit.metadata import changes, normalize
+from toolkit.metadata import changes, meaning, normalize
 from toolkit.metadata.changes import Change, Status
 from toolkit.metadata.manifest import CHILD_TYPES, ComponentRef
+from toolkit.metadata.schema import MetadataSchema
 from toolkit.salesforce.connection import OrgConnection
 
 
@@ -75,7 +77,9 @@ def make_plan(retriever: Retriever, package: DeployPackage) -> Plan:
     package_bodies = normalize.bodies(package.files)
     retrieved = retriever.components([*package_bodies, *package.deletes])
     org_bodies = normalize.bodies(retrieved.files)
-    found = changes.compare(package_bodies, org_bodies, package.deletes)
+    schema = MetadataSchema.for_version(package.api_version)
+    meant = (meaning.reduced(package_bodies, schema), meaning.reduced(org_bodies, schema))
+    found = changes.compare(package_bodies, org_bodies, package.deletes, meant)
     return Plan(package, found, retrieved, org_bodies, package_bodies)
 
 

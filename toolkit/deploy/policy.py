@@ -84,7 +84,7 @@ LIST_QUERIES_PER_CALL = 3
 # restored, whatever refers to fields and objects (layouts, permission sets, tabs, web links,
 # list views ...); then these types, in this order. Objects that refer to each other (lookups)
 # are split further, referring object first. Fields of a deleted object go with it.
-ROLLBACK_DELETE_ORDER = ("CustomField", "CustomObject")
+ROLLBACK_DELETE_ORDER = ("CustomField", "CustomObject", "GlobalValueSet")
 
 # What the Metadata API cannot delete, or refuses to delete as deployed: a rollback leaves
 # these to a person, saying why and what to do.

@@ -310,11 +310,21 @@ def delete(db: sqlite3.Connection, type_name: str, full_name: str) -> bool:
         db.execute("DELETE FROM schema_objects WHERE name = ?", (found.full_name,))
     elif type_name == "CustomField":
         object_name, _, field_name = found.full_name.partition(".")
-        for live in _live_objects(object_name):
-            db.execute(
-                "DELETE FROM schema_fields WHERE object = ? AND name = ?", (live, field_name)
-            )
+        db.executemany(
+            "DELETE FROM schema_fields WHERE object = ? AND name = ?",
+            [
+                (live, name)
+                for live in _live_objects(object_name)
+                for name in (field_name, *_location_parts(field_name))
+            ],
+        )
     return True
+
+
+def _location_parts(field_name: str) -> tuple[str, str]:
+    """The latitude and longitude fields Salesforce gives a geolocation field ``X__c``."""
+    base = field_name.removesuffix("__c")
+    return f"{base}__Latitude__s", f"{base}__Longitude__s"
 
 
 # --- objects: one file, many rows ---------------------------------------------------------------
@@ -489,7 +499,13 @@ def _live_objects(object_name: str) -> tuple[str, ...]:
 
 def save_field(db: sqlite3.Connection, field: FieldDef) -> None:
     """Create or replace a custom field in the live schema (its object must exist); one
-    deployed on Activity goes on Event and Task too."""
+    deployed on Activity goes on Event and Task too.
+
+    Formula and roll-up summary fields are calculated: read-only, described as such. A
+    roll-up is described as what it sums up (a count as a double); a geolocation field
+    brings its latitude and longitude fields; a picklist of a global value set takes that
+    set's values as the org has them (deploys save fields after the other components).
+    """
     for object_name in _live_objects(field.object)[1:]:
         _save_field(db, replace(field, object=object_name))
     _save_field(db, field)
@@ -498,10 +514,13 @@ def save_field(db: sqlite3.Connection, field: FieldDef) -> None:
 def _save_field(db: sqlite3.Connection, field: FieldDef) -> None:
     ftype = fieldtypes.field_type(field.type)
     describe_type = ftype.describe_type if ftype is not None else field.type.lower()
-    if field.formula is not None:
-        describe_type = {"Checkbox": "boolean", "Number": "double"}.get(field.type, describe_type)
+    if field.type == "Summary":
+        describe_type = _summary_type(db, field)
     computed = field.formula is not None or (ftype is not None and ftype.read_only)
     required = field.required or (ftype is not None and ftype.implicitly_required)
+    values = [v.name for v in field.values]
+    if field.value_set_name is not None and not values:
+        values = global_values(db, field.value_set_name)
     length = AUTO_NUMBER_LENGTH if field.type == "AutoNumber" else field.length
     if length is None and describe_type in ("string", "email", "phone", "url", "picklist"):
         length = {"email": 80, "phone": 40, "url": 255, "picklist": 255}.get(describe_type, 255)
@@ -527,16 +546,61 @@ def _save_field(db: sqlite3.Connection, field: FieldDef) -> None:
             int(not computed and (field.type != "MasterDetail" or field.reparentable)),
             json.dumps([field.reference_to] if field.reference_to else []),
             field.relationship_name,
-            json.dumps([v.name for v in field.values]),
+            json.dumps(values),
             field.default_value,
             field.formula,
         ),
     )
+    if field.type == "Location":
+        for part, which in zip(_location_parts(field.name), ("Latitude", "Longitude"), strict=True):
+            db.execute(
+                "INSERT OR REPLACE INTO schema_fields (object, name, label, type, field_type, "
+                "length, precision, scale, required, is_unique, external_id, custom, createable, "
+                "updateable, reference_to, relationship_name, picklist_values, default_value, "
+                "formula) VALUES (?, ?, ?, 'double', NULL, NULL, ?, ?, ?, 0, 0, 1, 1, 1, '[]', "
+                "NULL, '[]', NULL, NULL)",
+                (
+                    field.object,
+                    part,
+                    f"{field.label or field.name} ({which})",
+                    _LOCATION_DIGITS[which] + (field.scale or 0),
+                    field.scale,
+                    int(field.required),
+                ),
+            )
     if field.type == "MasterDetail":
         # The detail side of a master-detail relationship is owned through its master.
         db.execute(
             "DELETE FROM schema_fields WHERE object = ? AND name = 'OwnerId'", (field.object,)
         )
+
+
+# Digits before the decimal point of a latitude (-90..90) and a longitude (-180..180).
+_LOCATION_DIGITS = {"Latitude": 2, "Longitude": 3}
+
+
+def _summary_type(db: sqlite3.Connection, field: FieldDef) -> str:
+    """What a roll-up summary is described as: a count is a double, a sum, minimum or maximum
+    is of the type of the field it takes (as the org's schema has it)."""
+    child, _, name = (field.summarized_field or "").partition(".")
+    if field.summary_operation == "count" or not name:
+        return "double"
+    row = db.execute(
+        "SELECT type FROM schema_fields WHERE object = ? AND name = ?", (child, name)
+    ).fetchone()
+    return "double" if row is None else str(row["type"])
+
+
+def global_values(db: sqlite3.Connection, name: str) -> list[str]:
+    """The values of a global value set the org has (none when it has no such set)."""
+    stored = get(db, "GlobalValueSet", name)
+    if stored is None:
+        return []
+    root = xmlsafe.parse(stored.content, f"globalValueSets/{name}.globalValueSet")
+    return [
+        (value.findtext(f"{{{METADATA_NS}}}fullName") or "").strip()
+        for value in root.iterchildren(f"{{{METADATA_NS}}}customValue")
+    ]
 
 
 def _save_standard_field(db: sqlite3.Connection, object_name: str, field: StandardField) -> None:

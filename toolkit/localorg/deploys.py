@@ -1156,6 +1156,7 @@ class DeployEngine:
     def _commit(
         self, deploy_id: str, units: Iterable[Unit], successes: list[dict[str, Any]]
     ) -> None:
+        units = list(units)
         with self.store.transaction() as db:
             for unit in units:
                 if unit.delete:
@@ -1173,8 +1174,15 @@ class DeployEngine:
                 )
                 if unit.type == "CustomObject" and unit.facts is not None:
                     components.save_object(db, unit.facts)
-                elif unit.type == "CustomField" and unit.field_def is not None:
-                    components.save_field(db, unit.field_def)
+            # Fields last, roll-ups after what they sum up: a field's describe may take
+            # facts from another component of the same deploy (a global value set's values).
+            fields = [
+                u.field_def
+                for u in units
+                if u.type == "CustomField" and not u.delete and u.field_def is not None
+            ]
+            for field_def in sorted(fields, key=lambda f: f.type == "Summary"):
+                components.save_field(db, field_def)
             for message in successes:
                 if message["componentType"] and not message["deleted"]:
                     stored = components.get(db, _stored_type(message), message["fullName"])

@@ -14,6 +14,7 @@ from toolkit.localorg import records
 from toolkit.localorg.http import Handler, Request, Response, Router
 from toolkit.localorg.ids import to18
 from toolkit.localorg.records import FieldInfo, ObjectInfo, RecordError, RequestRefused
+from toolkit.metadata import fieldtypes
 
 if TYPE_CHECKING:
     from toolkit.localorg.org import Org
@@ -144,6 +145,9 @@ def _length(field: FieldInfo) -> int:
     return field.length or 0
 
 
+_CALCULATED = frozenset(name for name, t in fieldtypes.FIELD_TYPES.items() if t.calculated)
+
+
 def describe_field(field: FieldInfo) -> dict[str, Any]:
     """A field as a describe reports it."""
     length = _length(field)
@@ -155,7 +159,7 @@ def describe_field(field: FieldInfo) -> dict[str, Any]:
         "aggregatable": field.type != "textarea",
         "autoNumber": field.field_type == "AutoNumber",
         "byteLength": length if field.type in ("id", "reference") else length * _TEXT_BYTES,
-        "calculated": field.formula is not None,
+        "calculated": field.formula is not None or field.field_type in _CALCULATED,
         "calculatedFormula": field.formula,
         "cascadeDelete": False,
         "caseSensitive": field.case_sensitive,

@@ -48,14 +48,18 @@ def compare(
     package: Mapping[ComponentRef, bytes],
     org: Mapping[ComponentRef, bytes],
     deletes: Iterable[ComponentRef] = (),
+    meant: tuple[Mapping[ComponentRef, bytes], Mapping[ComponentRef, bytes]] | None = None,
 ) -> tuple[Change, ...]:
-    """One change per component the package deploys or deletes, in component order."""
+    """One change per component the package deploys or deletes, in component order. With
+    ``meant`` (the package's and the org's bodies reduced to their meaning, ``meaning.reduced``)
+    a component is unchanged when those are equal; the diffs still show the bodies as given."""
+    meant_package, meant_org = meant if meant is not None else (package, org)
     out: list[Change] = []
     for ref, body in package.items():
         before = org.get(ref)
         if before is None:
             status = Status.NEW
-        elif before == body:
+        elif meant_org.get(ref) == meant_package.get(ref):
             status = Status.UNCHANGED
         else:
             status = Status.CHANGED

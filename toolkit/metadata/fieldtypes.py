@@ -20,6 +20,7 @@ LONG_TEXT_MAX = 131_072
 LONG_TEXT_DEFAULT = 32_768
 NUMERIC_MAX_PRECISION = 18
 EMAIL_MAX = 80
+ENCRYPTED_TEXT_MAX = 175
 MAX_MASTER_DETAIL_PER_OBJECT = 2
 PICKLIST_VALUE_MAX = 255
 
@@ -72,9 +73,10 @@ class FieldType:
 
     ``options`` are the spec keys this type accepts beyond the common ones; ``required_options``
     must be given. ``implicitly_required`` types (master-detail) and ``read_only`` types (auto
-    numbers) take no field permissions Salesforce would refuse. ``xml_defaults`` are elements
-    the renderer emits when the spec leaves them out (Salesforce insists on them, e.g. a
-    Checkbox's defaultValue).
+    numbers, formulas, roll-up summaries) take no field permissions Salesforce would refuse.
+    ``calculated`` types are computed by the org (formulas, roll-up summaries): a describe says
+    so and writes refuse them. ``xml_defaults`` are elements the renderer emits when the spec
+    leaves them out (Salesforce insists on them, e.g. a Checkbox's defaultValue).
     """
 
     name: str
@@ -92,6 +94,7 @@ class FieldType:
     can_be_required: bool = True
     implicitly_required: bool = False
     read_only: bool = False
+    calculated: bool = False
     is_relationship: bool = False
     is_picklist: bool = False
     default_value_allowed: bool = True
@@ -99,6 +102,9 @@ class FieldType:
 
 
 _NUMERIC_OPTIONS = frozenset({"precision", "scale"})
+_PICKLIST_OPTIONS = frozenset(
+    {"values", "restricted", "sorted", "global_value_set", "controlling_field", "value_settings"}
+)
 
 FIELD_TYPES: dict[str, FieldType] = {
     t.name: t
@@ -191,8 +197,7 @@ FIELD_TYPES: dict[str, FieldType] = {
             "Picklist",
             "picklist",
             _text,
-            options=frozenset({"values", "restricted", "sorted"}),
-            required_options=frozenset({"values"}),
+            options=_PICKLIST_OPTIONS,
             is_picklist=True,
             default_value_allowed=False,
         ),
@@ -200,8 +205,7 @@ FIELD_TYPES: dict[str, FieldType] = {
             "MultiselectPicklist",
             "multipicklist",
             _multi,
-            options=frozenset({"values", "restricted", "sorted", "visible_lines"}),
-            required_options=frozenset({"values"}),
+            options=_PICKLIST_OPTIONS | {"visible_lines"},
             default_visible_lines=4,
             is_picklist=True,
             default_value_allowed=False,
@@ -211,7 +215,13 @@ FIELD_TYPES: dict[str, FieldType] = {
             "reference",
             _text,
             options=frozenset(
-                {"reference_to", "relationship_name", "relationship_label", "delete_constraint"}
+                {
+                    "reference_to",
+                    "relationship_name",
+                    "relationship_label",
+                    "delete_constraint",
+                    "lookup_filter",
+                }
             ),
             required_options=frozenset({"reference_to", "relationship_name"}),
             is_relationship=True,
@@ -228,6 +238,7 @@ FIELD_TYPES: dict[str, FieldType] = {
                     "relationship_label",
                     "reparentable",
                     "write_requires_master_read",
+                    "lookup_filter",
                 }
             ),
             required_options=frozenset({"reference_to", "relationship_name"}),
@@ -247,11 +258,63 @@ FIELD_TYPES: dict[str, FieldType] = {
             read_only=True,
             default_value_allowed=False,
         ),
+        # A formula's <type> is its result type (FieldSpec.xml_type), whose row gives the
+        # describe type and coercion; this row holds what the spec of one may say.
+        FieldType(
+            "Formula",
+            "string",
+            _text,
+            options=frozenset({"formula", "returns", "blank_as", "precision", "scale"}),
+            required_options=frozenset({"formula", "returns"}),
+            can_be_required=False,
+            read_only=True,
+            calculated=True,
+            default_value_allowed=False,
+        ),
+        # A roll-up summary; its describe type is its summarized field's (double for count).
+        FieldType(
+            "Summary",
+            "double",
+            _decimal,
+            options=frozenset(
+                {"summary_operation", "summary_foreign_key", "summarized_field", "summary_filters"}
+            ),
+            required_options=frozenset({"summary_operation", "summary_foreign_key"}),
+            can_be_required=False,
+            read_only=True,
+            calculated=True,
+            default_value_allowed=False,
+        ),
+        # Geolocation: a latitude and a longitude (X__Latitude__s, X__Longitude__s).
+        FieldType(
+            "Location",
+            "location",
+            _text,
+            options=frozenset({"scale", "display_location_in_decimal"}),
+            required_options=frozenset({"scale"}),
+            default_value_allowed=False,
+        ),
+        FieldType(
+            "EncryptedText",
+            "encryptedstring",
+            _text,
+            options=frozenset({"length", "mask_char", "mask_type"}),
+            length_range=(1, ENCRYPTED_TEXT_MAX),
+            default_length=ENCRYPTED_TEXT_MAX,
+            default_value_allowed=False,
+            xml_defaults=(("maskChar", "asterisk"), ("maskType", "all")),
+        ),
     )
 }
 
 FIELD_TYPE_NAMES: tuple[str, ...] = tuple(FIELD_TYPES)
 DELETE_CONSTRAINTS = ("SetNull", "Restrict", "Cascade")
+# The types a formula may return, the numeric ones among them (which take precision and
+# scale), and how it counts blank fields (spec word -> <formulaTreatBlanksAs>).
+FORMULA_RETURNS = ("Checkbox", "Currency", "Date", "DateTime", "Number", "Percent", "Text", "Time")
+NUMERIC_RETURNS = frozenset(name for name in FORMULA_RETURNS if FIELD_TYPES[name].numeric)
+BLANK_AS = {"zero": "BlankAsZero", "blank": "BlankAsBlank"}
+SUMMARY_OPERATIONS = ("count", "sum", "min", "max")
 
 
 def field_type(name: str) -> FieldType | None:
@@ -263,7 +326,6 @@ _STANDARD_DESCRIBE_COERCE: dict[str, Callable[[Any], Any]] = {
     "int": _decimal,
     "combobox": _text,
     "id": _text,
-    "encryptedstring": _text,
 }
 _COERCE_BY_DESCRIBE: dict[str, Callable[[Any], Any]] = dict(_STANDARD_DESCRIBE_COERCE)
 for _type in FIELD_TYPES.values():

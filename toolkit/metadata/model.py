@@ -104,11 +104,47 @@ class FieldDef:
     values: tuple[PicklistValue, ...] = ()
     restricted: bool = False
     value_set_name: str | None = None
+    summary_operation: str | None = None
+    summary_foreign_key: str | None = None
+    summarized_field: str | None = None
     element: etree._Element | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def full_name(self) -> str:
         return f"{self.object}.{self.name}"
+
+    @property
+    def controlling_field(self) -> str | None:
+        """A dependent picklist's controlling field (read when asked: few fields have one)."""
+        found = _value_set(self.element)
+        return None if found is None else _first_text(found, "{*}controllingField")
+
+    @property
+    def value_settings(self) -> tuple[tuple[str, tuple[str, ...], int], ...]:
+        """A dependent picklist's value settings: (value, controlling values, line)."""
+        found = _value_set(self.element)
+        if found is None:
+            return ()
+        return tuple(
+            (
+                _first_text(setting, "{*}valueName") or "",
+                tuple(
+                    (c.text or "").strip() for c in setting.iterchildren("{*}controllingFieldValue")
+                ),
+                _line(setting),
+            )
+            for setting in found.iterchildren("{*}valueSettings")
+        )
+
+    @property
+    def summary_filter_fields(self) -> tuple[NamedRef, ...]:
+        """The fields a roll-up summary's filter items name, with their lines."""
+        if self.element is None:
+            return ()
+        return tuple(
+            NamedRef(_first_text(item, "{*}field") or "", _line(item))
+            for item in self.element.iterchildren("{*}summaryFilterItems")
+        )
 
     @property
     def custom(self) -> bool:
@@ -136,6 +172,48 @@ class WebLinkDef:
 
 
 @dataclass(frozen=True)
+class ObjectPart:
+    """A child of an object other than a field or web link (list view, validation rule,
+    record type, compact layout, field set...): what the rules ask of it is read from its
+    element when they ask."""
+
+    object: str
+    type: str  # ListView, ValidationRule ...
+    name: str
+    file: str
+    line: int
+    element: etree._Element = dataclasses.field(compare=False, repr=False)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.object}.{self.name}"
+
+    def text(self, tag: str) -> str | None:
+        return _first_text(self.element, "{*}" + tag)
+
+    def line_of(self, tag: str) -> int:
+        return _child_line(self.element, tag, self.line)
+
+    def refs(self, path: str) -> tuple[NamedRef, ...]:
+        """The texts at ``path`` below the part (``columns``, ``displayedFields/field``)."""
+        found = self.element.iterfind("/".join("{*}" + step for step in path.split("/")))
+        return tuple(NamedRef((el.text or "").strip(), _line(el)) for el in found)
+
+    def picklist_values(self) -> tuple[tuple[NamedRef, tuple[NamedRef, ...]], ...]:
+        """A record type's picklists, each with the values it offers."""
+        return tuple(
+            (
+                NamedRef(_first_text(entry, "{*}picklist") or "", _line(entry)),
+                tuple(
+                    NamedRef(_first_text(value, "{*}fullName") or "", _line(value))
+                    for value in entry.iterchildren("{*}values")
+                ),
+            )
+            for entry in self.element.iterchildren("{*}picklistValues")
+        )
+
+
+@dataclass(frozen=True)
 class ObjectDef:
     """An object the package touches.
 
@@ -156,6 +234,7 @@ class ObjectDef:
     custom_settings: bool
     container_only: bool
     element: etree._Element | None = dataclasses.field(default=None, compare=False, repr=False)
+    parts: tuple[ObjectPart, ...] = ()
 
     @property
     def custom(self) -> bool:
@@ -492,6 +571,9 @@ _READ_TAGS = frozenset(
         "restricted",
         "restrictedPicklist",
         "scale",
+        "summarizedField",
+        "summaryForeignKey",
+        "summaryOperation",
         "type",
         "unique",
         "valueSet",
@@ -550,6 +632,10 @@ def _int(text: str | None) -> int | None:
         return int(text)
     except ValueError:
         return None
+
+
+def _value_set(el: etree._Element | None) -> etree._Element | None:
+    return None if el is None else next(el.iterchildren("{*}valueSet"), None)
 
 
 def _child_line(el: etree._Element | None, tag: str, default: int) -> int:
@@ -630,6 +716,9 @@ def _field(el: etree._Element, obj: str, name: str | None, file: str) -> FieldDe
             "values": values,
             "restricted": restricted,
             "value_set_name": value_set_name,
+            "summary_operation": get("summaryOperation"),
+            "summary_foreign_key": get("summaryForeignKey"),
+            "summarized_field": get("summarizedField"),
             "element": el,
         },
     )
@@ -796,6 +885,7 @@ class _ObjectBuilder:
         self.element: etree._Element | None = None
         self.fields: list[FieldDef] = []
         self.web_links: list[WebLinkDef] = []
+        self.parts: list[ObjectPart] = []
         self.first_child_file: str | None = None
 
     def define(self, root: etree._Element, file: str, components: list[Component]) -> bool:
@@ -853,6 +943,7 @@ class _ObjectBuilder:
             child_name = link.name
         else:
             child_name = name or _first_text(el, "{*}fullName") or ""
+            self.parts.append(ObjectPart(self.name, child.type, child_name, file, _line(el), el))
         components.append(Component(child.type, f"{self.name}.{child_name}", file, _line(el)))
 
     def build(self) -> ObjectDef:
@@ -865,6 +956,7 @@ class _ObjectBuilder:
             name_field=self.name_field,
             fields=tuple(self.fields),
             web_links=tuple(self.web_links),
+            parts=tuple(self.parts),
             custom_settings=self.custom_settings,
             container_only=self.container_only,
             element=self.element,

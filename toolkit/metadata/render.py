@@ -17,6 +17,7 @@ since a large package prints hundreds of thousands of values.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.resources
 import operator
@@ -38,13 +39,23 @@ from toolkit.metadata import fieldtypes, xmlsafe
 from toolkit.metadata.files import MetadataFile
 from toolkit.metadata.specs import (
     OBJECT_PERMISSIONS,
+    ApplicationSpec,
+    CompactLayoutSpec,
+    CustomPermissionSpec,
+    FieldSetSpec,
     FieldSpec,
+    GlobalValueSetSpec,
     LayoutItemSpec,
     LayoutSectionSpec,
+    ListViewSpec,
     ObjectSpec,
     PermissionSetSpec,
     PicklistValue,
+    RecordTypeSpec,
     RelatedListSpec,
+    SearchLayoutsSpec,
+    ValidationRuleSpec,
+    ValueSetting,
     WebLinkSpec,
 )
 from toolkit.metadata.template_lines import written_at
@@ -53,19 +64,36 @@ OBJECT_TEMPLATE = "CustomObject.xml.j2"
 LAYOUT_TEMPLATE = "Layout.xml.j2"
 PERMISSION_SET_TEMPLATE = "PermissionSet.xml.j2"
 TAB_TEMPLATE = "CustomTab.xml.j2"
+PROFILE_TEMPLATE = "Profile.xml.j2"
+APPLICATION_TEMPLATE = "CustomApplication.xml.j2"
+GLOBAL_VALUE_SET_TEMPLATE = "GlobalValueSet.xml.j2"
+CUSTOM_PERMISSION_TEMPLATE = "CustomPermission.xml.j2"
 FIELD_TEMPLATE = "CustomField.xml.j2"
 WEB_LINK_TEMPLATE = "WebLink.xml.j2"
-# Every template a project or plugin may override; the last two are included by the first.
+# The children of an object, each in a template that the object's includes.
+CHILD_TEMPLATES = (
+    FIELD_TEMPLATE,
+    WEB_LINK_TEMPLATE,
+    "CompactLayout.xml.j2",
+    "FieldSet.xml.j2",
+    "ListView.xml.j2",
+    "RecordType.xml.j2",
+    "ValidationRule.xml.j2",
+)
+# Every template a project or plugin may override.
 TEMPLATE_NAMES = (
     OBJECT_TEMPLATE,
     LAYOUT_TEMPLATE,
     PERMISSION_SET_TEMPLATE,
     TAB_TEMPLATE,
-    FIELD_TEMPLATE,
-    WEB_LINK_TEMPLATE,
+    PROFILE_TEMPLATE,
+    APPLICATION_TEMPLATE,
+    GLOBAL_VALUE_SET_TEMPLATE,
+    CUSTOM_PERMISSION_TEMPLATE,
+    *CHILD_TEMPLATES,
 )
 # The templates that together write an object file.
-_OBJECT_TEMPLATES = (OBJECT_TEMPLATE, FIELD_TEMPLATE, WEB_LINK_TEMPLATE)
+_OBJECT_TEMPLATES = (OBJECT_TEMPLATE, *CHILD_TEMPLATES)
 
 _ALL_FIELDS = "*"
 
@@ -133,6 +161,12 @@ class PermissionSetContent:
     readable_fields: tuple[str, ...]
     editable_fields: frozenset[str]
     sources: tuple[str, ...]
+    application_visibilities: tuple[str, ...] = ()
+    class_accesses: tuple[str, ...] = ()
+    custom_permissions: tuple[str, ...] = ()
+    page_accesses: tuple[str, ...] = ()
+    record_type_visibilities: tuple[str, ...] = ()
+    tab_settings: tuple[tuple[str, str], ...] = ()
 
     @property
     def field_permissions(self) -> Iterator[FieldPermissions]:
@@ -153,6 +187,8 @@ class Grant:
     read_fields: frozenset[str]  # every readable field, the editable ones included
     edit_fields: frozenset[str]
     source: str
+    tab: tuple[str, str] | None = None  # (tab, visibility)
+    record_types: frozenset[str] = frozenset()  # Object.RecordType
 
 
 def grants_of(objects: Iterable[ObjectSpec]) -> list[Grant]:
@@ -169,9 +205,61 @@ def grants_of(objects: Iterable[ObjectSpec]) -> list[Grant]:
                     frozenset(readable),
                     frozenset(edited),
                     spec.source,
+                    None if access.tab is None else (tab_name(spec.name), access.tab),
+                    frozenset(f"{spec.name}.{name}" for name in access.record_types),
                 )
             )
     return grants
+
+
+def tab_name(object_name: str) -> str:
+    """The tab of an object as permission sets and apps name it: a custom object's tab is named
+    after the object, a standard object's is ``standard-<Object>``."""
+    return object_name if object_name.endswith("__c") else f"standard-{object_name}"
+
+
+@dataclass(frozen=True)
+class LayoutAssignment:
+    """The layout (full name) a profile's users see for a record type (``Object.Name``)."""
+
+    profile: str
+    layout: str
+    record_type: str
+    source: str
+
+
+def layout_assignments_of(objects: Iterable[ObjectSpec]) -> list[LayoutAssignment]:
+    return [
+        LayoutAssignment(
+            profile, f"{spec.name}-{layout}", f"{spec.name}.{record_type.name}", spec.source
+        )
+        for spec in objects
+        for record_type in spec.record_types
+        for profile, layout in record_type.layouts
+    ]
+
+
+@dataclass(frozen=True)
+class ProfileContent:
+    """The layout assignments sftk writes into one profile, sorted."""
+
+    name: str
+    layout_assignments: tuple[tuple[str, str], ...]
+    sources: tuple[str, ...]
+
+
+def profile_contents(assignments: Iterable[LayoutAssignment]) -> tuple[ProfileContent, ...]:
+    by_profile: dict[str, set[tuple[str, str]]] = {}
+    sources: dict[str, set[str]] = {}
+    for assignment in assignments:
+        by_profile.setdefault(assignment.profile, set()).add(
+            (assignment.layout, assignment.record_type)
+        )
+        sources.setdefault(assignment.profile, set()).add(assignment.source)
+    return tuple(
+        ProfileContent(name, tuple(sorted(by_profile[name])), tuple(sorted(sources[name])))
+        for name in sorted(by_profile)
+    )
 
 
 def permission_set_contents(
@@ -190,6 +278,8 @@ def permission_set_contents(
     reads: dict[str, set[str]] = {}
     edits: dict[str, set[str]] = {}
     sources: dict[str, set[str]] = {}
+    tabs: dict[str, dict[str, str]] = {}
+    record_types: dict[str, set[str]] = {}
     for grant in (*grants_of(objects), *grants):
         name = grant.permission_set
         objects_by_set.setdefault(name, {}).setdefault(grant.object, set()).update(
@@ -197,12 +287,17 @@ def permission_set_contents(
         )
         edits.setdefault(name, set()).update(grant.edit_fields)
         reads.setdefault(name, set()).update(grant.read_fields)
+        if grant.tab is not None:
+            tabs.setdefault(name, {})[grant.tab[0]] = grant.tab[1]
+        if grant.record_types:
+            record_types.setdefault(name, set()).update(grant.record_types)
         if grant.source:
             sources.setdefault(name, set()).add(grant.source)
     contents = []
     for name in sorted(set(objects_by_set) | set(identities)):
         identity = identities.get(name)
         granted = objects_by_set.get(name, {})
+        tab_settings = {**dict(identity.tabs if identity else ()), **tabs.get(name, {})}
         contents.append(
             PermissionSetContent(
                 name=name,
@@ -216,6 +311,12 @@ def permission_set_contents(
                 readable_fields=tuple(sorted(reads.get(name, ()))),
                 editable_fields=frozenset(edits.get(name, ())),
                 sources=tuple(sorted(sources.get(name, set()))),
+                application_visibilities=tuple(sorted(identity.applications if identity else ())),
+                class_accesses=tuple(sorted(identity.apex_classes if identity else ())),
+                custom_permissions=tuple(sorted(identity.custom_permissions if identity else ())),
+                page_accesses=tuple(sorted(identity.pages if identity else ())),
+                record_type_visibilities=tuple(sorted(record_types.get(name, ()))),
+                tab_settings=tuple(sorted(tab_settings.items())),
             )
         )
     return tuple(contents)
@@ -271,11 +372,15 @@ def _field_names(spec: ObjectSpec, names: Collection[str], *, for_edit: bool) ->
 
 @dataclass(frozen=True)
 class ValueSetXml:
-    """The ``<valueSet>`` of a picklist field; ``restricted`` is None when it is left out."""
+    """The ``<valueSet>`` of a picklist field: ``restricted`` is None when it is left out,
+    ``values`` None when the values come from the global value set ``value_set_name``."""
 
     restricted: bool | None
     sorted: bool
-    values: tuple[PicklistValue, ...]
+    values: tuple[PicklistValue, ...] | None
+    value_set_name: str | None = None
+    controlling_field: str | None = None
+    value_settings: tuple[ValueSetting, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -288,6 +393,8 @@ class _TypeXml:
     precision: str | None
     scale: str | None
     visible_lines: int | None
+    mask_char: str | None
+    mask_type: str | None
 
 
 def _type_xml(ftype: fieldtypes.FieldType) -> _TypeXml:
@@ -299,10 +406,30 @@ def _type_xml(ftype: fieldtypes.FieldType) -> _TypeXml:
         precision=defaults.get("precision"),
         scale=defaults.get("scale"),
         visible_lines=ftype.default_visible_lines if "visible_lines" in ftype.options else None,
+        mask_char=defaults.get("maskChar"),
+        mask_type=defaults.get("maskType"),
+    )
+
+
+def _formula_xml(returns: str) -> _TypeXml:
+    """A formula field returning ``returns``: the precision and scale of a numeric result,
+    and nothing else of that type's defaults (a formula takes no default value or length)."""
+    formula = fieldtypes.FIELD_TYPES["Formula"]
+    numeric = dict(fieldtypes.FIELD_TYPES[returns].xml_defaults)
+    return _TypeXml(
+        formula,
+        default_value=None,
+        length=None,
+        precision=numeric.get("precision"),
+        scale=numeric.get("scale"),
+        visible_lines=None,
+        mask_char=None,
+        mask_type=None,
     )
 
 
 _TYPE_XML = {name: _type_xml(ftype) for name, ftype in fieldtypes.FIELD_TYPES.items()}
+_FORMULA_XML = {returns: _formula_xml(returns) for returns in fieldtypes.FORMULA_RETURNS}
 
 
 class FieldXml:
@@ -313,8 +440,9 @@ class FieldXml:
     element is left out, so the template is a list of ``{% if … is not none %}`` elements in
     schema order. Values the spec gives are kept even where the type takes no such element, so
     that the offline rules can report them. ``relationship_order`` is given for master-detail
-    fields only. Read-only by convention: a plain slotted class builds several times faster
-    than a frozen dataclass, and a large package has thousands of fields.
+    fields only; ``type`` is a formula's result type. Read-only by convention: a plain slotted
+    class builds several times faster than a frozen dataclass, and a large package has
+    thousands of fields.
     """
 
     __slots__ = (
@@ -323,11 +451,17 @@ class FieldXml:
         "delete_constraint",
         "description",
         "display_format",
+        "display_location_in_decimal",
         "external_id",
+        "formula",
+        "formula_treat_blanks_as",
         "full_name",
         "inline_help_text",
         "label",
         "length",
+        "lookup_filter",
+        "mask_char",
+        "mask_type",
         "precision",
         "reference_to",
         "relationship_label",
@@ -338,6 +472,10 @@ class FieldXml:
         "scale",
         "spec",
         "starting_number",
+        "summarized_field",
+        "summary_filter_items",
+        "summary_foreign_key",
+        "summary_operation",
         "track_history",
         "type",
         "unique",
@@ -347,7 +485,7 @@ class FieldXml:
     )
 
     def __init__(self, spec: FieldSpec, relationship_order: int | None = None) -> None:
-        row = _TYPE_XML[spec.type]
+        row = _TYPE_XML[spec.type] if spec.type != "Formula" else _FORMULA_XML[str(spec.returns)]
         ftype = row.ftype
         master = relationship_order is not None
         self.spec = spec
@@ -361,12 +499,24 @@ class FieldXml:
         self.delete_constraint = spec.delete_constraint
         self.description = spec.description or None
         self.display_format = spec.display_format
+        self.display_location_in_decimal = (
+            spec.display_location_in_decimal
+            if spec.type == "Location" or spec.display_location_in_decimal
+            else None
+        )
         self.external_id = (
             spec.external_id if ftype.external_id_allowed or spec.external_id else None
+        )
+        self.formula = spec.formula
+        self.formula_treat_blanks_as = (
+            None if spec.blank_as is None else fieldtypes.BLANK_AS.get(spec.blank_as, spec.blank_as)
         )
         self.inline_help_text = spec.help_text or None
         self.label = spec.label
         self.length = row.length if spec.length is None else spec.length
+        self.lookup_filter = spec.lookup_filter
+        self.mask_char = row.mask_char if spec.mask_char is None else spec.mask_char
+        self.mask_type = row.mask_type if spec.mask_type is None else spec.mask_type
         self.precision: int | str | None = (
             row.precision if spec.precision is None else spec.precision
         )
@@ -378,11 +528,22 @@ class FieldXml:
         self.required = spec.required if ftype.can_be_required or spec.required else None
         self.scale: int | str | None = row.scale if spec.scale is None else spec.scale
         self.starting_number = spec.starting_number
+        self.summarized_field = spec.summarized_field
+        self.summary_filter_items = spec.summary_filters
+        self.summary_foreign_key = spec.summary_foreign_key
+        self.summary_operation = spec.summary_operation
         self.track_history = True if spec.track_history else None
-        self.type = spec.type
+        self.type = spec.xml_type
         self.unique = spec.unique if ftype.unique_allowed or spec.unique else None
         self.value_set = (
-            ValueSetXml(True if spec.restricted else None, spec.sorted, spec.values)
+            ValueSetXml(
+                True if spec.restricted or spec.global_value_set else None,
+                spec.sorted,
+                None if spec.global_value_set else spec.values,
+                spec.global_value_set,
+                spec.controlling_field,
+                spec.value_settings,
+            )
             if ftype.is_picklist
             else None
         )
@@ -550,21 +711,27 @@ class Renderer:
         )
 
     def render(
-        self, objects: Sequence[ObjectSpec], permission_sets: Sequence[PermissionSetSpec] = ()
+        self,
+        objects: Sequence[ObjectSpec],
+        permission_sets: Sequence[PermissionSetSpec] = (),
+        extras: ProjectExtras | None = None,
     ) -> list[MetadataFile]:
         """Every file the specs describe, sorted by path."""
-        return self.rendering(objects, permission_sets).files
+        return self.rendering(objects, permission_sets, extras=extras).files
 
     def rendering(
         self,
         objects: Sequence[ObjectSpec],
         permission_sets: Sequence[PermissionSetSpec] = (),
         grants: Iterable[Grant] = (),
+        assignments: Iterable[LayoutAssignment] = (),
+        extras: ProjectExtras | None = None,
     ) -> Rendering:
         """Every file the specs describe, sorted by path, with the components they hold.
 
-        ``grants`` adds the access given by objects rendered apart (``render_objects``) to the
-        permission sets.
+        ``grants`` and ``assignments`` add the access and the layout assignments of objects
+        rendered apart (``render_objects``) to the permission sets and profiles; ``extras``
+        are the project's components that are not objects (apps, global value sets...).
         """
         jobs = [job for spec in objects for job in _object_jobs(spec)]
         for content in permission_set_contents(objects, permission_sets, grants):
@@ -577,6 +744,18 @@ class Renderer:
                     ", ".join(content.sources),
                 )
             )
+        for profile in profile_contents([*layout_assignments_of(objects), *assignments]):
+            jobs.append(
+                _Job(
+                    PROFILE_TEMPLATE,
+                    f"profiles/{profile.name}.profile",
+                    functools.partial(dict, profile=profile),
+                    f"Profile {profile.name}",
+                    ", ".join(profile.sources),
+                )
+            )
+        if extras is not None:
+            jobs.extend(_extra_jobs(extras))
         return self._run(jobs)
 
     def render_objects(self, objects: Sequence[ObjectSpec]) -> Rendering:
@@ -661,6 +840,51 @@ class Renderer:
 
 
 @dataclass(frozen=True)
+class ProjectExtras:
+    """The components of a project that belong to no object: apps, global value sets and
+    custom permissions (``[applications]``, ``[global_value_sets]``, ``[custom_permissions]``
+    of sftk.toml)."""
+
+    applications: tuple[ApplicationSpec, ...] = ()
+    global_value_sets: tuple[GlobalValueSetSpec, ...] = ()
+    custom_permissions: tuple[CustomPermissionSpec, ...] = ()
+
+
+def _extra_jobs(extras: ProjectExtras) -> list[_Job]:
+    jobs = [
+        _Job(
+            APPLICATION_TEMPLATE,
+            f"applications/{app.name}.app",
+            functools.partial(dict, application=app),
+            f"CustomApplication {app.name}",
+            app.source,
+        )
+        for app in extras.applications
+    ]
+    jobs.extend(
+        _Job(
+            GLOBAL_VALUE_SET_TEMPLATE,
+            f"globalValueSets/{value_set.name}.globalValueSet",
+            functools.partial(dict, value_set=value_set),
+            f"GlobalValueSet {value_set.name}",
+            value_set.source,
+        )
+        for value_set in extras.global_value_sets
+    )
+    jobs.extend(
+        _Job(
+            CUSTOM_PERMISSION_TEMPLATE,
+            f"customPermissions/{permission.name}.customPermission",
+            functools.partial(dict, custom_permission=permission),
+            f"CustomPermission {permission.name}",
+            permission.source,
+        )
+        for permission in extras.custom_permissions
+    )
+    return jobs
+
+
+@dataclass(frozen=True)
 class _Where:
     """Where a rendering error happened: spec origin, component path and template position."""
 
@@ -686,7 +910,20 @@ class _Where:
 
 
 # Template variables that name the part of a component being rendered, outermost first.
-_CONTEXT_NAMES = ("field", "value", "link", "section", "item", "related", "grant")
+_CONTEXT_NAMES = (
+    "field",
+    "value",
+    "link",
+    "view",
+    "rule",
+    "record_type",
+    "layout",
+    "field_set",
+    "section",
+    "item",
+    "related",
+    "grant",
+)
 
 
 def _describe(value: object) -> tuple[str, str] | None:
@@ -709,6 +946,16 @@ def _describe(value: object) -> tuple[str, str] | None:
         return f"object permissions on {value.object}", ""
     if isinstance(value, FieldPermissions):
         return f"field permissions on {value.field}", ""
+    if isinstance(value, ListViewSpec):
+        return f"list view {value.name}", value.source
+    if isinstance(value, ValidationRuleSpec):
+        return f"validation rule {value.name}", value.source
+    if isinstance(value, RecordTypeSpec):
+        return f"record type {value.name}", value.source
+    if isinstance(value, CompactLayoutSpec):
+        return f"compact layout {value.name}", value.source
+    if isinstance(value, FieldSetSpec):
+        return f"field set {value.name}", value.source
     return None
 
 
@@ -737,8 +984,14 @@ def _object_jobs(spec: ObjectSpec) -> list[_Job]:
                 f"type {field.type!r}",
                 hint="choose one of: " + ", ".join(fieldtypes.FIELD_TYPE_NAMES),
             )
+        if field.type == "Formula" and field.returns not in fieldtypes.FORMULA_RETURNS:
+            raise ConfigError(
+                f"{field.source or spec.source}: formula field {spec.name}.{field.name} returns "
+                f"{field.returns!r}",
+                hint="choose one of: " + ", ".join(fieldtypes.FORMULA_RETURNS),
+            )
     jobs = []
-    if spec.custom or spec.fields or spec.web_links:
+    if spec.describes or _children(spec):
         jobs.append(
             _Job(
                 OBJECT_TEMPLATE,
@@ -759,7 +1012,7 @@ def _object_jobs(spec: ObjectSpec) -> list[_Job]:
                 layout.source or spec.source,
             )
         )
-    if spec.custom and spec.tab is not None:
+    if spec.describes and spec.tab is not None:
         jobs.append(
             _Job(
                 TAB_TEMPLATE,
@@ -775,15 +1028,42 @@ def _object_jobs(spec: ObjectSpec) -> list[_Job]:
 _by_name = operator.attrgetter("name")
 
 
+# An object spec's children other than fields, by their metadata type.
+_CHILD_PARTS = (
+    ("WebLink", "web_links"),
+    ("ListView", "list_views"),
+    ("ValidationRule", "validation_rules"),
+    ("RecordType", "record_types"),
+    ("CompactLayout", "compact_layouts"),
+    ("FieldSet", "field_sets"),
+)
+
+
+def _children(spec: ObjectSpec) -> bool:
+    return bool(spec.fields) or any(getattr(spec, attr) for _, attr in _CHILD_PARTS)
+
+
 def _object_components(spec: ObjectSpec) -> tuple[tuple[str, str], ...]:
-    """What the built-in object template writes: the object itself when it is custom (a
-    standard object's file only carries children), and each field and web link."""
+    """What the built-in object template writes: the object itself when the spec describes it
+    (a standard object's file, or one that adds to an object described elsewhere, only
+    carries children), and each child."""
     prefix = spec.name + "."
     return (
-        *((("CustomObject", spec.name),) if spec.custom else ()),
+        *((("CustomObject", spec.name),) if spec.describes else ()),
         *(("CustomField", prefix + f.name) for f in spec.fields),
-        *(("WebLink", prefix + link.name) for link in spec.web_links),
+        *(
+            (type_name, prefix + child.name)
+            for type_name, attr in _CHILD_PARTS
+            for child in getattr(spec, attr)
+        ),
     )
+
+
+# <searchLayouts> lists: element -> SearchLayoutsSpec attribute, in schema order.
+SEARCH_LAYOUT_ELEMENTS = tuple(
+    ("".join(w if i == 0 else w.title() for i, w in enumerate(f.name.split("_"))), f.name)
+    for f in dataclasses.fields(SearchLayoutsSpec)
+)
 
 
 def _object_context(spec: ObjectSpec) -> dict[str, Any]:
@@ -792,11 +1072,19 @@ def _object_context(spec: ObjectSpec) -> dict[str, Any]:
     masters = [f.name for f in spec.fields if fieldtypes.FIELD_TYPES[f.type].implicitly_required]
     orders = {name: order for order, name in enumerate(masters)}
     sharing = spec.sharing_model or ("ControlledByParent" if masters else "ReadWrite")
+    search = spec.search_layouts
     return {
         "object": spec,
         "fields": [FieldXml(f, orders.get(f.name)) for f in sorted(spec.fields, key=_by_name)],
-        "web_links": sorted(spec.web_links, key=_by_name),
+        **{attr: sorted(getattr(spec, attr), key=_by_name) for _, attr in _CHILD_PARTS},
         "sharing_model": sharing,
+        "search_layout_lists": []
+        if search is None
+        else [
+            (element, getattr(search, attr))
+            for element, attr in SEARCH_LAYOUT_ELEMENTS
+            if getattr(search, attr)
+        ],
     }
 
 

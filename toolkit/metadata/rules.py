@@ -22,6 +22,7 @@ import difflib
 import functools
 import re
 import sys
+import urllib.parse
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,13 +31,16 @@ from typing import Literal, NamedTuple
 from toolkit.errors import ConfigError
 from toolkit.metadata import fieldtypes
 from toolkit.metadata.files import MetadataFile
+from toolkit.metadata.formulas import field_paths, line_in
 from toolkit.metadata.model import (
     CUSTOM_OBJECT_SUFFIXES,
     Component,
     FieldDef,
     LayoutDef,
     Manifest,
+    NamedRef,
     ObjectDef,
+    ObjectPart,
     PackageModel,
     PermissionSetDef,
     is_custom_name,
@@ -82,6 +86,18 @@ RULES: Mapping[str, str] = {
     "picklist-values": "picklist values are unique (ignoring case) and at most "
     f"{fieldtypes.PICKLIST_VALUE_MAX} characters",
     "picklist-default": "a picklist has at most one default value, and it is one of its values",
+    "formula-reference": "formulas (of formula fields and validation rules) name fields that "
+    "exist, through relationships (X__r) that are lookups or master-detail fields",
+    "roll-up-summary": "a roll-up summary sums up the children of a master-detail relationship "
+    "to its object (summaryForeignKey), a sum a number, currency or percent field of the child, "
+    "a minimum or maximum also a date; its filter names fields of the child",
+    "record-type-values": "a record type offers only values its object's picklists have",
+    "dependent-picklist": "a dependent picklist's controlling field is a picklist or checkbox of "
+    "its object, and its value settings name values both fields have",
+    "global-value-set": "a picklist taking a global value set names one in the package "
+    "(otherwise a warning: the org must already have it)",
+    "part-reference": "list views, compact layouts, field sets, search layouts and validation "
+    "rules name fields of their object that exist",
     "layout-object": "a layout's object is in the package or is a standard object (otherwise a "
     "warning: the org must already have it)",
     "layout-reference": "a layout names only fields, buttons, links and related lists that exist",
@@ -213,6 +229,8 @@ def check(
     problems: list[Problem] = []
     for obj in package.objects.values():
         problems.extend(_object_rules(obj, ctx))
+    for obj in package.objects.values():
+        problems.extend(_data_model_rules(obj, ctx))
     problems.extend(_relationship_clashes(package))
     problems.extend(_relationship_targets(package, ctx))
     for layout in package.layouts:
@@ -820,6 +838,355 @@ def _relationship_targets(model: PackageModel, ctx: _Context) -> Iterator[Proble
                 else "check the object's API name, or add the object to the package",
                 severity="warning",
             )
+
+
+# --- formulas, roll-ups, picklists and the other parts of an object -------------------------------
+
+# Field types a roll-up may sum, and those it may take the minimum or maximum of.
+_SUMMABLE = frozenset({"Number", "Currency", "Percent"})
+_MIN_MAX = _SUMMABLE | {"Date", "DateTime", "Time"}
+_CONTROLLING_TYPES = frozenset({"Picklist", "Checkbox"})
+_CHECKBOX_VALUES = ("checked", "unchecked")
+# Of each part of an object, the paths below it that name fields of the object.
+_PART_FIELD_PATHS = {
+    "ListView": ("columns", "filters/field"),
+    "CompactLayout": ("fields",),
+    "FieldSet": ("displayedFields/field", "availableFields/field"),
+    "ValidationRule": ("errorDisplayField",),
+}
+_SEARCH_LAYOUT_TAGS = (
+    "customTabListAdditionalFields",
+    "lookupDialogsAdditionalFields",
+    "lookupFilterFields",
+    "lookupPhoneDialogsAdditionalFields",
+    "searchFilterFields",
+    "searchResultsAdditionalFields",
+)
+
+
+def _data_model_rules(obj: ObjectDef, ctx: _Context) -> Iterator[Problem]:
+    """Formulas, roll-up summaries, dependent and global picklists, record types and the
+    fields that list views, compact layouts, field sets and validation rules name. These are
+    rare beside plain fields, so the checks go field by field only where there is something."""
+    for field in obj.fields:
+        if field.formula is not None:
+            yield from _formula_refs(obj.name, field.formula, field, ctx, _field_component(field))
+        if field.type == "Summary":
+            yield from _summary_rules(obj.name, field, ctx)
+        if field.value_set_name is not None and field.custom:
+            yield from _global_value_set(field, ctx)
+        if field.values and field.element is not None:
+            yield from _dependent_picklist(obj, field, ctx)
+    for part in obj.parts:
+        component = f"{part.type} {part.full_name}"
+        if part.type == "ValidationRule":
+            formula = part.text("errorConditionFormula")
+            if formula:
+                yield from _formula_refs(obj.name, formula, part, ctx, component)
+        if part.type == "RecordType":
+            yield from _record_type_values(obj.name, part, ctx)
+        for path in _PART_FIELD_PATHS.get(part.type, ()):
+            for ref in part.refs(path):
+                yield from _part_field(obj.name, ref, part.file, component, ctx)
+    if obj.element is not None:
+        for search in obj.element.iterchildren("{*}searchLayouts"):
+            for tag in _SEARCH_LAYOUT_TAGS:
+                for el in search.iterchildren("{*}" + tag):
+                    line = el.sourceline
+                    ref = NamedRef((el.text or "").strip(), line if isinstance(line, int) else 0)
+                    component = f"CustomObject {obj.name}"
+                    yield from _part_field(obj.name, ref, obj.file or "", component, ctx)
+
+
+def _part_field(
+    object_name: str, ref: NamedRef, file: str, component: str, ctx: _Context
+) -> Iterator[Problem]:
+    """A field named by a list view, compact layout ...: only custom fields are judged, as
+    these parts also name columns such as NAME or CORE.USERS.ALIAS."""
+    name = ref.name
+    if not name.endswith("__c") or "." in name:
+        return
+    state = ctx.field_state(object_name, name)
+    if state == "missing":
+        yield _missing_field("part-reference", file, ref.line, component, object_name, name, state)
+
+
+def _formula_refs(
+    object_name: str, formula: str, holder: FieldDef | ObjectPart, ctx: _Context, component: str
+) -> Iterator[Problem]:
+    tag = "formula" if isinstance(holder, FieldDef) else "errorConditionFormula"
+    for path in field_paths(formula):
+        problem = _formula_path(object_name, path.parts, ctx)
+        if problem is None:
+            continue
+        message, severity = problem
+        yield Problem(
+            "formula-reference",
+            holder.file,
+            holder.line_of(tag) + line_in(formula, path.offset),
+            component,
+            f"the formula names {path.text}: {message}",
+            "check the API name (custom fields end in __c, relationships to them in __r), or "
+            "add the field",
+            severity=severity,
+        )
+
+
+def _formula_path(
+    object_name: str, parts: Sequence[str], ctx: _Context
+) -> tuple[str, Severity] | None:
+    """What is wrong with a merge field of a formula on ``object_name``, if sftk can tell:
+    custom fields on objects the package defines, reached through custom relationships."""
+    current = object_name
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        name = part if last else part.removesuffix("__r") + "__c"
+        if not (part.endswith("__c") if last else part.endswith("__r")):
+            return None  # a standard field or relationship, a keyword: not sftk's to judge
+        state = ctx.field_state(current, name)
+        if state == "missing":
+            what = "field" if last else "relationship field"
+            return (f"{current} has no {what} {name}", "error")
+        if state == "elsewhere":
+            return None
+        if last:
+            return None
+        field = ctx.package_field(current, name)
+        if field is None or not field.reference_to:
+            return None
+        if field.type not in _RELATIONSHIP_TYPES:
+            return (f"{current}.{name} is a {field.type} field, not a relationship", "error")
+        current = field.reference_to
+    return None
+
+
+def _summary_rules(object_name: str, field: FieldDef, ctx: _Context) -> Iterator[Problem]:
+    component = _field_component(field)
+    key = field.summary_foreign_key or ""
+    child, dot, master = key.partition(".")
+    if not dot or not master:
+        yield Problem(
+            "roll-up-summary",
+            field.file,
+            field.line_of("summaryForeignKey"),
+            component,
+            f"summaryForeignKey {key!r} does not name Child__c.Master_Field__c",
+            "name the child object's master-detail field pointing at this object",
+        )
+        return
+    master_field = ctx.package_field(child, master)
+    if master_field is None:
+        state = ctx.field_state(child, master)
+        if state == "missing":
+            yield _missing_field(
+                "roll-up-summary",
+                field.file,
+                field.line_of("summaryForeignKey"),
+                component,
+                child,
+                master,
+                state,
+            )
+        return  # the child is elsewhere, or a standard relationship sftk does not model
+    if master_field.type != "MasterDetail":
+        yield Problem(
+            "roll-up-summary",
+            field.file,
+            field.line_of("summaryForeignKey"),
+            component,
+            f"{child}.{master} is a {master_field.type or 'typeless'} field: a roll-up summary "
+            "only sums up the children of a master-detail relationship",
+            f"make {child}.{master} a MasterDetail field, or use another way (a flow, Apex)",
+        )
+    elif (master_field.reference_to or "").lower() != ctx.own(object_name).lower():
+        yield Problem(
+            "roll-up-summary",
+            field.file,
+            field.line_of("summaryForeignKey"),
+            component,
+            f"{child}.{master} is the master-detail field to {master_field.reference_to}, not "
+            f"to {object_name}",
+            f"name a master-detail field of {child} that points at {object_name}",
+        )
+    yield from _summarized(child, field, ctx)
+    for ref in field.summary_filter_fields:
+        filter_child, _, filter_field = ref.name.partition(".")
+        if filter_child.lower() != child.lower() or not filter_field:
+            yield Problem(
+                "roll-up-summary",
+                field.file,
+                ref.line,
+                component,
+                f"the filter names {ref.name!r}, which is not a field of the child {child}",
+                f"filter on fields of {child}, written {child}.Field__c",
+            )
+            continue
+        state = ctx.field_state(child, filter_field)
+        if state == "missing":
+            yield _missing_field(
+                "roll-up-summary", field.file, ref.line, component, child, filter_field, state
+            )
+
+
+def _summarized(child: str, field: FieldDef, ctx: _Context) -> Iterator[Problem]:
+    component = _field_component(field)
+    operation = field.summary_operation
+    summarized = field.summarized_field
+    if operation == "count" or operation is None:
+        return
+    if not summarized:
+        yield Problem(
+            "roll-up-summary",
+            field.file,
+            field.line,
+            component,
+            f"a {operation} roll-up needs the <summarizedField> it takes the {operation} of",
+            f"add <summarizedField>{child}.Field__c</summarizedField>",
+        )
+        return
+    summary_child, _, name = summarized.partition(".")
+    if summary_child.lower() != child.lower():
+        yield Problem(
+            "roll-up-summary",
+            field.file,
+            field.line_of("summarizedField"),
+            component,
+            f"summarizedField {summarized!r} is not a field of the child {child}",
+            f"name a field of {child}, written {child}.Field__c",
+        )
+        return
+    target = ctx.package_field(child, name)
+    if target is None:
+        state = ctx.field_state(child, name)
+        if state == "missing":
+            yield _missing_field(
+                "roll-up-summary",
+                field.file,
+                field.line_of("summarizedField"),
+                component,
+                child,
+                name,
+                state,
+            )
+        return
+    allowed = _SUMMABLE if operation == "sum" else _MIN_MAX
+    if target.type not in allowed:
+        yield Problem(
+            "roll-up-summary",
+            field.file,
+            field.line_of("summarizedField"),
+            component,
+            f"a {operation} roll-up cannot take {child}.{name}, a {target.type} field",
+            f"a {operation} takes a " + ", ".join(sorted(allowed)) + " field",
+        )
+
+
+def _global_value_set(field: FieldDef, ctx: _Context) -> Iterator[Problem]:
+    name = field.value_set_name or ""
+    if name in ctx.holdings.held.get("GlobalValueSet", set()):
+        return
+    yield Problem(
+        "global-value-set",
+        field.file,
+        field.line_of("valueSet"),
+        _field_component(field),
+        f"the picklist takes the global value set {name}, which is not in the package: the "
+        "org must already have it",
+        "add the global value set ([global_value_sets] in sftk.toml), or check its name",
+        severity="warning",
+    )
+
+
+def _dependent_picklist(obj: ObjectDef, field: FieldDef, ctx: _Context) -> Iterator[Problem]:
+    controlling_name = field.controlling_field
+    if controlling_name is None:
+        return
+    component = _field_component(field)
+    controlling = ctx.package_field(obj.name, controlling_name)
+    if controlling is None:
+        state = ctx.field_state(obj.name, controlling_name)
+        if state == "missing":
+            yield _missing_field(
+                "dependent-picklist",
+                field.file,
+                field.line_of("valueSet"),
+                component,
+                obj.name,
+                controlling_name,
+                state,
+            )
+        return
+    if controlling.type not in _CONTROLLING_TYPES:
+        yield Problem(
+            "dependent-picklist",
+            field.file,
+            field.line_of("valueSet"),
+            component,
+            f"its controlling field {controlling_name} is a {controlling.type} field",
+            "a picklist depends on a picklist or a checkbox of its object",
+        )
+        return
+    mine = {v.name.lower() for v in field.values}
+    names: Sequence[str] | None = None  # a global value set's values are in its own file
+    if controlling.type == "Checkbox":
+        names = _CHECKBOX_VALUES
+    elif controlling.value_set_name is None:
+        names = [v.name for v in controlling.values]
+    theirs = None if names is None else {name.lower() for name in names}
+    for value, controlling_values, line in field.value_settings:
+        if value.lower() not in mine:
+            yield Problem(
+                "dependent-picklist",
+                field.file,
+                line,
+                component,
+                f"a value setting names {value!r}, which is not one of its values",
+                "name values of the dependent picklist in <valueName>",
+            )
+        for controlling_value in controlling_values:
+            if theirs is not None and controlling_value.lower() not in theirs:
+                yield Problem(
+                    "dependent-picklist",
+                    field.file,
+                    line,
+                    component,
+                    f"a value setting names {controlling_value!r}, which is not a value of "
+                    f"the controlling field {controlling_name}",
+                    "choose among: " + ", ".join(names or ()),
+                )
+
+
+def _record_type_values(object_name: str, part: ObjectPart, ctx: _Context) -> Iterator[Problem]:
+    component = f"RecordType {part.full_name}"
+    for picklist, values in part.picklist_values():
+        field = ctx.package_field(object_name, picklist.name)
+        if field is None:
+            state = ctx.field_state(object_name, picklist.name)
+            if state == "missing":
+                yield _missing_field(
+                    "record-type-values",
+                    part.file,
+                    picklist.line,
+                    component,
+                    object_name,
+                    picklist.name,
+                    state,
+                )
+            continue
+        if not field.values:
+            continue  # a global value set, or a standard picklist sftk does not know
+        known = {v.name.lower() for v in field.values}
+        for value in values:
+            if urllib.parse.unquote(value.name).lower() not in known:
+                yield Problem(
+                    "record-type-values",
+                    part.file,
+                    value.line,
+                    component,
+                    f"the record type offers {value.name!r} for {picklist.name}, which is not "
+                    "one of the picklist's values",
+                    "choose among: " + ", ".join(v.name for v in field.values),
+                )
 
 
 # --- layouts, permission sets --------------------------------------------------------------------

@@ -28,18 +28,32 @@ from toolkit.metadata.specs import (
     SHARING_MODELS,
     WEBLINK_DISPLAY_TYPES,
     WEBLINK_OPEN_TYPES,
+    ApplicationSpec,
+    CompactLayoutSpec,
+    CustomPermissionSpec,
+    FieldSetSpec,
     FieldSpec,
+    FilterItemSpec,
+    GlobalValueSetSpec,
     LayoutItemSpec,
     LayoutPatch,
     LayoutSectionSpec,
     LayoutSpec,
+    ListViewSpec,
+    LookupFilterSpec,
     NameFieldSpec,
     ObjectAccessSpec,
     ObjectSpec,
     PatchField,
+    PermissionSetSpec,
     PicklistValue,
+    RecordTypeSpec,
+    RecordTypeValues,
     RelatedListSpec,
+    SearchLayoutsSpec,
     TabSpec,
+    ValidationRuleSpec,
+    ValueSetting,
     WebLinkSpec,
 )
 from toolkit.metadata.standard_objects import SYSTEM_FIELDS, is_standard_object
@@ -59,6 +73,7 @@ COMMON_FIELD_KEYS = (
     "track_history",
 )
 SECTION_STYLES = {1: "OneColumn", 2: "TwoColumnsTopToBottom"}
+SECTION_STYLE_NAMES = ("OneColumn", "TwoColumnsTopToBottom", "TwoColumnsLeftToRight", "CustomLinks")
 
 
 def load_object_file(path: Path, where: str | None = None) -> ObjectSpec:
@@ -168,6 +183,10 @@ OBJECT_KEYS = (
     "enable_history",
     "enable_feeds",
     "tab",
+    "external_sharing_model",
+    "allow_in_chatter_groups",
+    "compact_layout",
+    "search_layouts",
 )
 
 
@@ -189,7 +208,13 @@ def _object(root: Table, default_name: str) -> ObjectSpec:
     layouts = _each(problems, root, "layouts", functools.partial(_layout, name))
     patches = _each(problems, root, "layout_patches", functools.partial(_layout_patch, name))
     access = _each(problems, root, "access", _access)
+    validation_rules = _each(problems, root, "validation_rules", _validation_rule)
+    record_types = _each(problems, root, "record_types", _record_type)
+    list_views = _each(problems, root, "list_views", _list_view)
+    compact_layouts = _each(problems, root, "compact_layouts", _compact_layout)
+    field_sets = _each(problems, root, "field_sets", _field_set)
     name_field = None
+    search_layouts = None
     tab = None
     with problems.gather():
         name_field = _name_field(root.table("name_field"), name) if custom else None
@@ -201,6 +226,9 @@ def _object(root: Table, default_name: str) -> ObjectSpec:
                 description=tab_table.string("description"),
             )
             tab_table.finish()
+    with problems.gather():
+        search_table = root.table("search_layouts")
+        search_layouts = None if search_table is None else _search_layouts(search_table)
 
     def value(read: Callable[[], _T], default: _T) -> _T:
         with problems.gather():
@@ -229,6 +257,17 @@ def _object(root: Table, default_name: str) -> ObjectSpec:
         web_links=web_links,
         tab=tab,
         access=access,
+        external_sharing_model=value(
+            lambda: root.choice("external_sharing_model", SHARING_MODELS), None
+        ),
+        allow_in_chatter_groups=value(lambda: root.flag("allow_in_chatter_groups"), False),
+        compact_layout=value(lambda: root.string("compact_layout"), None),
+        search_layouts=search_layouts,
+        validation_rules=validation_rules,
+        record_types=record_types,
+        list_views=list_views,
+        compact_layouts=compact_layouts,
+        field_sets=field_sets,
         source=root.doc.where,
     )
     with problems.gather():
@@ -360,7 +399,15 @@ def _field(object_name: str, name: str, table: Table) -> FieldSpec:
     with problems.gather():
         table.take(kinds, ignore=inapplicable)
     problems.check()  # every key known and of its kind from here on
-    values = _picklist_values(table) if ftype.is_picklist else ()
+    values = _picklist_values(table) if "values" in data else ()
+    if ftype.is_picklist and ("values" in data) == ("global_value_set" in data):
+        raise table.error(
+            "values",
+            "give the values, or the global value set the field takes them from"
+            + (", not both" if values else ""),
+            hint='values = ["A", "B"], or global_value_set = "Name" ([global_value_sets] in '
+            "sftk.toml)",
+        )
     default_value = (
         _default_value(table, ftype, values)
         if "default" in data or "default_formula" in data
@@ -381,8 +428,116 @@ def _field(object_name: str, name: str, table: Table) -> FieldSpec:
     record["label"] = data.get("label") or name.removesuffix("__c").replace("_", " ")
     record["default_value"] = default_value
     record["values"] = values
-    record["source"] = f"{table.doc.where} [{'.'.join(table.path)}]"
+    if not data.keys() <= _PLAIN_KEYS:
+        _special_keys(table, type_name, record)
+    record["source"] = _where(table)
     return frozen_record(FieldSpec, record)
+
+
+def _special_keys(table: Table, type_name: str, record: dict[str, object]) -> None:
+    """Check and convert the keys of the types that say more than a value per key: formulas,
+    roll-up summaries, dependent picklists and lookup filters."""
+    data = table.data
+    if type_name == "Formula":
+        returns = table.choice("returns", fieldtypes.FORMULA_RETURNS)
+        table.choice("blank_as", tuple(fieldtypes.BLANK_AS))
+        if returns not in fieldtypes.NUMERIC_RETURNS:
+            for key in ("precision", "scale"):
+                if key in data:
+                    raise table.error(
+                        key,
+                        f"a formula returning {returns} has no {key}",
+                        hint="precision and scale are for formulas returning "
+                        + ", ".join(sorted(fieldtypes.NUMERIC_RETURNS)),
+                    )
+    if type_name == "Summary":
+        operation = table.choice("summary_operation", fieldtypes.SUMMARY_OPERATIONS)
+        if (operation == "count") == ("summarized_field" in data):
+            raise table.error(
+                "summarized_field",
+                "a count takes no summarized_field"
+                if operation == "count"
+                else f"is required for a {operation} roll-up",
+                hint='e.g. summarized_field = "Enrollment__c.Hours__c" (sum, min and max)',
+            )
+        record["summary_filters"] = _filter_items(table, "summary_filters")
+    if "value_settings" in data:
+        if "controlling_field" not in data:
+            raise table.error(
+                "value_settings",
+                "needs controlling_field, the picklist or checkbox they depend on",
+                hint='add controlling_field = "Category__c"',
+            )
+        record["value_settings"] = _value_settings(table)
+    if "lookup_filter" in data:
+        record["lookup_filter"] = _lookup_filter(table.table("lookup_filter"))
+
+
+# The keys a field of the usual types may have: none that _special_keys looks at.
+_PLAIN_KEYS = frozenset(COMMON_FIELD_KEYS) | {
+    "length",
+    "precision",
+    "scale",
+    "visible_lines",
+    "values",
+    "restricted",
+    "sorted",
+    "reference_to",
+    "relationship_name",
+    "relationship_label",
+    "delete_constraint",
+    "reparentable",
+    "write_requires_master_read",
+    "display_format",
+    "starting_number",
+}
+
+
+def _filter_items(table: Table, key: str) -> tuple[FilterItemSpec, ...]:
+    items = []
+    for item in table.table_list(key):
+        items.append(
+            FilterItemSpec(
+                field=item.required_string("field"),
+                operation=item.required_string("operation"),
+                value=item.string("value"),
+                value_field=item.string("value_field"),
+            )
+        )
+        item.finish()
+    return tuple(items)
+
+
+def _value_settings(table: Table) -> tuple[ValueSetting, ...]:
+    settings = table.table("value_settings")
+    assert settings is not None
+    out = []
+    for value in list(settings.data):
+        out.append(ValueSetting(value, settings.strings(value)))
+    settings.finish()
+    return tuple(out)
+
+
+def _lookup_filter(table: Table | None) -> LookupFilterSpec:
+    assert table is not None
+    spec = LookupFilterSpec(
+        items=_filter_items(table, "items"),
+        active=table.flag("active", True),
+        boolean_filter=table.string("boolean_filter"),
+        description=table.string("description"),
+        error_message=table.string("error_message"),
+        info_message=table.string("info_message"),
+        optional=table.flag("optional"),
+    )
+    table.finish()
+    if not spec.items:
+        raise table.error(
+            "items",
+            "a lookup filter needs at least one item",
+            hint='items = [{ field = "Instructor__c.Active__c", operation = "equals", '
+            'value = "True" }]',
+        )
+    return spec
 
 
 _SCALAR = (str, int, float, bool, dt.date, dt.datetime, dt.time)
@@ -413,6 +568,20 @@ _FIELD_KEY_KINDS: dict[str, type | tuple[type, ...]] = {
     "write_requires_master_read": bool,
     "display_format": str,
     "starting_number": int,
+    "formula": str,
+    "returns": str,
+    "blank_as": str,
+    "summary_operation": str,
+    "summary_foreign_key": str,
+    "summarized_field": str,
+    "summary_filters": list,
+    "display_location_in_decimal": bool,
+    "mask_char": str,
+    "mask_type": str,
+    "global_value_set": str,
+    "controlling_field": str,
+    "value_settings": dict,
+    "lookup_filter": dict,
 }
 _ALL_TYPE_OPTIONS = frozenset().union(*(t.options for t in fieldtypes.FIELD_TYPES.values()))
 # Per field type: the keys a spec may use, their accepted value kinds, and the required ones.
@@ -520,7 +689,7 @@ def _web_link(name: str, table: Table) -> WebLinkSpec:
         open_type=table.choice("open_type", WEBLINK_OPEN_TYPES, "newWindow") or "newWindow",
         description=table.string("description"),
         protected=table.flag("protected"),
-        source=f"{table.doc.where} [{'.'.join(table.path)}]",
+        source=_where(table),
     )
     table.finish()
     return spec
@@ -534,8 +703,11 @@ def _layout(object_name: str, name: str, table: Table) -> LayoutSpec:
     custom_links: tuple[str, ...] = ()
     with problems.gather():
         buttons = table.strings("buttons")
+    exclude_buttons: tuple[str, ...] = ()
     with problems.gather():
         custom_links = table.strings("custom_links")
+    with problems.gather():
+        exclude_buttons = table.strings("exclude_buttons")
     with problems.gather():
         table.finish()
     _check(
@@ -554,7 +726,8 @@ def _layout(object_name: str, name: str, table: Table) -> LayoutSpec:
         related_lists=related,
         buttons=buttons,
         custom_links=custom_links,
-        source=f"{table.doc.where} [{'.'.join(table.path)}]",
+        exclude_buttons=exclude_buttons,
+        source=_where(table),
     )
 
 
@@ -604,7 +777,7 @@ def _layout_patch(object_name: str, name: str, table: Table) -> LayoutPatch:
         related_lists=related,
         buttons=buttons,
         fields=fields,
-        source=f"{table.doc.where} [{'.'.join(table.path)}]",
+        source=_where(table),
     )
 
 
@@ -619,26 +792,31 @@ def _patch_field(item: Table) -> PatchField:
 
 
 def _section(table: Table) -> LayoutSectionSpec:
-    label = table.required_string("label")
+    style = table.choice("style", SECTION_STYLE_NAMES)
+    label = table.string("label", "") or ""
+    if not label and style != "CustomLinks":
+        table.required_string("label")  # raises: only a section of custom links needs none
     raw_columns = table.array("columns")
-    if not 1 <= len(raw_columns) <= 2:
+    most = 3 if style == "CustomLinks" else 2
+    if not 1 <= len(raw_columns) <= most:
         raise table.error(
             "columns",
-            f"section {label!r} needs 1 or 2 columns, got {len(raw_columns)}",
-            hint='columns = [["Name", "Email__c"], ["Status__c"]]',
+            f"section {label!r} needs 1 to {most} columns, got {len(raw_columns)}",
+            hint='columns = [["Name", "Email__c"], ["Status__c"]] (3 in a section of style '
+            "CustomLinks)",
         )
     columns = []
     for raw in raw_columns:
         if not isinstance(raw, list):
             raise table.error("columns", f"section {label!r}: each column is a list of fields")
         columns.append(tuple(_layout_item(table, label, item) for item in raw))
-    style = SECTION_STYLES[len(columns)]
     spec = LayoutSectionSpec(
         label=label,
         columns=tuple(columns),
-        style=style,
+        style=style or SECTION_STYLES[len(columns)],
         detail_heading=table.flag("detail_heading", True),
         edit_heading=table.flag("edit_heading", True),
+        custom_label=table.flag("custom_label"),
     )
     table.finish()
     return spec
@@ -647,6 +825,8 @@ def _section(table: Table) -> LayoutSectionSpec:
 def _layout_item(table: Table, section: str, item: object) -> LayoutItemSpec:
     if isinstance(item, str):
         return LayoutItemSpec(item)
+    if isinstance(item, dict) and set(item) == {"link"} and isinstance(item["link"], str):
+        return LayoutItemSpec("", "", custom_link=item["link"])
     if isinstance(item, dict) and isinstance(item.get("field"), str):
         behavior = item.get("behavior", "Edit")
         if behavior not in LAYOUT_BEHAVIORS or set(item) - {"field", "behavior"}:
@@ -659,7 +839,7 @@ def _layout_item(table: Table, section: str, item: object) -> LayoutItemSpec:
     raise table.error(
         "columns",
         f"section {section!r}: bad item {item!r}",
-        hint='an item is a field name or { field = "…", behavior = "…" }',
+        hint='an item is a field name, { field = "…", behavior = "…" } or { link = "…" }',
     )
 
 
@@ -689,6 +869,8 @@ def _access(permission_set: str, table: Table) -> ObjectAccessSpec:
         object_permissions=tuple(p for p in OBJECT_PERMISSIONS if p in perms),
         read_fields=_field_list(table, "read"),
         edit_fields=_field_list(table, "edit"),
+        tab=table.string("tab"),
+        record_types=table.strings("record_types"),
     )
     table.finish()
     return spec
@@ -702,3 +884,225 @@ def _field_list(table: Table, key: str) -> tuple[str, ...]:
             raise table.error(key, f'expected a list of field names or "*", got {value!r}')
         return ("*",)
     return table.strings(key)
+
+
+def _where(table: Table) -> str:
+    return f"{table.doc.where} [{'.'.join(table.path)}]"
+
+
+def _validation_rule(name: str, table: Table) -> ValidationRuleSpec:
+    spec = ValidationRuleSpec(
+        name=name,
+        formula=table.required_string("formula"),
+        message=table.required_string("message"),
+        field=table.string("field"),
+        active=table.flag("active", True),
+        description=table.string("description"),
+        source=_where(table),
+    )
+    table.finish()
+    return spec
+
+
+def _record_type(name: str, table: Table) -> RecordTypeSpec:
+    layouts = table.table("layouts")
+    assigned: list[tuple[str, str]] = []
+    if layouts is not None:
+        for profile in list(layouts.data):
+            assigned.append((profile, layouts.required_string(profile)))
+        layouts.finish()
+    picklists = table.table("picklist_values")
+    values: list[RecordTypeValues] = []
+    if picklists is not None:
+        for picklist in list(picklists.data):
+            values.append(_record_type_values(picklists, picklist))
+        picklists.finish()
+    spec = RecordTypeSpec(
+        name=name,
+        label=table.required_string("label"),
+        active=table.flag("active", True),
+        description=table.string("description"),
+        business_process=table.string("business_process"),
+        compact_layout=table.string("compact_layout"),
+        picklist_values=tuple(values),
+        layouts=tuple(assigned),
+        source=_where(table),
+    )
+    table.finish()
+    return spec
+
+
+def _record_type_values(picklists: Table, picklist: str) -> RecordTypeValues:
+    """``Level__c = ["A", "B"]``, or ``{ values = [...], default = "A" }``."""
+    if isinstance(picklists.data.get(picklist), list):
+        return RecordTypeValues(picklist, picklists.strings(picklist))
+    table = picklists.table(picklist)
+    assert table is not None
+    spec = RecordTypeValues(picklist, table.strings("values"), table.string("default"))
+    table.finish()
+    if spec.default is not None and spec.default not in spec.values:
+        raise table.error(
+            "default",
+            f"{spec.default!r} is not one of the record type's values",
+            hint="choose one of: " + ", ".join(spec.values),
+        )
+    return spec
+
+
+def _list_view(name: str, table: Table) -> ListViewSpec:
+    spec = ListViewSpec(
+        name=name,
+        label=table.required_string("label"),
+        filter_scope=table.string("filter_scope", "Everything") or "Everything",
+        columns=table.strings("columns"),
+        filters=_filter_items(table, "filters"),
+        boolean_filter=table.string("boolean_filter"),
+        source=_where(table),
+    )
+    table.finish()
+    return spec
+
+
+def _compact_layout(name: str, table: Table) -> CompactLayoutSpec:
+    spec = CompactLayoutSpec(
+        name=name,
+        label=table.required_string("label"),
+        fields=table.strings("fields"),
+        source=_where(table),
+    )
+    table.finish()
+    return spec
+
+
+def _field_set(name: str, table: Table) -> FieldSetSpec:
+    spec = FieldSetSpec(
+        name=name,
+        label=table.required_string("label"),
+        description=table.required_string("description"),
+        fields=table.strings("fields"),
+        required=table.strings("required"),
+        available=table.strings("available"),
+        source=_where(table),
+    )
+    table.finish()
+    stray = [field for field in spec.required if field not in spec.fields]
+    if stray:
+        raise table.error(
+            "required",
+            f"{stray[0]!r} is not one of the field set's fields",
+            hint="required names fields of the set that must be filled in",
+        )
+    return spec
+
+
+def _search_layouts(table: Table) -> SearchLayoutsSpec:
+    spec = SearchLayoutsSpec(**{key: table.strings(key) for key in _SEARCH_LAYOUT_KEYS})
+    table.finish()
+    return spec
+
+
+_SEARCH_LAYOUT_KEYS = tuple(f.name for f in dataclasses.fields(SearchLayoutsSpec))
+
+
+# --- the components of sftk.toml that belong to no object --------------------------------------
+
+
+def load_permission_sets(root: Table) -> tuple[PermissionSetSpec, ...]:
+    """``[permission_sets.<Name>]``: label, description and the grants that are not about one
+    object (``tabs = { Course__c = "Visible" }``, Apex classes, Visualforce pages, custom
+    permissions, apps)."""
+    specs = []
+    for name, table in root.tables("permission_sets"):
+        tabs = table.table("tabs")
+        tab_settings: list[tuple[str, str]] = []
+        if tabs is not None:
+            tab_settings = [(tab, tabs.required_string(tab)) for tab in list(tabs.data)]
+            tabs.finish()
+        specs.append(
+            PermissionSetSpec(
+                name=name,
+                label=table.string("label", name.replace("_", " ")) or name,
+                description=table.string("description"),
+                apex_classes=table.strings("apex_classes"),
+                pages=table.strings("pages"),
+                custom_permissions=table.strings("custom_permissions"),
+                applications=table.strings("applications"),
+                tabs=tuple(tab_settings),
+            )
+        )
+        table.finish()
+    return tuple(sorted(specs, key=lambda s: s.name))
+
+
+def load_applications(root: Table) -> tuple[ApplicationSpec, ...]:
+    """``[applications.<Name>]``: a Lightning app and its tabs."""
+    specs = []
+    for name, table in root.tables("applications"):
+        spec = ApplicationSpec(
+            name=name,
+            label=table.required_string("label"),
+            tabs=table.strings("tabs"),
+            description=table.string("description"),
+            nav_type=table.string("nav_type", "Standard") or "Standard",
+            ui_type=table.string("ui_type", "Lightning") or "Lightning",
+            form_factors=table.strings("form_factors")
+            if table.has("form_factors")
+            else ("Small", "Large"),
+            header_color=table.string("header_color"),
+            default_landing_tab=table.string("default_landing_tab"),
+            source=_where(table),
+        )
+        table.finish()
+        if not spec.tabs:
+            raise table.error(
+                "tabs",
+                "an app needs at least one tab",
+                hint='tabs = ["standard-home", "Course__c"] (an object\'s tab is named after it)',
+            )
+        specs.append(spec)
+    return tuple(sorted(specs, key=lambda s: s.name))
+
+
+def load_global_value_sets(root: Table) -> tuple[GlobalValueSetSpec, ...]:
+    """``[global_value_sets.<Name>]``: values that picklists share (``global_value_set``)."""
+    specs = []
+    for name, table in root.tables("global_value_sets"):
+        values = _picklist_values(table)
+        default = table.string("default")
+        if default is not None:
+            names = [v.name for v in values]
+            if default not in names:
+                raise table.error(
+                    "default",
+                    f"{default!r} is not one of the values",
+                    hint="choose one of: " + ", ".join(names),
+                )
+            values = tuple(PicklistValue(v.name, v.label, v.name == default) for v in values)
+        specs.append(
+            GlobalValueSetSpec(
+                name=name,
+                label=table.string("label", name.replace("_", " ")) or name,
+                values=values,
+                sorted=table.flag("sorted"),
+                description=table.string("description"),
+                source=_where(table),
+            )
+        )
+        table.finish()
+    return tuple(sorted(specs, key=lambda s: s.name))
+
+
+def load_custom_permissions(root: Table) -> tuple[CustomPermissionSpec, ...]:
+    """``[custom_permissions.<Name>]``: label and description."""
+    specs = []
+    for name, table in root.tables("custom_permissions"):
+        specs.append(
+            CustomPermissionSpec(
+                name=name,
+                label=table.string("label", name.replace("_", " ")) or name,
+                description=table.string("description"),
+                source=_where(table),
+            )
+        )
+        table.finish()
+    return tuple(sorted(specs, key=lambda s: s.name))
