@@ -407,6 +407,45 @@ def test_a_broken_package_fails_per_component_and_commits_nothing(http: OrgHttp)
     assert problems == ["Entity of type 'CustomObject' named 'Lab__c' cannot be found"]
 
 
+def _relationship(name: str, target: str, kind: str) -> str:
+    return (
+        f"<fields><fullName>{name}</fullName><label>{name}</label>"
+        f"<referenceTo>{target}</referenceTo><type>{kind}</type></fields>"
+    )
+
+
+def test_a_metadata_relationship_may_name_the_org_s_objects_and_fields(http: OrgHttp) -> None:
+    """A custom metadata type relates to EntityDefinition, FieldDefinition and EntityParticle,
+    which are no sObjects a lookup could name: only its Metadata Relationship fields may."""
+    setting = xml(f"""
+<CustomObject xmlns="{MD}">
+    {_relationship("Object__c", "EntityDefinition", "MetadataRelationship")}
+    {_relationship("Field__c", "FieldDefinition", "MetadataRelationship")}
+    {_relationship("Particle__c", "EntityParticle", "MetadataRelationship")}
+    <label>Sync Setting</label>
+    <pluralLabel>Sync Settings</pluralLabel>
+    <visibility>Public</visibility>
+</CustomObject>""")
+    hall = ROOM.replace(b"Room", b"Hall").replace(
+        b"<referenceTo>Account", b"<referenceTo>EntityDefinition"
+    )
+    files = {
+        "package.xml": package({"CustomObject": ["Sync_Setting__mdt", "Hall__c"]}),
+        "objects/Sync_Setting__mdt.object": setting,
+        "objects/Hall__c.object": hall,
+    }
+    result = wait(http, deploy(http, make_zip(files)))
+    failures = {(m["fullName"], m["problem"]) for m in messages(result, "componentFailures")}
+    assert failures == {
+        (
+            "Hall__c.Campus__c",
+            "referenceTo value of 'EntityDefinition' does not resolve to a valid sObject type",
+        )
+    }
+    passed = {m["fullName"] for m in messages(result, "componentSuccesses")}
+    assert {"Sync_Setting__mdt.Object__c", "Sync_Setting__mdt.Particle__c"} <= passed
+
+
 @pytest.mark.parametrize(
     ("files", "problem"),
     [

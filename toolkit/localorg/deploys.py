@@ -207,6 +207,21 @@ def _line(element: etree._Element) -> int | None:
     return cast("int | None", element.sourceline)
 
 
+# What a custom metadata type's Metadata Relationship field may point at besides another type:
+# the org's objects, their fields and their entity particles (Salesforce Help, "Create a
+# Relationship to a Field Definition or Entity Particle").
+_METADATA_RELATIONSHIP_TARGETS = frozenset(
+    {"entitydefinition", "fielddefinition", "entityparticle"}
+)
+
+
+def _names_metadata(field: FieldDef) -> bool:
+    return (
+        field.type == "MetadataRelationship"
+        and (field.reference_to or "").lower() in _METADATA_RELATIONSHIP_TARGETS
+    )
+
+
 def _column(content: bytes, line: int, tag: str, lines: list[bytes] | None = None) -> int | None:
     """The column of ``<tag`` on a 1-based line, so a problem points at the element itself."""
     lines = content.split(b"\n") if lines is None else lines
@@ -604,6 +619,7 @@ class _Planner:
                     field_def is not None
                     and field_def.reference_to
                     and not object_ok(field_def.reference_to)
+                    and not _names_metadata(field_def)
                 ):
                     unit.fail(
                         f"referenceTo value of '{field_def.reference_to}' does not resolve to a "
