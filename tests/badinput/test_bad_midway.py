@@ -76,6 +76,7 @@ def test_a_deploy_whose_record_cannot_be_written(
     assert f"`sftk deploy report {deploy_id} --org local`" in printed
     assert f"`sftk deploy resume {deploy_id} --org local`" in printed
     history.rmdir()
+    _finished(org, deploy_id)  # the command stopped at once; the org may still be deploying
     reported = sftk("deploy", "report", deploy_id, "--org", "local", "--json", cwd=project)
     assert reported.returncode == 0, reported.stdout + reported.stderr
     assert json.loads(reported.stdout)["outcome"] == "succeeded"
@@ -169,7 +170,7 @@ def test_a_rollback_that_stops_part_way(sftk: Sftk, project: Path, org: RunningO
 
 def _finished(org: RunningOrg, deploy_id: str) -> None:
     """Wait until the org has finished the deploy (each command's answer is then known)."""
-    for _ in range(200):
+    for _ in range(600):
         row = (
             org.org.store.connection()
             .execute("SELECT done FROM md_deploys WHERE id = ?", (deploy_id,))
