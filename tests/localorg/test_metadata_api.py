@@ -446,6 +446,29 @@ def test_a_metadata_relationship_may_name_the_org_s_objects_and_fields(http: Org
     assert {"Sync_Setting__mdt.Object__c", "Sync_Setting__mdt.Particle__c"} <= passed
 
 
+def test_a_permission_set_may_grant_standard_fields_a_real_project_names(http: OrgHttp) -> None:
+    """Fields every org has (apex-recipes grants them): Account's D&B fields and a campaign's
+    totals over its hierarchy, read-only as Salesforce computes them."""
+    grants = "".join(
+        f"<fieldPermissions><editable>false</editable><field>{field}</field>"
+        "<readable>true</readable></fieldPermissions>"
+        for field in (
+            "Account.Tradestyle",
+            "Account.NaicsCode",
+            "Campaign.HierarchyActualCost",
+            "Campaign.HierarchyNumberSent",
+        )
+    )
+    permset = xml(f'<PermissionSet xmlns="{MD}">{grants}<label>Reader</label></PermissionSet>')
+    files = {
+        "package.xml": package({"PermissionSet": ["Market_Reader"]}),
+        "permissionsets/Market_Reader.permissionset": permset,
+    }
+    result = wait(http, deploy(http, make_zip(files)))
+    assert messages(result, "componentFailures") == []
+    assert result.findtext("m:status", namespaces=NS) == "Succeeded"
+
+
 @pytest.mark.parametrize(
     ("files", "problem"),
     [

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -366,7 +366,38 @@ ORGANIZATION_TYPES: tuple[str, ...] = (
     "Team Edition",
     "Unlimited Edition",
 )
+
+
 # What an activity, note or attachment may hang off, among the objects of this table.
+# A campaign's own figures; each has a read-only total over the campaign and those below it.
+_CAMPAIGN_FIGURES = (
+    _money("ExpectedRevenue", 0, label="Expected Revenue in Campaign"),
+    _money("BudgetedCost", 0, label="Budgeted Cost in Campaign"),
+    _money("ActualCost", 0, label="Actual Cost in Campaign"),
+    _number("NumberSent", 0, label="Num Sent in Campaign"),
+    _int("NumberOfLeads", label="Leads in Campaign", read_only=True),
+    _int("NumberOfConvertedLeads", label="Converted Leads in Campaign", read_only=True),
+    _int("NumberOfContacts", label="Contacts in Campaign", read_only=True),
+    _int("NumberOfResponses", label="Responses in Campaign", read_only=True),
+    _int("NumberOfOpportunities", label="Opportunities in Campaign", read_only=True),
+    _int("NumberOfWonOpportunities", label="Won Opportunities in Campaign", read_only=True),
+    _money("AmountAllOpportunities", label="Value Opportunities in Campaign", read_only=True),
+    _money("AmountWonOpportunities", label="Value Won Opportunities in Campaign", read_only=True),
+)
+
+
+def _in_hierarchy(figure: StandardField) -> StandardField:
+    """``ActualCost`` ("Actual Cost in Campaign") → ``HierarchyActualCost`` ("Total Actual
+    Cost in Hierarchy"), which Salesforce computes."""
+    return replace(
+        figure,
+        name=f"Hierarchy{figure.name}",
+        label=f"Total {figure.label.removesuffix(' in Campaign')} in Hierarchy",
+        createable=False,
+        updateable=False,
+    )
+
+
 _PARENTS = ("Account", "Asset", "Campaign", "Case", "Contract", "Opportunity", "Order", "Product2")
 _WHO = ("Contact", "Lead")
 _ACTIVITY_PRIORITY = ("High", "Normal", "Low")
@@ -439,6 +470,11 @@ _OBJECTS: tuple[StandardObject, ...] = (
         _pick("CleanStatus", _CLEAN_STATUS),
         _pick("AccountSource", _SOURCES),
         _text("SicDesc", 80, label="SIC Description"),
+        _text("DunsNumber", 9, label="D-U-N-S Number"),
+        _text("Tradestyle", 255),
+        _text("NaicsCode", 8, label="NAICS Code"),
+        _text("NaicsDesc", 120, label="NAICS Description"),
+        _text("YearStarted", 4),
     ),
     _object(
         "Contact",
@@ -723,23 +759,11 @@ _OBJECTS: tuple[StandardObject, ...] = (
         _pick("Status", ("Planned", "In Progress", "Completed", "Aborted")),
         _date("StartDate"),
         _date("EndDate"),
-        _money("ExpectedRevenue", 0, label="Expected Revenue in Campaign"),
-        _money("BudgetedCost", 0, label="Budgeted Cost in Campaign"),
-        _money("ActualCost", 0, label="Actual Cost in Campaign"),
         _percent("ExpectedResponse", 8, 2, label="Expected Response (%)"),
-        _number("NumberSent", 0, label="Num Sent in Campaign"),
         _bool("IsActive", label="Active"),
         _area("Description"),
-        _int("NumberOfLeads", label="Leads in Campaign", read_only=True),
-        _int("NumberOfConvertedLeads", label="Converted Leads in Campaign", read_only=True),
-        _int("NumberOfContacts", label="Contacts in Campaign", read_only=True),
-        _int("NumberOfResponses", label="Responses in Campaign", read_only=True),
-        _int("NumberOfOpportunities", label="Opportunities in Campaign", read_only=True),
-        _int("NumberOfWonOpportunities", label="Won Opportunities in Campaign", read_only=True),
-        _money("AmountAllOpportunities", label="Value Opportunities in Campaign", read_only=True),
-        _money(
-            "AmountWonOpportunities", label="Value Won Opportunities in Campaign", read_only=True
-        ),
+        *_CAMPAIGN_FIGURES,
+        *(_in_hierarchy(figure) for figure in _CAMPAIGN_FIGURES),
         _owner(),
         _ro("LastActivityDate", "date"),
         _viewed(),
