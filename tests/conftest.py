@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -17,6 +16,7 @@ import pytest
 import requests
 
 from toolkit.localorg import deploys
+from toolkit.localorg.embedded import running_connection
 from toolkit.localorg.org import RunningOrg, start
 from toolkit.metadata.schema import MetadataSchema
 from toolkit.plugin_scaffold import PluginNames, new_plugin
@@ -77,13 +77,16 @@ def serve(sftk_exe: list[str]) -> Iterator[Serve]:
             stderr=subprocess.DEVNULL,
         )
         processes.append(process)
-        connection = state / "connection.json"
-        for _ in range(300):
-            if connection.exists():
-                break
+        # connection.json may be left from an org that ran on this state before: wait for
+        # the server to answer, not for the file
+        for _ in range(600):
+            info = running_connection(state)
+            if info is not None:
+                return info
+            if process.poll() is not None:
+                raise AssertionError(f"sftk org serve exited with {process.returncode}")
             time.sleep(0.05)
-        info: dict[str, str] = json.loads(connection.read_text())
-        return info
+        raise AssertionError(f"sftk org serve did not answer on {state}")
 
     yield start
     for process in processes:
